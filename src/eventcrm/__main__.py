@@ -1,0 +1,3 @@
+from eventcrm.cli import app
+
+app()

@@ -1,0 +1,1 @@
+"""The HTTP layer's shared parts: dependencies, the error mapping, middleware, health."""

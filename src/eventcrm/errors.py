@@ -1,0 +1,66 @@
+"""The domain error hierarchy shared by every feature.
+
+Features raise these (or subclasses); none carries an HTTP status. The single
+mapping to RFC 9457 problem responses lives in ``eventcrm.api.problems``::
+
+    DomainError
+    ├── NotFound            the thing named does not exist (404)
+    ├── Conflict            the request clashes with current state (409)
+    └── InvalidInput        well-formed but unacceptable input (422, or 400)
+        └── InvalidCursor   a pagination cursor that is malformed or tampered (400)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class FieldProblem:
+    """One bad field: where it is (as the client spelled it) and what is wrong."""
+
+    loc: tuple[str | int, ...]
+    message: str
+    type: str = "value_error"
+
+
+class DomainError(Exception):
+    """Base of every error a feature raises on purpose."""
+
+    #: A short, stable slug used to build the problem ``type`` URI.
+    code: str = "error"
+    #: The human title of this kind of problem.
+    title: str = "Error"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+class NotFound(DomainError):
+    code = "not_found"
+    title = "Not found"
+
+
+class Conflict(DomainError):
+    code = "conflict"
+    title = "Conflict"
+
+
+class InvalidInput(DomainError):
+    code = "invalid_input"
+    title = "Invalid input"
+
+    def __init__(self, detail: str, errors: list[FieldProblem] | None = None) -> None:
+        super().__init__(detail)
+        self.errors = errors or []
+
+
+class InvalidCursor(InvalidInput):
+    code = "invalid_cursor"
+    title = "Invalid cursor"
+
+    def __init__(
+        self, detail: str = "The cursor is malformed, tampered with, or belongs to another sort."
+    ) -> None:
+        super().__init__(detail, [FieldProblem(("query", "cursor"), detail, "invalid_cursor")])

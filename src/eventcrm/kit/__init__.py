@@ -1,0 +1,1 @@
+"""Cross-cutting helpers that know no feature: ids, clocks, cursors, sorting, filters."""

@@ -1,0 +1,53 @@
+"""Keyset pagination shared by every listing: cursor in, page plus next cursor out."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Generic, Protocol, TypeVar
+
+from eventcrm.errors import InvalidCursor
+from eventcrm.kit.cursor import CursorCodec, KeyValue
+from eventcrm.kit.filters import Node
+from eventcrm.kit.sorting import SortKey, sort_signature
+
+T = TypeVar("T")
+T_co = TypeVar("T_co", covariant=True)
+
+
+@dataclass(frozen=True, slots=True)
+class ListResult(Generic[T]):
+    items: list[T]
+    next_cursor: str | None
+    total: int | None = None
+
+
+class _Page(Protocol[T_co]):
+    @property
+    def items(self) -> Sequence[T_co]: ...
+    @property
+    def next_key(self) -> tuple[KeyValue, ...] | None: ...
+
+
+async def paginate(
+    *,
+    fetch: Callable[..., Awaitable[_Page[T]]],
+    count: Callable[..., Awaitable[int]] | None,
+    cursors: CursorCodec,
+    where: Node | None,
+    sort: Sequence[SortKey],
+    limit: int,
+    cursor: str | None,
+    include_total: bool,
+) -> ListResult[T]:
+    """Fetch one keyset page. The cursor is bound to the sort it was made for."""
+    signature = sort_signature(sort)
+    after = cursors.decode(cursor, sort=signature) if cursor else None
+    if after is not None and len(after) != len(sort) + 1:  # + the id tie-breaker
+        raise InvalidCursor()
+    page = await fetch(where=where, sort=sort, limit=limit, after=after)
+    next_cursor = (
+        cursors.encode(sort=signature, key=page.next_key) if page.next_key is not None else None
+    )
+    total = await count(where=where) if include_total and count is not None else None
+    return ListResult(list(page.items), next_cursor, total)

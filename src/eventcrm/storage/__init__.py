@@ -1,0 +1,1 @@
+"""Storage ports and their adapters (one sub-package per backend)."""

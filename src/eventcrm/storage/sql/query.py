@@ -1,0 +1,131 @@
+"""Compile the filter language and keyset pagination to SQLAlchemy expressions.
+
+Every value travels as a bound parameter; nothing is pasted into SQL text.
+Case-insensitive text is compared as ``lower(column)`` against
+``lower(:value)`` so both sides are folded by the same database function.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.sql.elements import ColumnElement
+
+from eventcrm.kit.cursor import KeyValue
+from eventcrm.kit.filters import And, Condition, Node, Not, Op, Or
+from eventcrm.kit.sorting import SortKey
+
+_LIKE_ESCAPE = "/"
+
+
+@dataclass(frozen=True)
+class FieldMap:
+    """How a resource's API fields map onto columns."""
+
+    columns: Mapping[str, ColumnElement[Any]]
+    #: Text fields compared and sorted case-insensitively.
+    folded: frozenset[str] = frozenset()
+    #: Text fields stored as '' when absent (``is_null`` tests for '').
+    empty_is_null: frozenset[str] = frozenset()
+    tie_breaker: str = "id"
+
+    def sort_expr(self, name: str) -> ColumnElement[Any]:
+        column = self.columns[name]
+        return sa.func.lower(column) if name in self.folded else column
+
+
+def compile_filter(node: Node | None, fields: FieldMap) -> ColumnElement[bool]:
+    if node is None:
+        return sa.true()
+    if isinstance(node, And):
+        return sa.and_(sa.true(), *(compile_filter(n, fields) for n in node.items))
+    if isinstance(node, Or):
+        return sa.or_(sa.false(), *(compile_filter(n, fields) for n in node.items))
+    if isinstance(node, Not):
+        return sa.not_(compile_filter(node.item, fields))
+    return _condition(node, fields)
+
+
+def _condition(cond: Condition, fields: FieldMap) -> ColumnElement[bool]:
+    column = fields.columns[cond.field]
+    op, value = cond.op, cond.value
+    if op is Op.IS_NULL:
+        if cond.field in fields.empty_is_null:
+            return column == "" if value else column != ""
+        return column.is_(None) if value else column.is_not(None)
+    folded = cond.field in fields.folded
+    lhs = sa.func.lower(column) if folded else column
+
+    def rhs(v: Any) -> ColumnElement[Any]:
+        bound = sa.literal(v, type_=column.type)
+        return sa.func.lower(bound) if folded else bound
+
+    if op is Op.EQ:
+        return lhs == rhs(value)
+    if op is Op.NE:
+        return lhs != rhs(value)
+    if op is Op.IN:
+        return lhs.in_([rhs(v) for v in value])
+    if op is Op.CONTAINS:
+        return _like(lhs, "%" + _escape_like(value) + "%", folded)
+    if op is Op.STARTS_WITH:
+        return _like(lhs, _escape_like(value) + "%", folded)
+    comparisons = {
+        Op.GT: lhs > rhs(value),
+        Op.GTE: lhs >= rhs(value),
+        Op.LT: lhs < rhs(value),
+        Op.LTE: lhs <= rhs(value),
+    }
+    return comparisons[op]
+
+
+def _escape_like(value: str) -> str:
+    e = _LIKE_ESCAPE
+    return value.replace(e, e + e).replace("%", e + "%").replace("_", e + "_")
+
+
+def _like(lhs: ColumnElement[Any], pattern: str, folded: bool) -> ColumnElement[bool]:
+    bound: ColumnElement[Any] = sa.literal(pattern, type_=sa.String())
+    if folded:
+        bound = sa.func.lower(bound)
+    return lhs.like(bound, escape=_LIKE_ESCAPE)
+
+
+def sort_columns(
+    sort: Sequence[SortKey], fields: FieldMap
+) -> list[tuple[ColumnElement[Any], bool]]:
+    """(expression, descending) for each key, plus the ascending id tie-breaker."""
+    keys = [(fields.sort_expr(k.field), k.descending) for k in sort]
+    keys.append((fields.columns[fields.tie_breaker], False))
+    return keys
+
+
+def order_by(keys: Sequence[tuple[ColumnElement[Any], bool]]) -> list[ColumnElement[Any]]:
+    return [expr.desc() if desc else expr.asc() for expr, desc in keys]
+
+
+def after_key(
+    keys: Sequence[tuple[ColumnElement[Any], bool]], values: Sequence[KeyValue]
+) -> ColumnElement[bool]:
+    """Rows strictly after ``values`` in the order ``keys`` defines.
+
+    Lexicographic: (k0 > v0) OR (k0 = v0 AND k1 > v1) OR ... with > flipped for
+    descending keys. A redundant ``k0 >= v0`` bound in front lets the database
+    seek straight to the position in an index instead of scanning from the
+    start, so page 1000 costs what page 1 costs.
+    """
+    branches = []
+    for i, (expr, desc) in enumerate(keys):
+        equal_prefix = [keys[j][0] == _bind(keys[j][0], values[j]) for j in range(i)]
+        step = expr < _bind(expr, values[i]) if desc else expr > _bind(expr, values[i])
+        branches.append(sa.and_(*equal_prefix, step))
+    first, first_desc = keys[0]
+    seek = first <= _bind(first, values[0]) if first_desc else first >= _bind(first, values[0])
+    return sa.and_(seek, sa.or_(*branches))
+
+
+def _bind(expr: ColumnElement[Any], value: KeyValue) -> ColumnElement[Any]:
+    return sa.literal(value, type_=expr.type)

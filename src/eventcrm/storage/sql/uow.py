@@ -1,0 +1,66 @@
+"""The SQL unit of work: one connection, one transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from types import TracebackType
+
+import structlog
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from eventcrm.storage.ports import UserRepository
+from eventcrm.storage.sql.engine import WRITE_OPTION
+from eventcrm.storage.sql.users import SqlUserRepository
+
+log = structlog.get_logger(__name__)
+
+
+class SqlUnitOfWork:
+    users: UserRepository
+
+    def __init__(self, engine: AsyncEngine, *, write: bool) -> None:
+        self._engine = engine
+        self._write = write
+        self._conn: AsyncConnection | None = None
+        self._after_commit: list[Callable[[], Awaitable[None]]] = []
+
+    async def __aenter__(self) -> SqlUnitOfWork:
+        conn = await self._engine.connect()
+        if self._write:
+            conn = await conn.execution_options(**{WRITE_OPTION: True})
+        await conn.begin()
+        self._conn = conn
+        self.users = SqlUserRepository(conn)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        assert self._conn is not None
+        try:
+            if self._conn.in_transaction():
+                await self._conn.rollback()
+        finally:
+            await self._conn.close()
+            self._after_commit.clear()
+
+    async def commit(self) -> None:
+        assert self._conn is not None
+        await self._conn.commit()
+        callbacks, self._after_commit = self._after_commit, []
+        for callback in callbacks:
+            try:
+                await callback()
+            except Exception:  # the data is committed; a hook must not undo the response
+                log.exception("after_commit_failed", callback=repr(callback))
+
+    async def rollback(self) -> None:
+        assert self._conn is not None
+        await self._conn.rollback()
+        self._after_commit.clear()
+
+    def after_commit(self, callback: Callable[[], Awaitable[None]]) -> None:
+        self._after_commit.append(callback)

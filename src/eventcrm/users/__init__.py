@@ -1,0 +1,1 @@
+"""The contact CRM: people who host and attend events."""

@@ -1,0 +1,84 @@
+"""The user (CRM contact) as the rest of the system sees it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from eventcrm.kit.filters import FieldSpec, FieldType
+from eventcrm.kit.sorting import SortKey
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    id: str
+    first_name: str
+    last_name: str
+    email: str
+    phone_number: str | None
+    avatar: str | None
+    gender: str | None
+    job_title: str | None
+    company: str | None
+    city: str | None
+    state: str | None
+    events_hosted: int
+    events_attended: int
+    created_at: datetime
+    updated_at: datetime
+
+
+#: Fields a client writes; everything else on User is server-maintained.
+WRITABLE_FIELDS = (
+    "first_name",
+    "last_name",
+    "email",
+    "phone_number",
+    "avatar",
+    "gender",
+    "job_title",
+    "company",
+    "city",
+    "state",
+)
+READ_ONLY_FIELDS = frozenset({"id", "events_hosted", "events_attended", "created_at", "updated_at"})
+
+_T, _I, _D = FieldType.TEXT, FieldType.INT, FieldType.DATETIME
+
+#: The filter language's allow-list for users.
+FILTER_FIELDS: dict[str, FieldSpec] = {
+    spec.name: spec
+    for spec in (
+        FieldSpec("id", _T),
+        FieldSpec("first_name", _T),
+        FieldSpec("last_name", _T),
+        FieldSpec("email", _T),
+        FieldSpec("phone_number", _T, nullable=True),
+        FieldSpec("gender", _T, nullable=True),
+        FieldSpec("job_title", _T, nullable=True),
+        FieldSpec("company", _T, nullable=True),
+        FieldSpec("city", _T, nullable=True),
+        FieldSpec("state", _T, nullable=True),
+        FieldSpec("events_hosted", _I),
+        FieldSpec("events_attended", _I),
+        FieldSpec("created_at", _D),
+        FieldSpec("updated_at", _D),
+    )
+}
+
+SORT_FIELDS = frozenset(
+    {
+        "first_name",
+        "last_name",
+        "email",
+        "company",
+        "job_title",
+        "city",
+        "state",
+        "created_at",
+        "updated_at",
+        "events_hosted",
+        "events_attended",
+    }
+)
+DEFAULT_SORT = (SortKey("created_at"),)

@@ -1,0 +1,174 @@
+"""Request and response bodies of the users API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Self
+
+from pydantic import AfterValidator, EmailStr, Field, HttpUrl, StringConstraints, model_validator
+
+from eventcrm.kit.filters import MAX_TEXT_LENGTH
+from eventcrm.kit.ids import ID_PATTERN
+from eventcrm.kit.schemas import ApiModel, WriteModel
+from eventcrm.users.domain import READ_ONLY_FIELDS
+
+
+def _blank_to_none(value: str | None) -> str | None:
+    return value or None
+
+
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+OptionalText = Annotated[
+    str | None, StringConstraints(max_length=200), AfterValidator(_blank_to_none)
+]
+ShortText = Annotated[str | None, StringConstraints(max_length=100), AfterValidator(_blank_to_none)]
+Email = Annotated[EmailStr, StringConstraints(max_length=320)]
+Phone = Annotated[str | None, StringConstraints(max_length=40), AfterValidator(_blank_to_none)]
+Avatar = Annotated[HttpUrl | None, Field(description="An http(s) URL of the person's picture.")]
+
+
+class _UserFields(WriteModel):
+    read_only = READ_ONLY_FIELDS
+
+    first_name: Name
+    last_name: Name
+    email: Email
+    phone_number: Phone = Field(
+        default=None,
+        description="Any common format; stored in E.164 (e.g. +15125550100).",
+    )
+    avatar: Avatar = None
+    gender: Annotated[
+        str | None, StringConstraints(max_length=64), AfterValidator(_blank_to_none)
+    ] = None
+    job_title: OptionalText = None
+    company: OptionalText = None
+    city: ShortText = None
+    state: ShortText = None
+
+
+class UserCreate(_UserFields):
+    #: The writable fields plus an optional client-chosen id.
+    read_only = READ_ONLY_FIELDS - {"id"}
+
+    id: Annotated[
+        str | None,
+        Field(pattern=ID_PATTERN, description="Optional; generated (UUIDv7) when absent."),
+    ] = None
+
+
+class UserReplace(_UserFields):
+    """PUT: every writable field; optional ones not sent are cleared."""
+
+
+class UserUpdate(WriteModel):
+    """PATCH: only the fields sent change."""
+
+    read_only = READ_ONLY_FIELDS
+
+    first_name: Name | None = None
+    last_name: Name | None = None
+    email: Email | None = None
+    phone_number: Phone = None
+    avatar: Avatar = None
+    gender: Annotated[
+        str | None, StringConstraints(max_length=64), AfterValidator(_blank_to_none)
+    ] = None
+    job_title: OptionalText = None
+    company: OptionalText = None
+    city: ShortText = None
+    state: ShortText = None
+
+    @model_validator(mode="after")
+    def _required_fields_are_not_cleared(self) -> Self:
+        for name in ("first_name", "last_name", "email"):
+            if name in self.model_fields_set and getattr(self, name) is None:
+                raise ValueError(f"{name} cannot be null")
+        return self
+
+
+class UserRead(ApiModel):
+    id: str
+    first_name: str
+    last_name: str
+    email: str
+    phone_number: str | None
+    avatar: str | None
+    gender: str | None
+    job_title: str | None
+    company: str | None
+    city: str | None
+    state: str | None
+    events_hosted: int
+    events_attended: int
+    created_at: datetime
+    updated_at: datetime
+
+
+_Filter = Annotated[
+    list[Annotated[str, StringConstraints(max_length=MAX_TEXT_LENGTH)]], Field(max_length=100)
+]
+
+
+class UserListParams(WriteModel):
+    """Query parameters of ``GET /users`` (snake_case; repeat a field for OR)."""
+
+    company: _Filter = []
+    job_title: _Filter = []
+    city: _Filter = []
+    state: _Filter = []
+    q: Annotated[str | None, StringConstraints(max_length=200)] = Field(
+        default=None,
+        description="Words that must each appear in the first name, last name or email.",
+    )
+    min_events_hosted: Annotated[int | None, Field(ge=0)] = None
+    max_events_hosted: Annotated[int | None, Field(ge=0)] = None
+    min_events_attended: Annotated[int | None, Field(ge=0)] = None
+    max_events_attended: Annotated[int | None, Field(ge=0)] = None
+    created_after: datetime | None = Field(
+        default=None, description="Created at or after (inclusive)."
+    )
+    created_before: datetime | None = Field(default=None, description="Created strictly before.")
+    sort: Annotated[str | None, StringConstraints(max_length=300)] = Field(
+        default=None,
+        description="Comma-separated fields, '-' for descending, e.g. last_name,-created_at.",
+    )
+    limit: Annotated[int, Field(ge=1, le=100)] = 20
+    cursor: Annotated[str | None, StringConstraints(max_length=2048)] = None
+    include_total: bool = False
+
+    @model_validator(mode="after")
+    def _ranges_are_ordered(self) -> Self:
+        for low, high in (
+            ("min_events_hosted", "max_events_hosted"),
+            ("min_events_attended", "max_events_attended"),
+            ("created_after", "created_before"),
+        ):
+            a, b = getattr(self, low), getattr(self, high)
+            if a is not None and b is not None and a > b:
+                raise ValueError(f"{low} must not be greater than {high}")
+        return self
+
+
+class UserSearch(WriteModel):
+    """Body of ``POST /users/search``."""
+
+    filter: dict[str, Any] | None = Field(
+        default=None,
+        description="A filter tree: {'and': [...]}, {'or': [...]}, {'not': {...}}, "
+        "or {'field': 'company', 'op': 'in', 'value': ['Acme']}.",
+        examples=[
+            {
+                "and": [
+                    {"field": "city", "op": "eq", "value": "Austin"},
+                    {"field": "events_hosted", "op": "gte", "value": 2},
+                ]
+            }
+        ],
+    )
+    sort: Annotated[
+        list[Annotated[str, StringConstraints(max_length=40)]], Field(max_length=12)
+    ] = []
+    limit: Annotated[int, Field(ge=1, le=100)] = 20
+    cursor: Annotated[str | None, StringConstraints(max_length=2048)] = None
+    include_total: bool = False

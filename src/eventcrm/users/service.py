@@ -1,0 +1,151 @@
+"""Use cases of the contact CRM."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+import phonenumbers
+
+from eventcrm.errors import FieldProblem, InvalidInput
+from eventcrm.kit.clock import Clock
+from eventcrm.kit.cursor import CursorCodec
+from eventcrm.kit.filters import And, Condition, Node, Op, Or, all_of, parse_filter
+from eventcrm.kit.ids import IdGenerator
+from eventcrm.kit.pagination import ListResult, paginate
+from eventcrm.kit.sorting import parse_sort
+from eventcrm.storage.ports import UnitOfWork
+from eventcrm.users.domain import DEFAULT_SORT, FILTER_FIELDS, SORT_FIELDS, WRITABLE_FIELDS, User
+from eventcrm.users.errors import UserNotFound
+from eventcrm.users.schemas import UserCreate, UserListParams, UserReplace, UserSearch, UserUpdate
+
+
+class UserService:
+    def __init__(
+        self,
+        *,
+        uow: UnitOfWork,
+        clock: Clock,
+        new_id: IdGenerator,
+        cursors: CursorCodec,
+        phone_region: str | None,
+    ) -> None:
+        self._uow = uow
+        self._clock = clock
+        self._new_id = new_id
+        self._cursors = cursors
+        self._phone_region = phone_region
+
+    async def create(self, *, data: UserCreate) -> User:
+        now = self._clock.now()
+        fields = self._writable(data.model_dump(include=set(WRITABLE_FIELDS), by_alias=False))
+        user = User(
+            id=data.id or self._new_id(),
+            **fields,
+            events_hosted=0,
+            events_attended=0,
+            created_at=now,
+            updated_at=now,
+        )
+        await self._uow.users.add(user)
+        return user
+
+    async def get(self, *, user_id: str) -> User:
+        user = await self._uow.users.get(user_id)
+        if user is None:
+            raise UserNotFound(user_id)
+        return user
+
+    async def replace(self, *, user_id: str, data: UserReplace) -> User:
+        return await self._write(
+            user_id, data.model_dump(include=set(WRITABLE_FIELDS), by_alias=False)
+        )
+
+    async def update(self, *, user_id: str, data: UserUpdate) -> User:
+        return await self._write(
+            user_id, data.model_dump(include=data.model_fields_set, by_alias=False)
+        )
+
+    async def delete(self, *, user_id: str) -> None:
+        if not await self._uow.users.delete(user_id):
+            raise UserNotFound(user_id)
+
+    async def list(self, *, params: UserListParams) -> ListResult[User]:
+        return await self._page(
+            where=_params_to_filter(params),
+            sort=parse_sort(params.sort, allowed=SORT_FIELDS, default=DEFAULT_SORT),
+            limit=params.limit,
+            cursor=params.cursor,
+            include_total=params.include_total,
+        )
+
+    async def search(self, *, body: UserSearch) -> ListResult[User]:
+        return await self._page(
+            where=parse_filter(body.filter, fields=FILTER_FIELDS),
+            sort=parse_sort(
+                body.sort, allowed=SORT_FIELDS, default=DEFAULT_SORT, loc=("body", "sort")
+            ),
+            limit=body.limit,
+            cursor=body.cursor,
+            include_total=body.include_total,
+        )
+
+    async def _page(self, **kwargs: Any) -> ListResult[User]:
+        repo = self._uow.users
+        return await paginate(fetch=repo.list, count=repo.count, cursors=self._cursors, **kwargs)
+
+    async def _write(self, user_id: str, changes: dict[str, Any]) -> User:
+        current = await self.get(user_id=user_id)
+        updated = replace(current, **self._writable(changes), updated_at=self._clock.now())
+        await self._uow.users.replace(updated)
+        return updated
+
+    def _writable(self, fields: dict[str, Any]) -> dict[str, Any]:
+        if fields.get("phone_number"):
+            fields["phone_number"] = normalize_phone(fields["phone_number"], self._phone_region)
+        if fields.get("avatar") is not None:
+            fields["avatar"] = str(fields["avatar"])
+        return fields
+
+
+def normalize_phone(raw: str, region: str | None) -> str:
+    """Parse a phone number and return it in E.164, or raise InvalidInput."""
+    try:
+        number = phonenumbers.parse(raw, region)
+    except phonenumbers.NumberParseException:
+        number = None
+    if number is None or not phonenumbers.is_valid_number(number):
+        hint = "" if region else " Write it with a +country prefix, e.g. +15125550100."
+        message = f"{raw!r} is not a valid phone number.{hint}"
+        raise InvalidInput(
+            message, [FieldProblem(("body", "phoneNumber"), message, "phone_number")]
+        )
+    return str(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
+
+
+def _params_to_filter(params: UserListParams) -> Node | None:
+    """Translate the query-string filters into the filter language."""
+    nodes: list[Node | None] = []
+    for name in ("company", "job_title", "city", "state"):
+        values = getattr(params, name)
+        if values:
+            nodes.append(Condition(name, Op.IN, tuple(values)))
+    if params.q:
+        nodes.extend(
+            Or(tuple(Condition(f, Op.CONTAINS, term) for f in ("first_name", "last_name", "email")))
+            for term in params.q.split()
+        )
+    bounds = (
+        ("min_events_hosted", "events_hosted", Op.GTE),
+        ("max_events_hosted", "events_hosted", Op.LTE),
+        ("min_events_attended", "events_attended", Op.GTE),
+        ("max_events_attended", "events_attended", Op.LTE),
+        ("created_after", "created_at", Op.GTE),
+        ("created_before", "created_at", Op.LT),
+    )
+    for param, field, op in bounds:
+        value = getattr(params, param)
+        if value is not None:
+            nodes.append(Condition(field, op, value))
+    node = all_of(*nodes)
+    return node if not isinstance(node, And) or node.items else None

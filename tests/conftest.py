@@ -1,0 +1,132 @@
+"""Shared fixtures: real databases (SQLite file and PostgreSQL schema), per-test isolation,
+and an async HTTP client over the ASGI app.
+
+PostgreSQL comes from EVENTCRM_TEST_POSTGRES_URL (default: the local ``test``
+database). When it is unreachable the PostgreSQL half of the suite is skipped
+locally but *fails* under CI=true, so CI can never pass without it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from eventcrm.app import create_app
+from eventcrm.bootstrap import build_container, build_storage, migrate
+from eventcrm.settings import Settings
+from eventcrm.storage.sql.storage import SqlStorage
+from eventcrm.storage.sql.tables import metadata
+
+DEFAULT_POSTGRES_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+BACKENDS = ("sqlite", "postgres")
+
+
+def postgres_url() -> str:
+    return os.environ.get("EVENTCRM_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL)
+
+
+async def _run_sql(url: str, *statements: str) -> None:
+    engine = create_async_engine(url)
+    try:
+        async with engine.begin() as conn:
+            for statement in statements:
+                await conn.execute(sa.text(statement))
+    finally:
+        await engine.dispose()
+
+
+def _require_postgres() -> None:
+    try:
+        asyncio.run(asyncio.wait_for(_run_sql(postgres_url(), "SELECT 1"), 10))
+    except Exception as exc:
+        message = f"PostgreSQL at {postgres_url()} is unreachable: {exc!r}"
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail(message + " (CI=true: PostgreSQL tests must run)", pytrace=False)
+        pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def sqlite_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    root = tmp_path_factory.mktemp("sqlite")
+    settings = Settings(
+        database_url=f"sqlite+aiosqlite:///{root / 'eventcrm.db'}",
+        data_dir=root,
+        secret_key="test-secret-key-0123456789",
+        log_level="WARNING",
+    )
+    migrate(settings)
+    return settings
+
+
+@pytest.fixture(scope="session")
+def postgres_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
+    _require_postgres()
+    schema = f"eventcrm_test_{uuid.uuid4().hex[:12]}"
+    asyncio.run(_run_sql(postgres_url(), f"CREATE SCHEMA {schema}"))
+    settings = Settings(
+        database_url=postgres_url(),
+        database_schema=schema,
+        data_dir=tmp_path_factory.mktemp("pg"),
+        secret_key="test-secret-key-0123456789",
+        log_level="WARNING",
+    )
+    try:
+        migrate(settings)
+        yield settings
+    finally:
+        asyncio.run(_run_sql(postgres_url(), f"DROP SCHEMA {schema} CASCADE"))
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def settings(request: pytest.FixtureRequest) -> Settings:
+    """Settings for a migrated database; every test using it runs on both backends."""
+    return request.getfixturevalue(f"{request.param}_settings")  # type: ignore[no-any-return]
+
+
+@pytest.fixture(scope="session")
+async def _session_storage(settings: Settings) -> AsyncIterator[SqlStorage]:
+    storage = build_storage(settings)
+    yield storage
+    await storage.close()
+
+
+@pytest.fixture
+async def storage(_session_storage: SqlStorage) -> AsyncIterator[SqlStorage]:
+    """The storage, emptied after each test."""
+    yield _session_storage
+    async with _session_storage.engine.begin() as conn:
+        for table in reversed(metadata.sorted_tables):
+            await conn.execute(table.delete())
+
+
+@pytest.fixture
+async def client(settings: Settings, storage: SqlStorage) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(settings, container=build_container(settings, storage=storage))
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+        yield http
+
+
+@pytest.fixture
+def backend(settings: Settings) -> str:
+    return "sqlite" if settings.is_sqlite else "postgres"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        if callspec and callspec.params.get("settings") == "postgres":
+            item.add_marker(pytest.mark.postgres)
+
+
+@pytest.fixture(scope="session")
+def repo_root() -> Path:
+    return Path(__file__).resolve().parent.parent

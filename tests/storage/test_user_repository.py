@@ -1,0 +1,172 @@
+"""Contract tests for the user repository, run against every storage backend."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from eventcrm.kit.filters import Condition, Op
+from eventcrm.kit.sorting import SortKey
+from eventcrm.storage.ports import Storage
+from eventcrm.users.errors import UserEmailTaken, UserIdTaken
+from tests.factories import make_user
+
+
+async def test_added_user_reads_back_identically(storage: Storage) -> None:
+    user = make_user(company="Acme", phone_number="+15125550100", avatar="https://x.org/a.png")
+    async with storage.unit_of_work(write=True) as uow:
+        await uow.users.add(user)
+        await uow.commit()
+    async with storage.unit_of_work(write=False) as uow:
+        assert await uow.users.get(user.id) == user
+
+
+async def test_absent_optional_fields_read_back_as_none(storage: Storage) -> None:
+    user = make_user()
+    async with storage.unit_of_work(write=True) as uow:
+        await uow.users.add(user)
+        got = await uow.users.get(user.id)
+    assert got is not None
+    assert (got.company, got.phone_number, got.avatar) == (None, None, None)
+
+
+async def test_timestamps_come_back_timezone_aware_utc(storage: Storage) -> None:
+    moment = datetime(2026, 3, 1, 12, 30, 15, 123456, tzinfo=UTC)
+    user = make_user(created_at=moment, updated_at=moment)
+    async with storage.unit_of_work(write=True) as uow:
+        await uow.users.add(user)
+        got = await uow.users.get(user.id)
+    assert got is not None
+    assert got.created_at == moment
+    assert got.created_at.utcoffset() == timedelta(0)
+
+
+async def test_duplicate_id_is_rejected(storage: Storage) -> None:
+    async with storage.unit_of_work(write=True) as uow:
+        await uow.users.add(make_user(id="same"))
+        with pytest.raises(UserIdTaken):
+            await uow.users.add(make_user(id="same"))
+
+
+async def test_duplicate_email_differing_in_case_is_rejected(storage: Storage) -> None:
+    async with storage.unit_of_work(write=True) as uow:
+        await uow.users.add(make_user(email="ada@example.com"))
+        with pytest.raises(UserEmailTaken):
+            await uow.users.add(make_user(email="ADA@Example.com"))
+
+
+async def test_a_rejected_insert_leaves_the_transaction_usable(storage: Storage) -> None:
+    first = make_user(email="a@example.com")
+    async with storage.unit_of_work(write=True) as uow:
+        await uow.users.add(first)
+        with pytest.raises(UserEmailTaken):
+            await uow.users.add(make_user(email="a@example.com"))
+        second = make_user()
+        await uow.users.add(second)
+        await uow.commit()
+    async with storage.unit_of_work(write=False) as uow:
+        assert await uow.users.count(where=None) == 2
+
+
+async def test_replace_writes_every_writable_field(storage: Storage) -> None:
+    user = make_user(company="Acme", city="Austin")
+    async with storage.unit_of_work(write=True) as uow:
+        await uow.users.add(user)
+        changed = replace(user, company=None, city="Boston", first_name="Grace")
+        await uow.users.replace(changed)
+        assert await uow.users.get(user.id) == changed
+
+
+async def test_replace_cannot_take_another_users_email(storage: Storage) -> None:
+    a, b = make_user(email="a@example.com"), make_user(email="b@example.com")
+    async with storage.unit_of_work(write=True) as uow:
+        await uow.users.add(a)
+        await uow.users.add(b)
+        with pytest.raises(UserEmailTaken):
+            await uow.users.replace(replace(b, email="A@example.com"))
+        assert await uow.users.get(b.id) == b
+
+
+async def test_delete_reports_whether_a_user_existed(storage: Storage) -> None:
+    user = make_user()
+    async with storage.unit_of_work(write=True) as uow:
+        await uow.users.add(user)
+        assert await uow.users.delete(user.id) is True
+        assert await uow.users.delete(user.id) is False
+        assert await uow.users.get(user.id) is None
+
+
+async def test_rollback_discards_writes(storage: Storage) -> None:
+    user = make_user()
+    async with storage.unit_of_work(write=True) as uow:
+        await uow.users.add(user)
+        await uow.rollback()
+    async with storage.unit_of_work(write=False) as uow:
+        assert await uow.users.get(user.id) is None
+
+
+async def test_leaving_without_commit_rolls_back(storage: Storage) -> None:
+    user = make_user()
+
+    async def fail_after_writing() -> None:
+        async with storage.unit_of_work(write=True) as uow:
+            await uow.users.add(user)
+            raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError):
+        await fail_after_writing()
+    async with storage.unit_of_work(write=False) as uow:
+        assert await uow.users.get(user.id) is None
+
+
+async def test_after_commit_callbacks_run_only_after_a_commit(storage: Storage) -> None:
+    ran: list[str] = []
+
+    async def record(name: str) -> None:
+        ran.append(name)
+
+    async with storage.unit_of_work(write=True) as uow:
+        uow.after_commit(lambda: record("rolled back"))
+        await uow.rollback()
+    async with storage.unit_of_work(write=True) as uow:
+        uow.after_commit(lambda: record("committed"))
+        assert ran == []
+        await uow.commit()
+    assert ran == ["committed"]
+
+
+async def test_list_filters_sorts_and_pages_by_key(storage: Storage) -> None:
+    users = [
+        make_user(company=c, events_hosted=h)
+        for c, h in [("Acme", 3), ("acme", 1), ("Globex", 5), (None, 2), ("ACME", 2)]
+    ]
+    async with storage.unit_of_work(write=True) as uow:
+        for u in users:
+            await uow.users.add(u)
+        where = Condition("company", Op.EQ, "aCmE")
+        sort = (SortKey("events_hosted", descending=True),)
+        first = await uow.users.list(where=where, sort=sort, limit=2)
+        assert [u.events_hosted for u in first.items] == [3, 2]
+        assert first.next_key is not None
+        rest = await uow.users.list(where=where, sort=sort, limit=2, after=first.next_key)
+        assert [u.events_hosted for u in rest.items] == [1]
+        assert rest.next_key is None
+        assert await uow.users.count(where=where) == 3
+
+
+async def test_concurrent_writers_wait_instead_of_failing(storage: Storage) -> None:
+    """SQLite has one writer: others must queue on the lock, never error out."""
+
+    async def add_one() -> None:
+        async with storage.unit_of_work(write=True) as uow:
+            existing = await uow.users.count(where=None)
+            await uow.users.add(make_user(events_hosted=existing))
+            await asyncio.sleep(0)
+            await uow.commit()
+
+    await asyncio.gather(*(add_one() for _ in range(25)))
+    async with storage.unit_of_work(write=False) as uow:
+        assert await uow.users.count(where=None) == 25
