@@ -52,3 +52,39 @@ def make_user(**overrides: Any) -> User:
     }
     fields.update(overrides)
     return User(**fields)
+
+
+def template_payload(**overrides: Any) -> dict[str, Any]:
+    n = next(_seq)
+    payload: dict[str, Any] = {
+        "name": f"Template {n}",
+        "subject": "Hello {{ user.firstName }}",
+        "html": "<p>Hi {{ user.firstName }} from {{ user.company }}</p>"
+        '<p><a href="{{ unsubscribeUrl }}">unsubscribe</a></p>',
+        "text": "Hi {{ user.firstName }} from {{ user.company }}\n"
+        "Unsubscribe: {{ unsubscribeUrl }}",
+    }
+    payload.update(overrides)
+    return payload
+
+
+async def create_template(client: httpx.AsyncClient, **overrides: Any) -> dict[str, Any]:
+    response = await client.post("/api/v1/email-templates", json=template_payload(**overrides))
+    assert response.status_code == 201, response.text
+    return response.json()  # type: ignore[no-any-return]
+
+
+async def create_campaign(
+    client: httpx.AsyncClient, *, audience: dict[str, Any], **overrides: Any
+) -> dict[str, Any]:
+    n = next(_seq)
+    payload: dict[str, Any] = {
+        "name": f"Campaign {n}",
+        "subject": "News for {{ user.firstName }}",
+        "html": "<p>Dear {{ user.firstName }} {{ user.lastName }}</p>",
+        "audience": audience,
+    }
+    payload.update(overrides)
+    response = await client.post("/api/v1/campaigns", json=payload)
+    assert response.status_code == 201, response.text
+    return response.json()  # type: ignore[no-any-return]

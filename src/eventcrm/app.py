@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -11,10 +13,15 @@ from eventcrm import __version__
 from eventcrm.api import problems
 from eventcrm.api.health import router as health_router
 from eventcrm.api.middleware import RequestContextMiddleware
-from eventcrm.bootstrap import build_container
+from eventcrm.bootstrap import build_container, build_worker
+from eventcrm.campaigns.router import emails_router
+from eventcrm.campaigns.router import router as campaigns_router
 from eventcrm.container import Container
 from eventcrm.kit.logging import configure_logging
+from eventcrm.segments.router import router as segments_router
 from eventcrm.settings import Settings
+from eventcrm.templates.router import router as templates_router
+from eventcrm.unsubscribe.router import router as unsubscribe_router
 from eventcrm.users.router import router as users_router
 
 API_PREFIX = "/api/v1"
@@ -27,8 +34,24 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        yield
-        await container.storage.close()
+        stop = asyncio.Event()
+        worker_task = None
+        if settings.embedded_worker:
+            # One worker inside the server: no extra process needed to send mail.
+            worker = build_worker(container, concurrency=1)
+            worker_task = asyncio.create_task(worker.run(stop), name="eventcrm-worker")
+        try:
+            yield
+        finally:
+            if worker_task is not None:
+                stop.set()
+                try:
+                    await asyncio.wait_for(worker_task, timeout=30)
+                except TimeoutError:  # its batch's lease expires and another worker resumes
+                    worker_task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await worker_task
+            await container.storage.close()
 
     app = FastAPI(
         title="eventcrm",
@@ -41,4 +64,9 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
     problems.install(app)
     app.include_router(health_router)
     app.include_router(users_router, prefix=API_PREFIX)
+    app.include_router(templates_router, prefix=API_PREFIX)
+    app.include_router(segments_router, prefix=API_PREFIX)
+    app.include_router(campaigns_router, prefix=API_PREFIX)
+    app.include_router(emails_router, prefix=API_PREFIX)
+    app.include_router(unsubscribe_router, prefix=API_PREFIX)
     return app

@@ -11,22 +11,82 @@ from eventcrm.container import Container
 from eventcrm.kit.clock import Clock, SystemClock
 from eventcrm.kit.cursor import CursorCodec
 from eventcrm.kit.ids import uuid7_id
+from eventcrm.mail.file import FileMailSender
+from eventcrm.mail.message import Mailbox
+from eventcrm.mail.ports import MailSender
+from eventcrm.mail.sendgrid import SendGridMailSender
+from eventcrm.mail.smtp import SmtpConfig, SmtpMailSender
 from eventcrm.settings import Settings
 from eventcrm.storage.ports import Storage
 from eventcrm.storage.sql.engine import create_engine
 from eventcrm.storage.sql.migrate import apply_migrations, run_blocking
 from eventcrm.storage.sql.storage import SqlStorage
+from eventcrm.unsubscribe.tokens import UnsubscribeLinks
+from eventcrm.worker.runner import DeliveryWorker, WorkerConfig
 
 
 def build_container(
-    settings: Settings, *, clock: Clock | None = None, storage: Storage | None = None
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    storage: Storage | None = None,
+    mail: MailSender | None = None,
 ) -> Container:
+    key = secret_key(settings)
+    mail_from = Mailbox.parse(settings.email_from)
     return Container(
         settings=settings,
         storage=storage or build_storage(settings),
         clock=clock or SystemClock(),
         new_id=uuid7_id,
-        cursors=CursorCodec(secret_key(settings)),
+        cursors=CursorCodec(key),
+        mail=mail or build_mail_sender(settings, mail_from),
+        mail_from=mail_from,
+        unsubscribe=UnsubscribeLinks(secret_key=key, public_url=settings.public_url),
+    )
+
+
+def build_mail_sender(settings: Settings, mail_from: Mailbox) -> MailSender:
+    """The one place the email provider is chosen."""
+    if settings.email_provider == "smtp":
+        password = settings.smtp_password.get_secret_value() if settings.smtp_password else None
+        config = SmtpConfig(
+            host=settings.smtp_host,
+            port=settings.resolved_smtp_port,
+            security=settings.smtp_security,
+            username=settings.smtp_username,
+            password=password,
+            timeout=settings.smtp_timeout_seconds,
+        )
+        return SmtpMailSender(config=config, sender=mail_from)
+    if settings.email_provider == "sendgrid":
+        assert settings.sendgrid_api_key is not None  # checked by Settings
+        return SendGridMailSender(
+            api_key=settings.sendgrid_api_key.get_secret_value(),
+            base_url=settings.sendgrid_base_url,
+            sender=mail_from,
+        )
+    return FileMailSender(outbox_dir=settings.outbox_dir, sender=mail_from)
+
+
+def build_worker(container: Container, *, concurrency: int | None = None) -> DeliveryWorker:
+    settings = container.settings
+    config = WorkerConfig(
+        batch_size=settings.worker_batch_size,
+        concurrency=concurrency or settings.worker_concurrency,
+        poll_interval=settings.worker_poll_interval,
+        max_attempts=settings.worker_max_attempts,
+        send_rate=settings.worker_send_rate,
+        lease_seconds=settings.worker_lease_seconds,
+        retry_base_seconds=settings.worker_retry_base_seconds,
+    )
+    return DeliveryWorker(
+        storage=container.storage,
+        sender=container.mail,
+        mail_from=container.mail_from,
+        unsubscribe=container.unsubscribe,
+        clock=container.clock,
+        config=config,
     )
 
 

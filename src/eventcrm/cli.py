@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
+import signal
 from typing import Annotated
 
 import typer
 import uvicorn
 
-from eventcrm.bootstrap import database_location, migrate
+from eventcrm.bootstrap import build_container, build_worker, database_location, migrate
+from eventcrm.kit.logging import configure_logging
 from eventcrm.settings import Settings
 
 app = typer.Typer(help="eventcrm: an events CRM backend.", no_args_is_help=True)
@@ -26,8 +30,17 @@ def serve(
             "--migrate/--no-migrate", help="Upgrade the schema first (default: on for SQLite)."
         ),
     ] = None,
+    worker: Annotated[
+        bool,
+        typer.Option(
+            "--worker/--no-worker",
+            help="Send email from inside each server process (off: run `eventcrm worker`).",
+        ),
+    ] = True,
 ) -> None:
     """Run the API server."""
+    # The server processes build their settings from the environment.
+    os.environ["EVENTCRM_EMBEDDED_WORKER"] = "true" if worker else "false"
     settings = Settings()
     if workers > 1 and settings.is_sqlite:
         raise typer.BadParameter("SQLite allows one writer process; use --workers 1 or PostgreSQL.")
@@ -44,6 +57,41 @@ def serve(
         access_log=False,
         log_config=None,
     )
+
+
+@app.command("worker")
+def run_worker(
+    concurrency: Annotated[
+        int | None,
+        typer.Option(min=1, max=64, help="Messages in flight at once (default: settings)."),
+    ] = None,
+    until_idle: Annotated[
+        bool, typer.Option("--until-idle", help="Exit once nothing is queued or being sent.")
+    ] = False,
+) -> None:
+    """Send queued email: claim due deliveries, send them, record the outcome.
+
+    Several workers may run at once on PostgreSQL. SIGTERM or Ctrl-C finishes
+    the batch in hand and exits.
+    """
+    settings = Settings()
+    configure_logging(level=settings.log_level, fmt=settings.log_format)
+    if settings.is_sqlite:
+        migrate(settings)
+
+    async def main() -> None:
+        container = build_container(settings)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        try:
+            await build_worker(container, concurrency=concurrency).run(stop, until_idle=until_idle)
+        finally:
+            await container.storage.close()
+
+    typer.echo(f"eventcrm: worker on {database_location(settings)}", err=True)
+    asyncio.run(main())
 
 
 @db.command("upgrade")

@@ -7,8 +7,11 @@ from dataclasses import dataclass
 from eventcrm.kit.clock import Clock
 from eventcrm.kit.cursor import CursorCodec
 from eventcrm.kit.ids import IdGenerator
+from eventcrm.mail.message import Mailbox
+from eventcrm.mail.ports import MailSender
 from eventcrm.settings import Settings
 from eventcrm.storage.ports import Storage
+from eventcrm.unsubscribe.tokens import UnsubscribeLinks
 
 
 @dataclass
@@ -18,3 +21,7 @@ class Container:
     clock: Clock
     new_id: IdGenerator
     cursors: CursorCodec
+    #: The email provider chosen by EVENTCRM_EMAIL_PROVIDER.
+    mail: MailSender
+    mail_from: Mailbox
+    unsubscribe: UnsubscribeLinks

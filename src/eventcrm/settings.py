@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -30,6 +30,55 @@ class Settings(BaseSettings):
     default_phone_region: str | None = Field(default=None, pattern=r"^[A-Z]{2}$")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["json", "console"] = "json"
+
+    # --- Email -------------------------------------------------------------
+    #: ``file`` writes .eml files under ``outbox_dir`` (the embedded default);
+    #: ``smtp`` and ``sendgrid`` send for real.
+    email_provider: Literal["file", "smtp", "sendgrid"] = "file"
+    #: The From header of every message: ``address`` or ``Name <address>``.
+    email_from: str = Field(default="eventcrm <eventcrm@localhost>", min_length=3, max_length=320)
+    #: Where links in messages point (unsubscribe links): this server's public URL.
+    public_url: str = Field(default="http://127.0.0.1:8000", pattern=r"^https?://\S+$")
+    outbox_dir: Path = Path("var/outbox")
+    smtp_host: str = "localhost"
+    #: Default: 25 for ``none``, 587 for ``starttls``, 465 for ``tls``.
+    smtp_port: int | None = Field(default=None, ge=1, le=65535)
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_security: Literal["none", "starttls", "tls"] = "starttls"
+    smtp_timeout_seconds: float = Field(default=30.0, gt=0)
+    sendgrid_api_key: SecretStr | None = None
+    sendgrid_base_url: str = Field(default="https://api.sendgrid.com", pattern=r"^https?://\S+$")
+
+    # --- The sending worker ------------------------------------------------
+    #: Deliveries claimed per batch; also the most a crash can send twice.
+    worker_batch_size: int = Field(default=100, ge=1, le=5000)
+    #: Messages in flight at once per worker process (one connection each).
+    worker_concurrency: int = Field(default=4, ge=1, le=64)
+    #: Seconds between polls when nothing is due.
+    worker_poll_interval: float = Field(default=1.0, gt=0, le=60)
+    #: Attempts before a transiently failing delivery is marked failed.
+    worker_max_attempts: int = Field(default=5, ge=1, le=50)
+    #: Messages per second per worker process (unset: as fast as the provider takes them).
+    worker_send_rate: float | None = Field(default=None, gt=0)
+    #: How long a claimed batch is reserved; a crashed worker's batch is reclaimed after it.
+    worker_lease_seconds: float = Field(default=300.0, gt=0)
+    #: First retry delay; doubles per attempt (with jitter), capped at an hour.
+    worker_retry_base_seconds: float = Field(default=30.0, ge=0)
+    #: Run one worker inside the API server process (``eventcrm serve`` turns it on).
+    embedded_worker: bool = False
+
+    @model_validator(mode="after")
+    def _provider_is_configured(self) -> Settings:
+        if self.email_provider == "sendgrid" and self.sendgrid_api_key is None:
+            raise ValueError("EVENTCRM_SENDGRID_API_KEY is required when the provider is sendgrid")
+        return self
+
+    @property
+    def resolved_smtp_port(self) -> int:
+        if self.smtp_port is not None:
+            return self.smtp_port
+        return {"none": 25, "starttls": 587, "tls": 465}[self.smtp_security]
 
     @property
     def is_sqlite(self) -> bool:

@@ -37,6 +37,7 @@ class FieldType(StrEnum):
     TEXT = "text"
     INT = "int"
     DATETIME = "datetime"
+    BOOL = "bool"
 
 
 class Op(StrEnum):
@@ -56,6 +57,7 @@ _OPS_BY_TYPE: dict[FieldType, frozenset[Op]] = {
     FieldType.TEXT: frozenset({Op.EQ, Op.NE, Op.IN, Op.CONTAINS, Op.STARTS_WITH, Op.IS_NULL}),
     FieldType.INT: frozenset({Op.EQ, Op.NE, Op.IN, Op.GT, Op.GTE, Op.LT, Op.LTE}),
     FieldType.DATETIME: frozenset({Op.EQ, Op.NE, Op.GT, Op.GTE, Op.LT, Op.LTE, Op.IS_NULL}),
+    FieldType.BOOL: frozenset({Op.EQ, Op.NE}),
 }
 
 
@@ -204,6 +206,10 @@ class _Parser:
                 raise self.fail(loc, f"field {spec.name!r} takes an integer")
             if not -(2**62) < raw < 2**62:
                 raise self.fail(loc, "integer out of range")
+            return raw
+        if spec.type is FieldType.BOOL:
+            if not isinstance(raw, bool):
+                raise self.fail(loc, f"field {spec.name!r} takes true or false")
             return raw
         if not isinstance(raw, str):
             raise self.fail(loc, f"field {spec.name!r} takes an ISO 8601 date-time string")

@@ -7,14 +7,27 @@ success and rolls back on error; services never commit.
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Generic, Protocol, TypeVar
 
+from eventcrm.campaigns.domain import (
+    Campaign,
+    CampaignKind,
+    ClaimedDelivery,
+    Delivery,
+    DeliveryOutcome,
+    DeliveryStatus,
+    RecipientSelection,
+)
 from eventcrm.kit.cursor import KeyValue
 from eventcrm.kit.filters import Node
 from eventcrm.kit.sorting import SortKey
+from eventcrm.segments.domain import Segment
+from eventcrm.templates.domain import EmailTemplate
 from eventcrm.users.domain import User
 
 T = TypeVar("T")
@@ -52,8 +65,124 @@ class UserRepository(Protocol):
     async def count(self, *, where: Node | None) -> int: ...
 
 
+class TemplateRepository(Protocol):
+    async def add(self, template: EmailTemplate) -> None:
+        """Insert; raises TemplateNameTaken."""
+
+    async def get(self, template_id: str) -> EmailTemplate | None: ...
+
+    async def get_by_name(self, name: str) -> EmailTemplate | None: ...
+
+    async def replace(self, template: EmailTemplate) -> None:
+        """Write every field of an existing template; raises TemplateNameTaken."""
+
+    async def delete(self, template_id: str) -> bool: ...
+
+    async def list(
+        self, *, limit: int, after: tuple[KeyValue, ...] | None = None
+    ) -> KeysetPage[EmailTemplate]:
+        """By name, then id."""
+
+
+class SegmentRepository(Protocol):
+    async def add(self, segment: Segment) -> None:
+        """Insert; raises SegmentNameTaken."""
+
+    async def get(self, segment_id: str) -> Segment | None: ...
+
+    async def replace(self, segment: Segment) -> None:
+        """Write every field of an existing segment; raises SegmentNameTaken."""
+
+    async def delete(self, segment_id: str) -> bool: ...
+
+    async def list(
+        self, *, limit: int, after: tuple[KeyValue, ...] | None = None
+    ) -> KeysetPage[Segment]:
+        """By name, then id."""
+
+
+class CampaignRepository(Protocol):
+    async def add(self, campaign: Campaign) -> None: ...
+
+    async def get(self, campaign_id: str) -> Campaign | None: ...
+
+    async def replace(self, campaign: Campaign) -> None:
+        """Write every field of an existing campaign."""
+
+    async def delete(self, campaign_id: str) -> bool: ...
+
+    async def list(
+        self,
+        *,
+        kind: CampaignKind | None,
+        limit: int,
+        after: tuple[KeyValue, ...] | None = None,
+    ) -> KeysetPage[Campaign]:
+        """Newest first (created_at descending, then id)."""
+
+    async def uses_template_unsent(self, template_id: str) -> bool:
+        """Whether a draft (not yet sent) campaign refers to the template."""
+
+
+class DeliveryRepository(Protocol):
+    """The per-recipient ledger, which is also the worker's queue."""
+
+    async def freeze(
+        self,
+        *,
+        campaign_id: str,
+        recipients: RecipientSelection,
+        honour_opt_out: bool,
+        due_at: datetime,
+        now: datetime,
+    ) -> int:
+        """Write one delivery per selected contact, in the database, in one statement.
+
+        Opted-out contacts are written as ``skipped`` when ``honour_opt_out``.
+        Returns the number of rows written.
+        """
+
+    async def counts(self, campaign_id: str) -> dict[DeliveryStatus, int]: ...
+
+    async def list(
+        self,
+        *,
+        campaign_id: str,
+        status: DeliveryStatus | None,
+        limit: int,
+        after: tuple[KeyValue, ...] | None = None,
+    ) -> KeysetPage[Delivery]:
+        """By id."""
+
+    async def requeue_failed(self, *, campaign_id: str, now: datetime) -> int:
+        """Failed deliveries back to queued with a fresh attempt budget."""
+
+    async def cancel_queued(self, *, campaign_id: str, now: datetime) -> int:
+        """Queued deliveries to cancelled (those being sent finish)."""
+
+    async def claim(
+        self, *, now: datetime, lease_until: datetime, token: str, limit: int
+    ) -> builtins.list[ClaimedDelivery]:
+        """Take up to ``limit`` due deliveries (queued and due, or sending with an
+        expired lease) for the holder of ``token`` until ``lease_until``; never hand
+        one delivery to two concurrent claimers. Counts an attempt on each."""
+
+    async def record(
+        self, *, token: str, outcomes: Sequence[DeliveryOutcome], now: datetime
+    ) -> int:
+        """Write outcomes of deliveries still held under ``token``; returns how many."""
+
+    async def next_due_at(self) -> datetime | None:
+        """When the earliest queued delivery becomes due, or the earliest lease in
+        flight runs out (None: nothing is queued or being sent)."""
+
+
 class UnitOfWork(Protocol):
     users: UserRepository
+    templates: TemplateRepository
+    segments: SegmentRepository
+    campaigns: CampaignRepository
+    deliveries: DeliveryRepository
 
     async def commit(self) -> None: ...
 

@@ -26,6 +26,8 @@ class User:
     events_attended: int
     created_at: datetime
     updated_at: datetime
+    #: The person asked for no campaign (marketing) email; transactional mail still goes.
+    email_opt_out: bool = False
 
 
 #: Fields a client writes; everything else on User is server-maintained.
@@ -40,10 +42,11 @@ WRITABLE_FIELDS = (
     "company",
     "city",
     "state",
+    "email_opt_out",
 )
 READ_ONLY_FIELDS = frozenset({"id", "events_hosted", "events_attended", "created_at", "updated_at"})
 
-_T, _I, _D = FieldType.TEXT, FieldType.INT, FieldType.DATETIME
+_T, _I, _D, _B = FieldType.TEXT, FieldType.INT, FieldType.DATETIME, FieldType.BOOL
 
 #: The filter language's allow-list for users.
 FILTER_FIELDS: dict[str, FieldSpec] = {
@@ -63,6 +66,7 @@ FILTER_FIELDS: dict[str, FieldSpec] = {
         FieldSpec("events_attended", _I),
         FieldSpec("created_at", _D),
         FieldSpec("updated_at", _D),
+        FieldSpec("email_opt_out", _B),
     )
 }
 

@@ -45,6 +45,11 @@ class _UserFields(WriteModel):
     company: OptionalText = None
     city: ShortText = None
     state: ShortText = None
+    email_opt_out: bool | None = Field(
+        default=None,
+        description="No campaign email (transactional mail still goes). "
+        "Default false; when omitted on PUT the current value is kept.",
+    )
 
 
 class UserCreate(_UserFields):
@@ -78,10 +83,11 @@ class UserUpdate(WriteModel):
     company: OptionalText = None
     city: ShortText = None
     state: ShortText = None
+    email_opt_out: bool | None = None
 
     @model_validator(mode="after")
     def _required_fields_are_not_cleared(self) -> Self:
-        for name in ("first_name", "last_name", "email"):
+        for name in ("first_name", "last_name", "email", "email_opt_out"):
             if name in self.model_fields_set and getattr(self, name) is None:
                 raise ValueError(f"{name} cannot be null")
         return self
@@ -101,6 +107,7 @@ class UserRead(ApiModel):
     state: str | None
     events_hosted: int
     events_attended: int
+    email_opt_out: bool
     created_at: datetime
     updated_at: datetime
 

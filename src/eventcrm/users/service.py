@@ -101,6 +101,9 @@ class UserService:
         return updated
 
     def _writable(self, fields: dict[str, Any]) -> dict[str, Any]:
+        # Consent is never changed by omission: absent (None) keeps the current value.
+        if fields.get("email_opt_out", False) is None:
+            del fields["email_opt_out"]
         if fields.get("phone_number"):
             fields["phone_number"] = normalize_phone(fields["phone_number"], self._phone_region)
         if fields.get("avatar") is not None:

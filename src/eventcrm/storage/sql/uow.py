@@ -8,8 +8,16 @@ from types import TracebackType
 import structlog
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from eventcrm.storage.ports import UserRepository
+from eventcrm.storage.ports import (
+    CampaignRepository,
+    DeliveryRepository,
+    SegmentRepository,
+    TemplateRepository,
+    UserRepository,
+)
+from eventcrm.storage.sql.campaigns import SqlCampaignRepository, SqlDeliveryRepository
 from eventcrm.storage.sql.engine import WRITE_OPTION
+from eventcrm.storage.sql.templates import SqlSegmentRepository, SqlTemplateRepository
 from eventcrm.storage.sql.users import SqlUserRepository
 
 log = structlog.get_logger(__name__)
@@ -17,6 +25,10 @@ log = structlog.get_logger(__name__)
 
 class SqlUnitOfWork:
     users: UserRepository
+    templates: TemplateRepository
+    segments: SegmentRepository
+    campaigns: CampaignRepository
+    deliveries: DeliveryRepository
 
     def __init__(self, engine: AsyncEngine, *, write: bool) -> None:
         self._engine = engine
@@ -31,6 +43,10 @@ class SqlUnitOfWork:
         await conn.begin()
         self._conn = conn
         self.users = SqlUserRepository(conn)
+        self.templates = SqlTemplateRepository(conn)
+        self.segments = SqlSegmentRepository(conn)
+        self.campaigns = SqlCampaignRepository(conn)
+        self.deliveries = SqlDeliveryRepository(conn)
         return self
 
     async def __aexit__(

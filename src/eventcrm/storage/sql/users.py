@@ -36,7 +36,7 @@ def _to_row(user: User) -> dict[str, Any]:
     return row
 
 
-def _to_user(row: sa.Row[Any]) -> User:
+def row_to_user(row: sa.Row[Any]) -> User:
     data = dict(row._mapping)
     for name in _OPTIONAL_TEXT:
         data[name] = data[name] or None
@@ -58,7 +58,7 @@ class SqlUserRepository:
 
     async def get(self, user_id: str) -> User | None:
         row = (await self._conn.execute(users.select().where(users.c.id == user_id))).first()
-        return _to_user(row) if row else None
+        return row_to_user(row) if row else None
 
     async def replace(self, user: User) -> None:
         row = _to_row(user)
@@ -94,7 +94,7 @@ class SqlUserRepository:
         more = len(rows) > limit
         rows = rows[:limit]
         next_key = tuple(rows[-1]._mapping[f"_k{i}"] for i in range(len(keys))) if more else None
-        return KeysetPage([_to_user(r) for r in rows], next_key)
+        return KeysetPage([row_to_user(r) for r in rows], next_key)
 
     async def count(self, *, where: Node | None) -> int:
         query = (

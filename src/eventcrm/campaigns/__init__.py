@@ -1,0 +1,1 @@
+"""Campaigns: a message sent to an audience, with one delivery row per recipient."""

@@ -1,0 +1,144 @@
+"""HTTP handlers of campaigns, their delivery ledger, and the one-call send."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Query, Response, status
+
+from eventcrm.api.deps import ContainerDep, UnitOfWorkDep
+from eventcrm.campaigns.domain import CampaignProgress, audience_to_json
+from eventcrm.campaigns.schemas import (
+    CampaignCreate,
+    CampaignListParams,
+    CampaignRead,
+    CampaignSend,
+    DeliveryCounts,
+    DeliveryListParams,
+    DeliveryRead,
+    EmailSend,
+    EmailSendAccepted,
+    Requeued,
+)
+from eventcrm.campaigns.service import CampaignService
+from eventcrm.kit.ids import ID_PATTERN
+from eventcrm.kit.schemas import Page
+
+router = APIRouter(prefix="/campaigns", tags=["campaigns"])
+emails_router = APIRouter(prefix="/emails", tags=["campaigns"])
+
+
+def get_campaign_service(uow: UnitOfWorkDep, container: ContainerDep) -> CampaignService:
+    return CampaignService(
+        uow=uow, clock=container.clock, new_id=container.new_id, cursors=container.cursors
+    )
+
+
+ServiceDep = Annotated[CampaignService, Depends(get_campaign_service)]
+CampaignId = Annotated[str, Path(pattern=ID_PATTERN, description="The campaign's id.")]
+
+
+def _read(p: CampaignProgress) -> CampaignRead:
+    c = p.campaign
+    return CampaignRead(
+        id=c.id,
+        name=c.name,
+        kind=c.kind,
+        status=p.status,
+        template_id=c.template_id,
+        subject=c.subject,
+        html=c.html,
+        text=c.text,
+        audience=audience_to_json(c.audience),
+        event_id=c.event_id,
+        recipient_count=c.recipient_count,
+        counts=DeliveryCounts(**{str(s): n for s, n in p.counts.items()}),
+        progress=p.progress,
+        estimated_finish_at=p.estimated_finish_at,
+        scheduled_at=c.scheduled_at,
+        queued_at=c.queued_at,
+        cancelled_at=c.cancelled_at,
+        created_at=c.created_at,
+        updated_at=c.updated_at,
+    )
+
+
+@router.post("", status_code=status.HTTP_201_CREATED)
+async def create_campaign(
+    body: CampaignCreate, service: ServiceDep, response: Response
+) -> CampaignRead:
+    """Create a draft: a message (template or inline) and an audience, nothing sent yet."""
+    progress = await service.create(data=body)
+    response.headers["Location"] = f"/api/v1/campaigns/{progress.campaign.id}"
+    return _read(progress)
+
+
+@router.get("")
+async def list_campaigns(
+    params: Annotated[CampaignListParams, Query()], service: ServiceDep
+) -> Page[CampaignRead]:
+    """Newest first."""
+    result = await service.list(kind=params.kind, limit=params.limit, cursor=params.cursor)
+    return Page[CampaignRead](
+        items=[_read(p) for p in result.items], next_cursor=result.next_cursor
+    )
+
+
+@router.get("/{campaign_id}")
+async def get_campaign(campaign_id: CampaignId, service: ServiceDep) -> CampaignRead:
+    """The campaign with delivery counts per status, progress and an estimated finish."""
+    return _read(await service.get(campaign_id=campaign_id))
+
+
+@router.delete("/{campaign_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_campaign(campaign_id: CampaignId, service: ServiceDep) -> None:
+    """Delete a draft (a sent campaign keeps its ledger: cancel it instead)."""
+    await service.delete(campaign_id=campaign_id)
+
+
+@router.post("/{campaign_id}/send", status_code=status.HTTP_202_ACCEPTED)
+async def send_campaign(
+    campaign_id: CampaignId, service: ServiceDep, body: CampaignSend | None = None
+) -> CampaignRead:
+    """Freeze the audience (one delivery per recipient) and hand it to the worker."""
+    scheduled_at = body.scheduled_at if body is not None else None
+    return _read(await service.send(campaign_id=campaign_id, scheduled_at=scheduled_at))
+
+
+@router.post("/{campaign_id}/cancel")
+async def cancel_campaign(campaign_id: CampaignId, service: ServiceDep) -> CampaignRead:
+    """Stop what is still queued; messages already handed to the provider are not recalled."""
+    return _read(await service.cancel(campaign_id=campaign_id))
+
+
+@router.post("/{campaign_id}/retry-failed", status_code=status.HTTP_202_ACCEPTED)
+async def retry_failed(campaign_id: CampaignId, service: ServiceDep) -> Requeued:
+    """Queue the failed deliveries again (only those), each with a fresh attempt budget."""
+    return Requeued(requeued=await service.retry_failed(campaign_id=campaign_id))
+
+
+@router.get("/{campaign_id}/deliveries")
+async def list_deliveries(
+    campaign_id: CampaignId,
+    params: Annotated[DeliveryListParams, Query()],
+    service: ServiceDep,
+) -> Page[DeliveryRead]:
+    """The per-recipient ledger, optionally one status (e.g. ``?status=failed``)."""
+    result = await service.deliveries(
+        campaign_id=campaign_id, status=params.status, limit=params.limit, cursor=params.cursor
+    )
+    return Page[DeliveryRead](
+        items=[DeliveryRead.model_validate(d) for d in result.items],
+        next_cursor=result.next_cursor,
+    )
+
+
+@emails_router.post("/send", status_code=status.HTTP_202_ACCEPTED)
+async def send_email(body: EmailSend, service: ServiceDep) -> EmailSendAccepted:
+    """Create and send a campaign in one call; returns its id and recipient count."""
+    progress = await service.send_now(data=body)
+    return EmailSendAccepted(
+        campaign_id=progress.campaign.id,
+        recipient_count=progress.campaign.recipient_count,
+        status=progress.status,
+    )

@@ -1,0 +1,164 @@
+"""Request and response bodies of the campaigns API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Self
+
+from pydantic import AwareDatetime, Field, StringConstraints, model_validator
+
+from eventcrm.campaigns.domain import CampaignKind, CampaignStatus, DeliveryStatus
+from eventcrm.kit.ids import ID_PATTERN
+from eventcrm.kit.schemas import ApiModel, WriteModel
+from eventcrm.templates.schemas import MAX_BODY
+
+MAX_USER_IDS = 1000
+
+Id = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Subject = Annotated[str | None, StringConstraints(min_length=1, max_length=2000)]
+Body = Annotated[str | None, StringConstraints(max_length=MAX_BODY)]
+UserIds = Annotated[list[Id], Field(min_length=1, max_length=MAX_USER_IDS)]
+Filter = Annotated[
+    dict[str, Any] | None,
+    Field(description="A filter tree in the users filter language; null selects everyone."),
+]
+
+_AUDIENCE_KEYS = ("user_ids", "filter", "segment_id")
+_CONTENT_KEYS = ("subject", "html", "text")
+
+
+class AudienceIn(WriteModel):
+    """Exactly one of: ``userIds``, ``filter`` (``null`` = everyone), ``segmentId``."""
+
+    user_ids: UserIds | None = None
+    filter: Filter = None
+    segment_id: Id | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> Self:
+        given = [k for k in _AUDIENCE_KEYS if k in self.model_fields_set]
+        if len(given) != 1:
+            raise ValueError("give exactly one of userIds, filter, segmentId")
+        return self
+
+
+class _Message(WriteModel):
+    """A template id, or inline subject plus html and/or text."""
+
+    template_id: Id | None = None
+    subject: Subject = None
+    html: Body = None
+    text: Body = None
+
+    @model_validator(mode="after")
+    def _template_or_inline(self) -> Self:
+        inline = any(getattr(self, k) is not None for k in _CONTENT_KEYS)
+        if self.template_id is not None and inline:
+            raise ValueError("give either templateId or inline subject/html/text, not both")
+        if self.template_id is None:
+            if self.subject is None:
+                raise ValueError("give a templateId, or a subject with html and/or text")
+            if not self.html and not self.text:
+                raise ValueError("an inline message needs html or text (or both)")
+        return self
+
+
+class CampaignCreate(_Message):
+    read_only = frozenset({"status", "recipient_count", "created_at", "updated_at", "kind"})
+
+    id: Id | None = None
+    name: Name
+    audience: AudienceIn
+
+
+class CampaignSend(WriteModel):
+    scheduled_at: AwareDatetime | None = Field(
+        default=None, description="Send from this moment on (default: now)."
+    )
+
+
+class EmailSend(_Message):
+    """``POST /emails/send``: create a campaign and send it in one call."""
+
+    name: Name | None = None
+    user_ids: UserIds | None = None
+    filter: Filter = None
+    segment_id: Id | None = None
+    scheduled_at: AwareDatetime | None = None
+
+    @model_validator(mode="after")
+    def _one_audience(self) -> Self:
+        given = [k for k in _AUDIENCE_KEYS if k in self.model_fields_set]
+        if len(given) != 1:
+            raise ValueError("give exactly one of userIds, filter, segmentId")
+        return self
+
+
+class DeliveryCounts(ApiModel):
+    queued: int = 0
+    sending: int = 0
+    sent: int = 0
+    failed: int = 0
+    skipped: int = 0
+    cancelled: int = 0
+
+
+class CampaignRead(ApiModel):
+    id: str
+    name: str
+    kind: CampaignKind
+    status: CampaignStatus
+    template_id: str | None
+    subject: str | None
+    html: str | None
+    text: str | None
+    audience: dict[str, Any]
+    event_id: str | None
+    recipient_count: int
+    counts: DeliveryCounts
+    #: Share of deliveries in a final state, 0..1.
+    progress: float
+    estimated_finish_at: datetime | None
+    scheduled_at: datetime | None
+    queued_at: datetime | None
+    cancelled_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class CampaignListParams(WriteModel):
+    kind: CampaignKind | None = None
+    limit: Annotated[int, Field(ge=1, le=100)] = 20
+    cursor: Annotated[str | None, StringConstraints(max_length=2048)] = None
+
+
+class DeliveryRead(ApiModel):
+    id: int
+    campaign_id: str
+    user_id: str | None
+    email: str
+    status: DeliveryStatus
+    attempts: int
+    last_error: str | None
+    next_attempt_at: datetime | None
+    provider_message_id: str | None
+    sent_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class DeliveryListParams(WriteModel):
+    status: DeliveryStatus | None = None
+    limit: Annotated[int, Field(ge=1, le=1000)] = 100
+    cursor: Annotated[str | None, StringConstraints(max_length=2048)] = None
+
+
+class Requeued(ApiModel):
+    requeued: int
+
+
+class EmailSendAccepted(ApiModel):
+    campaign_id: str
+    recipient_count: int
+    status: CampaignStatus

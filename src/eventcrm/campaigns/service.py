@@ -1,0 +1,325 @@
+"""Use cases of campaigns: draft, send (freeze the audience), follow, cancel, retry."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+from eventcrm.campaigns.domain import (
+    FINAL_DELIVERY_STATUSES,
+    Audience,
+    Campaign,
+    CampaignKind,
+    CampaignProgress,
+    CampaignStatus,
+    Delivery,
+    DeliveryStatus,
+    FilterAudience,
+    RecipientSelection,
+    SegmentAudience,
+    StoredStatus,
+    UserIdsAudience,
+    UsersById,
+    UsersMatching,
+)
+from eventcrm.campaigns.errors import (
+    CampaignIdTaken,
+    CampaignNotFound,
+    CampaignStateConflict,
+    InvalidAudience,
+)
+from eventcrm.campaigns.schemas import AudienceIn, CampaignCreate, EmailSend
+from eventcrm.errors import FieldProblem, InvalidInput
+from eventcrm.kit.clock import Clock
+from eventcrm.kit.cursor import CursorCodec
+from eventcrm.kit.filters import Condition, Op, parse_filter
+from eventcrm.kit.ids import IdGenerator
+from eventcrm.kit.pagination import ListResult, paginate
+from eventcrm.kit.sorting import SortKey
+from eventcrm.segments.service import segment_filter
+from eventcrm.storage.ports import UnitOfWork
+from eventcrm.templates.rendering import MessageTemplate
+from eventcrm.users.domain import FILTER_FIELDS
+
+_NEWEST_FIRST = (SortKey("created_at", descending=True),)
+_BY_ID: tuple[SortKey, ...] = ()  # the id tie-breaker alone
+
+
+async def queue_campaign(
+    uow: UnitOfWork,
+    *,
+    campaign: Campaign,
+    recipients: RecipientSelection,
+    now: datetime,
+    scheduled_at: datetime | None = None,
+) -> Campaign:
+    """Freeze the audience (one delivery per recipient, written by the database)
+    and mark the campaign queued. Runs in the caller's transaction."""
+    due_at = max(now, scheduled_at) if scheduled_at is not None else now
+    count = await uow.deliveries.freeze(
+        campaign_id=campaign.id,
+        recipients=recipients,
+        honour_opt_out=campaign.kind is CampaignKind.CAMPAIGN,
+        due_at=due_at,
+        now=now,
+    )
+    queued = replace(
+        campaign,
+        status=StoredStatus.QUEUED,
+        recipient_count=count,
+        scheduled_at=scheduled_at,
+        queued_at=now,
+        updated_at=now,
+    )
+    await uow.campaigns.replace(queued)
+    return queued
+
+
+def progress_of(
+    campaign: Campaign, counts: dict[DeliveryStatus, int], now: datetime
+) -> CampaignProgress:
+    total = sum(counts.values())
+    final = sum(n for s, n in counts.items() if s in FINAL_DELIVERY_STATUSES)
+    active = total - final
+    eta: datetime | None = None
+    if campaign.status is StoredStatus.DRAFT:
+        status = CampaignStatus.DRAFT
+    elif campaign.status is StoredStatus.CANCELLED:
+        status = CampaignStatus.CANCELLED
+    elif active == 0:
+        status = CampaignStatus.COMPLETED
+    elif (
+        campaign.scheduled_at is not None
+        and campaign.scheduled_at > now
+        and counts[DeliveryStatus.QUEUED] == active
+        and final == counts[DeliveryStatus.SKIPPED]
+    ):
+        status = CampaignStatus.SCHEDULED
+    else:
+        status = CampaignStatus.SENDING
+        started = max(filter(None, (campaign.queued_at, campaign.scheduled_at)), default=now)
+        elapsed = (now - started).total_seconds()
+        done = counts[DeliveryStatus.SENT] + counts[DeliveryStatus.FAILED]
+        if done > 0 and elapsed > 0:
+            eta = now + (now - started) * (active / done)
+    return CampaignProgress(
+        campaign=campaign,
+        counts=counts,
+        status=status,
+        progress=round(final / total, 4) if total else 1.0,
+        estimated_finish_at=eta,
+    )
+
+
+class CampaignService:
+    def __init__(
+        self, *, uow: UnitOfWork, clock: Clock, new_id: IdGenerator, cursors: CursorCodec
+    ) -> None:
+        self._uow = uow
+        self._clock = clock
+        self._new_id = new_id
+        self._cursors = cursors
+
+    async def create(self, *, data: CampaignCreate) -> CampaignProgress:
+        audience = await self._audience(data.audience, loc=("body", "audience"))
+        campaign = await self._draft(data=data, name=data.name, audience=audience, id=data.id)
+        counts = await self._uow.deliveries.counts(campaign.id)
+        return progress_of(campaign, counts, campaign.created_at)
+
+    async def send_now(self, *, data: EmailSend) -> CampaignProgress:
+        """Create a campaign and send it: the one-call ``POST /emails/send``."""
+        audience_in = AudienceIn.model_validate(
+            {
+                key: getattr(data, key)
+                for key in ("user_ids", "filter", "segment_id")
+                if key in data.model_fields_set
+            }
+        )
+        audience = await self._audience(audience_in, loc=("body",))
+        now = self._clock.now()
+        name = data.name or f"Email of {now:%Y-%m-%d %H:%M:%S} UTC"
+        campaign = await self._draft(data=data, name=name, audience=audience, id=None)
+        return await self.send(campaign_id=campaign.id, scheduled_at=data.scheduled_at)
+
+    async def get(self, *, campaign_id: str) -> CampaignProgress:
+        campaign = await self._get(campaign_id)
+        counts = await self._uow.deliveries.counts(campaign_id)
+        return progress_of(campaign, counts, self._clock.now())
+
+    async def list(
+        self, *, kind: CampaignKind | None, limit: int, cursor: str | None
+    ) -> ListResult[CampaignProgress]:
+        repo = self._uow.campaigns
+
+        async def fetch(*, limit: int, after: Any, **_: Any) -> Any:
+            return await repo.list(kind=kind, limit=limit, after=after)
+
+        page = await paginate(
+            fetch=fetch,
+            count=None,
+            cursors=self._cursors,
+            where=None,
+            sort=_NEWEST_FIRST,
+            limit=limit,
+            cursor=cursor,
+            include_total=False,
+        )
+        now = self._clock.now()
+        items = [progress_of(c, await self._uow.deliveries.counts(c.id), now) for c in page.items]
+        return ListResult(items, page.next_cursor)
+
+    async def send(self, *, campaign_id: str, scheduled_at: datetime | None) -> CampaignProgress:
+        campaign = await self._get(campaign_id)
+        if campaign.status is not StoredStatus.DRAFT:
+            raise CampaignStateConflict(
+                f"Campaign {campaign_id!r} was already sent or cancelled; only a draft can be sent."
+            )
+        now = self._clock.now()
+        if campaign.template_id is not None:
+            template = await self._uow.templates.get(campaign.template_id)
+            if template is None:  # pragma: no cover - the foreign key clears template_id
+                raise CampaignStateConflict("The campaign's template no longer exists.")
+            # The campaign keeps its own copy: editing the template mid-send
+            # must not give one audience two different messages.
+            campaign = replace(
+                campaign, subject=template.subject, html=template.html, text=template.text
+            )
+        if campaign.subject is None:
+            raise CampaignStateConflict(
+                "The campaign has no message: its template was deleted. Delete the draft and "
+                "create it again."
+            )
+        queued = await queue_campaign(
+            self._uow,
+            campaign=campaign,
+            recipients=await self._recipients(campaign.audience),
+            now=now,
+            scheduled_at=scheduled_at,
+        )
+        return progress_of(queued, await self._uow.deliveries.counts(campaign_id), now)
+
+    async def cancel(self, *, campaign_id: str) -> CampaignProgress:
+        campaign = await self._get(campaign_id)
+        now = self._clock.now()
+        if campaign.status is not StoredStatus.CANCELLED:
+            await self._uow.deliveries.cancel_queued(campaign_id=campaign_id, now=now)
+            campaign = replace(
+                campaign, status=StoredStatus.CANCELLED, cancelled_at=now, updated_at=now
+            )
+            await self._uow.campaigns.replace(campaign)
+        return progress_of(campaign, await self._uow.deliveries.counts(campaign_id), now)
+
+    async def retry_failed(self, *, campaign_id: str) -> int:
+        campaign = await self._get(campaign_id)
+        if campaign.status is not StoredStatus.QUEUED:
+            raise CampaignStateConflict(
+                f"Campaign {campaign_id!r} is {campaign.status}; only a sent, not cancelled "
+                "campaign can retry its failed deliveries."
+            )
+        return await self._uow.deliveries.requeue_failed(
+            campaign_id=campaign_id, now=self._clock.now()
+        )
+
+    async def delete(self, *, campaign_id: str) -> None:
+        campaign = await self._get(campaign_id)
+        if campaign.status is not StoredStatus.DRAFT:
+            raise CampaignStateConflict(
+                "Only a draft can be deleted; a sent campaign's ledger is kept (cancel it instead)."
+            )
+        await self._uow.campaigns.delete(campaign_id)
+
+    async def deliveries(
+        self,
+        *,
+        campaign_id: str,
+        status: DeliveryStatus | None,
+        limit: int,
+        cursor: str | None,
+    ) -> ListResult[Delivery]:
+        await self._get(campaign_id)
+        repo = self._uow.deliveries
+
+        async def fetch(*, limit: int, after: Any, **_: Any) -> Any:
+            return await repo.list(campaign_id=campaign_id, status=status, limit=limit, after=after)
+
+        return await paginate(
+            fetch=fetch,
+            count=None,
+            cursors=self._cursors,
+            where=None,
+            sort=_BY_ID,
+            limit=limit,
+            cursor=cursor,
+            include_total=False,
+        )
+
+    async def _get(self, campaign_id: str) -> Campaign:
+        campaign = await self._uow.campaigns.get(campaign_id)
+        if campaign is None:
+            raise CampaignNotFound(campaign_id)
+        return campaign
+
+    async def _draft(
+        self, *, data: CampaignCreate | EmailSend, name: str, audience: Audience, id: str | None
+    ) -> Campaign:
+        if data.template_id is not None:
+            if await self._uow.templates.get(data.template_id) is None:
+                message = f"No email template with id {data.template_id!r}."
+                raise InvalidInput(
+                    message, [FieldProblem(("body", "templateId"), message, "template_not_found")]
+                )
+        else:
+            MessageTemplate(subject=data.subject or "", html=data.html, text=data.text)
+        now = self._clock.now()
+        campaign = Campaign(
+            id=id or self._new_id(),
+            name=name,
+            kind=CampaignKind.CAMPAIGN,
+            status=StoredStatus.DRAFT,
+            template_id=data.template_id,
+            subject=data.subject,
+            html=data.html or None,
+            text=data.text or None,
+            audience=audience,
+            event_id=None,
+            created_at=now,
+            updated_at=now,
+        )
+        if await self._uow.campaigns.get(campaign.id) is not None:
+            raise CampaignIdTaken(campaign.id)
+        await self._uow.campaigns.add(campaign)
+        return campaign
+
+    async def _audience(self, data: AudienceIn, *, loc: tuple[str, ...]) -> Audience:
+        if "filter" in data.model_fields_set:
+            parse_filter(data.filter, fields=FILTER_FIELDS, loc=(*loc, "filter"))
+            return FilterAudience(data.filter)
+        if data.segment_id is not None:
+            if await self._uow.segments.get(data.segment_id) is None:
+                raise InvalidAudience(
+                    f"No segment with id {data.segment_id!r}.", (*loc, "segmentId")
+                )
+            return SegmentAudience(data.segment_id)
+        assert data.user_ids is not None
+        ids = tuple(dict.fromkeys(data.user_ids))
+        page = await self._uow.users.list(
+            where=Condition("id", Op.IN, ids), sort=(), limit=len(ids)
+        )
+        missing = sorted(set(ids) - {u.id for u in page.items})
+        if missing:
+            shown = ", ".join(repr(m) for m in missing[:10])
+            raise InvalidAudience(f"Unknown user ids: {shown}.", (*loc, "userIds"))
+        return UserIdsAudience(ids)
+
+    async def _recipients(self, audience: Audience) -> RecipientSelection:
+        if isinstance(audience, UserIdsAudience):
+            return UsersById(audience.user_ids)
+        if isinstance(audience, FilterAudience):
+            return UsersMatching(parse_filter(audience.filter, fields=FILTER_FIELDS))
+        segment = await self._uow.segments.get(audience.segment_id)
+        if segment is None:
+            raise CampaignStateConflict(
+                f"The campaign's segment {audience.segment_id!r} was deleted; the audience is gone."
+            )
+        return UsersMatching(segment_filter(segment))

@@ -1,0 +1,1 @@
+"""Segments: saved, named filters over contacts, used as campaign audiences."""

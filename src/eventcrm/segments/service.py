@@ -1,0 +1,109 @@
+"""Use cases of segments: saved filters over contacts."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from eventcrm.kit.clock import Clock
+from eventcrm.kit.cursor import CursorCodec
+from eventcrm.kit.filters import Node, parse_filter
+from eventcrm.kit.ids import IdGenerator
+from eventcrm.kit.pagination import ListResult, paginate
+from eventcrm.kit.sorting import SortKey, parse_sort
+from eventcrm.segments.domain import Segment
+from eventcrm.segments.errors import SegmentIdTaken, SegmentNotFound
+from eventcrm.segments.schemas import SegmentCreate, SegmentReplace, SegmentUsersParams
+from eventcrm.storage.ports import UnitOfWork
+from eventcrm.users.domain import DEFAULT_SORT, FILTER_FIELDS, SORT_FIELDS, User
+
+_BY_NAME = (SortKey("name"),)
+
+
+def segment_filter(segment: Segment) -> Node | None:
+    """The segment's filter, parsed (it was validated when saved)."""
+    return parse_filter(segment.filter, fields=FILTER_FIELDS)
+
+
+class SegmentService:
+    def __init__(
+        self, *, uow: UnitOfWork, clock: Clock, new_id: IdGenerator, cursors: CursorCodec
+    ) -> None:
+        self._uow = uow
+        self._clock = clock
+        self._new_id = new_id
+        self._cursors = cursors
+
+    async def create(self, *, data: SegmentCreate) -> Segment:
+        parse_filter(data.filter, fields=FILTER_FIELDS)
+        now = self._clock.now()
+        segment = Segment(
+            id=data.id or self._new_id(),
+            name=data.name,
+            description=data.description or None,
+            filter=data.filter,
+            created_at=now,
+            updated_at=now,
+        )
+        if await self._uow.segments.get(segment.id) is not None:
+            raise SegmentIdTaken(segment.id)
+        await self._uow.segments.add(segment)
+        return segment
+
+    async def get(self, *, segment_id: str) -> Segment:
+        segment = await self._uow.segments.get(segment_id)
+        if segment is None:
+            raise SegmentNotFound(segment_id)
+        return segment
+
+    async def list(self, *, limit: int, cursor: str | None) -> ListResult[Segment]:
+        repo = self._uow.segments
+
+        async def fetch(*, limit: int, after: Any, **_: Any) -> Any:
+            return await repo.list(limit=limit, after=after)
+
+        return await paginate(
+            fetch=fetch,
+            count=None,
+            cursors=self._cursors,
+            where=None,
+            sort=_BY_NAME,
+            limit=limit,
+            cursor=cursor,
+            include_total=False,
+        )
+
+    async def replace(self, *, segment_id: str, data: SegmentReplace) -> Segment:
+        current = await self.get(segment_id=segment_id)
+        parse_filter(data.filter, fields=FILTER_FIELDS)
+        updated = replace(
+            current,
+            name=data.name,
+            description=data.description or None,
+            filter=data.filter,
+            updated_at=self._clock.now(),
+        )
+        await self._uow.segments.replace(updated)
+        return updated
+
+    async def delete(self, *, segment_id: str) -> None:
+        if not await self._uow.segments.delete(segment_id):
+            raise SegmentNotFound(segment_id)
+
+    async def users(self, *, segment_id: str, params: SegmentUsersParams) -> ListResult[User]:
+        segment = await self.get(segment_id=segment_id)
+        repo = self._uow.users
+        return await paginate(
+            fetch=repo.list,
+            count=repo.count,
+            cursors=self._cursors,
+            where=segment_filter(segment),
+            sort=parse_sort(params.sort, allowed=SORT_FIELDS, default=DEFAULT_SORT),
+            limit=params.limit,
+            cursor=params.cursor,
+            include_total=params.include_total,
+        )
+
+    async def count(self, *, segment_id: str) -> int:
+        segment = await self.get(segment_id=segment_id)
+        return await self._uow.users.count(where=segment_filter(segment))

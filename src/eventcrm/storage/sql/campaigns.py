@@ -1,0 +1,331 @@
+"""The SQL campaign and delivery repositories.
+
+The deliveries table is both the ledger a client reads and the queue the
+worker consumes. Freezing an audience is one ``INSERT ... SELECT`` run by the
+database; claiming work is one ``UPDATE ... WHERE id IN (SELECT ... FOR UPDATE
+SKIP LOCKED) RETURNING`` (on SQLite the surrounding write transaction holds the
+database's single write lock, which gives the same exclusivity).
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.elements import ColumnElement
+
+from eventcrm.campaigns.domain import (
+    Campaign,
+    CampaignKind,
+    ClaimedDelivery,
+    Delivery,
+    DeliveryOutcome,
+    DeliveryStatus,
+    RecipientSelection,
+    StoredStatus,
+    UsersById,
+    audience_from_json,
+    audience_to_json,
+)
+from eventcrm.kit.cursor import KeyValue
+from eventcrm.kit.sorting import SortKey
+from eventcrm.storage.ports import KeysetPage
+from eventcrm.storage.sql.query import FieldMap, after_key, compile_filter, order_by, sort_columns
+from eventcrm.storage.sql.tables import campaigns, deliveries, users
+from eventcrm.storage.sql.types import UTCDateTime
+from eventcrm.storage.sql.users import USER_FIELDS, row_to_user
+
+#: Must match the predicate of the partial index ``ix_deliveries_due`` word for
+#: word, so both databases can use that index to find due work.
+_ACTIVE = sa.text("deliveries.status IN ('queued', 'sending')")
+_NEWEST_FIRST = (SortKey("created_at", descending=True),)
+_CAMPAIGN_KEYS = FieldMap(columns={"created_at": campaigns.c.created_at, "id": campaigns.c.id})
+
+
+def _campaign_row(campaign: Campaign) -> dict[str, Any]:
+    row = {c.name: getattr(campaign, c.name) for c in campaigns.columns if c.name != "audience"}
+    row["audience"] = audience_to_json(campaign.audience)
+    row["kind"] = str(campaign.kind)
+    row["status"] = str(campaign.status)
+    return row
+
+
+def _to_campaign(row: sa.Row[Any]) -> Campaign:
+    data = {c.name: getattr(row, c.name) for c in campaigns.columns}
+    data["audience"] = audience_from_json(data["audience"])
+    data["kind"] = CampaignKind(data["kind"])
+    data["status"] = StoredStatus(data["status"])
+    return Campaign(**data)
+
+
+class SqlCampaignRepository:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def add(self, campaign: Campaign) -> None:
+        await self._conn.execute(campaigns.insert().values(_campaign_row(campaign)))
+
+    async def get(self, campaign_id: str) -> Campaign | None:
+        query = campaigns.select().where(campaigns.c.id == campaign_id)
+        row = (await self._conn.execute(query)).first()
+        return _to_campaign(row) if row else None
+
+    async def replace(self, campaign: Campaign) -> None:
+        row = _campaign_row(campaign)
+        del row["id"], row["created_at"]
+        await self._conn.execute(
+            campaigns.update().where(campaigns.c.id == campaign.id).values(row)
+        )
+
+    async def delete(self, campaign_id: str) -> bool:
+        result = await self._conn.execute(campaigns.delete().where(campaigns.c.id == campaign_id))
+        return result.rowcount > 0
+
+    async def list(
+        self,
+        *,
+        kind: CampaignKind | None,
+        limit: int,
+        after: tuple[KeyValue, ...] | None = None,
+    ) -> KeysetPage[Campaign]:
+        keys = sort_columns(_NEWEST_FIRST, _CAMPAIGN_KEYS)
+        query = sa.select(campaigns).order_by(*order_by(keys)).limit(limit + 1)
+        if kind is not None:
+            query = query.where(campaigns.c.kind == str(kind))
+        if after is not None:
+            query = query.where(after_key(keys, after))
+        rows = list((await self._conn.execute(query)).all())
+        more = len(rows) > limit
+        rows = rows[:limit]
+        next_key = (rows[-1].created_at, rows[-1].id) if more else None
+        return KeysetPage([_to_campaign(r) for r in rows], next_key)
+
+    async def uses_template_unsent(self, template_id: str) -> bool:
+        query = sa.select(
+            sa.exists().where(
+                campaigns.c.template_id == template_id,
+                campaigns.c.status == str(StoredStatus.DRAFT),
+            )
+        )
+        return bool((await self._conn.execute(query)).scalar_one())
+
+
+def _to_delivery(row: sa.Row[Any]) -> Delivery:
+    data = {c.name: getattr(row, c.name) for c in deliveries.columns if c.name != "claim_token"}
+    data["status"] = DeliveryStatus(data["status"])
+    return Delivery(**data)
+
+
+class SqlDeliveryRepository:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+        self._postgres = conn.dialect.name == "postgresql"
+
+    def _value(self, value: Any, type_: sa.types.TypeEngine[Any]) -> ColumnElement[Any]:
+        # PostgreSQL cannot infer a parameter's type in a SELECT list; SQLite must
+        # not CAST (it would turn a date-time string into a number).
+        bound = sa.literal(value, type_=type_)
+        return sa.cast(bound, type_) if self._postgres else bound
+
+    async def freeze(
+        self,
+        *,
+        campaign_id: str,
+        recipients: RecipientSelection,
+        honour_opt_out: bool,
+        due_at: datetime,
+        now: datetime,
+    ) -> int:
+        if isinstance(recipients, UsersById):
+            where: ColumnElement[bool] = users.c.id.in_(recipients.user_ids)
+        else:
+            where = compile_filter(recipients.where, USER_FIELDS)
+        queued = self._value(str(DeliveryStatus.QUEUED), sa.String(16))
+        due = self._value(due_at, UTCDateTime())
+        if honour_opt_out:
+            opted_out = users.c.email_opt_out
+            status: ColumnElement[Any] = sa.case(
+                (opted_out, self._value(str(DeliveryStatus.SKIPPED), sa.String(16))),
+                else_=queued,
+            )
+            next_attempt: ColumnElement[Any] = sa.case((opted_out, sa.null()), else_=due)
+            error: ColumnElement[Any] = sa.case(
+                (opted_out, self._value("unsubscribed", sa.String(1000))), else_=sa.null()
+            )
+        else:
+            status, next_attempt, error = queued, due, sa.null()
+        stamp = self._value(now, UTCDateTime())
+        select = sa.select(
+            self._value(campaign_id, sa.String(64)),
+            users.c.id,
+            users.c.email,
+            status,
+            self._value(0, sa.Integer()),
+            next_attempt,
+            error,
+            stamp,
+            stamp,
+        ).where(where)
+        columns = [
+            "campaign_id",
+            "user_id",
+            "email",
+            "status",
+            "attempts",
+            "next_attempt_at",
+            "last_error",
+            "created_at",
+            "updated_at",
+        ]
+        result = await self._conn.execute(deliveries.insert().from_select(columns, select))
+        return int(result.rowcount)
+
+    async def counts(self, campaign_id: str) -> dict[DeliveryStatus, int]:
+        query = (
+            sa.select(deliveries.c.status, sa.func.count())
+            .where(deliveries.c.campaign_id == campaign_id)
+            .group_by(deliveries.c.status)
+        )
+        found = {DeliveryStatus(s): int(n) for s, n in (await self._conn.execute(query)).all()}
+        return {s: found.get(s, 0) for s in DeliveryStatus}
+
+    async def list(
+        self,
+        *,
+        campaign_id: str,
+        status: DeliveryStatus | None,
+        limit: int,
+        after: tuple[KeyValue, ...] | None = None,
+    ) -> KeysetPage[Delivery]:
+        query = (
+            deliveries.select()
+            .where(deliveries.c.campaign_id == campaign_id)
+            .order_by(deliveries.c.id)
+            .limit(limit + 1)
+        )
+        if status is not None:
+            query = query.where(deliveries.c.status == str(status))
+        if after is not None:
+            query = query.where(deliveries.c.id > after[0])
+        rows = list((await self._conn.execute(query)).all())
+        more = len(rows) > limit
+        rows = rows[:limit]
+        return KeysetPage([_to_delivery(r) for r in rows], (rows[-1].id,) if more else None)
+
+    async def requeue_failed(self, *, campaign_id: str, now: datetime) -> int:
+        result = await self._conn.execute(
+            deliveries.update()
+            .where(
+                deliveries.c.campaign_id == campaign_id,
+                deliveries.c.status == str(DeliveryStatus.FAILED),
+            )
+            .values(
+                status=str(DeliveryStatus.QUEUED), attempts=0, next_attempt_at=now, updated_at=now
+            )
+        )
+        return int(result.rowcount)
+
+    async def cancel_queued(self, *, campaign_id: str, now: datetime) -> int:
+        result = await self._conn.execute(
+            deliveries.update()
+            .where(
+                deliveries.c.campaign_id == campaign_id,
+                deliveries.c.status == str(DeliveryStatus.QUEUED),
+            )
+            .values(status=str(DeliveryStatus.CANCELLED), next_attempt_at=None, updated_at=now)
+        )
+        return int(result.rowcount)
+
+    async def claim(
+        self, *, now: datetime, lease_until: datetime, token: str, limit: int
+    ) -> builtins.list[ClaimedDelivery]:
+        due = (
+            sa.select(deliveries.c.id)
+            .where(_ACTIVE, deliveries.c.next_attempt_at <= now)
+            .order_by(deliveries.c.next_attempt_at, deliveries.c.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        claimed = (
+            await self._conn.execute(
+                deliveries.update()
+                .where(deliveries.c.id.in_(due.scalar_subquery()))
+                .values(
+                    status=str(DeliveryStatus.SENDING),
+                    attempts=deliveries.c.attempts + 1,
+                    next_attempt_at=lease_until,
+                    claim_token=token,
+                    updated_at=now,
+                )
+                .returning(
+                    deliveries.c.id,
+                    deliveries.c.campaign_id,
+                    deliveries.c.user_id,
+                    deliveries.c.email,
+                    deliveries.c.attempts,
+                )
+            )
+        ).all()
+        user_ids = {r.user_id for r in claimed if r.user_id is not None}
+        people = {}
+        if user_ids:
+            rows = await self._conn.execute(users.select().where(users.c.id.in_(user_ids)))
+            people = {row.id: row_to_user(row) for row in rows}
+        return [
+            ClaimedDelivery(
+                id=r.id,
+                campaign_id=r.campaign_id,
+                email=r.email,
+                attempts=r.attempts,
+                user=people.get(r.user_id) if r.user_id is not None else None,
+            )
+            for r in sorted(claimed, key=lambda r: r.id)
+        ]
+
+    async def record(
+        self, *, token: str, outcomes: Sequence[DeliveryOutcome], now: datetime
+    ) -> int:
+        if not outcomes:
+            return 0
+        statement = (
+            deliveries.update()
+            .where(
+                deliveries.c.id == sa.bindparam("b_id"),
+                deliveries.c.claim_token == token,
+                deliveries.c.status == str(DeliveryStatus.SENDING),
+            )
+            .values(
+                status=sa.bindparam("b_status"),
+                last_error=sa.bindparam("b_error"),
+                next_attempt_at=sa.bindparam("b_next", type_=UTCDateTime()),
+                provider_message_id=sa.func.coalesce(
+                    sa.bindparam("b_provider_id", type_=sa.String(255)),
+                    deliveries.c.provider_message_id,
+                ),
+                sent_at=sa.bindparam("b_sent", type_=UTCDateTime()),
+                claim_token=None,
+                updated_at=now,
+            )
+        )
+        params = [
+            {
+                "b_id": o.delivery_id,
+                "b_status": str(o.status),
+                "b_error": o.last_error[:1000] if o.last_error else None,
+                "b_next": o.next_attempt_at,
+                "b_provider_id": o.provider_message_id[:255] if o.provider_message_id else None,
+                "b_sent": o.sent_at,
+            }
+            for o in outcomes
+        ]
+        result = await self._conn.execute(statement, params)
+        return int(result.rowcount) if result.rowcount >= 0 else len(params)
+
+    async def next_due_at(self) -> datetime | None:
+        query = sa.select(sa.func.min(deliveries.c.next_attempt_at)).where(_ACTIVE)
+        value = (await self._conn.execute(query)).scalar_one()
+        return UTCDateTime().process_result_value(value, self._conn.dialect) if value else None

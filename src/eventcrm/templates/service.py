@@ -1,0 +1,118 @@
+"""Use cases of email templates."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from eventcrm.kit.clock import Clock
+from eventcrm.kit.cursor import CursorCodec
+from eventcrm.kit.ids import IdGenerator
+from eventcrm.kit.pagination import ListResult, paginate
+from eventcrm.kit.sorting import SortKey
+from eventcrm.storage.ports import UnitOfWork
+from eventcrm.templates.domain import EmailTemplate
+from eventcrm.templates.errors import (
+    TemplateIdTaken,
+    TemplateInUse,
+    TemplateNotFound,
+    TemplateRenderFailed,
+)
+from eventcrm.templates.rendering import MessageTemplate, RenderedContent, RenderError
+from eventcrm.templates.schemas import TemplateCreate, TemplateReplace
+from eventcrm.templates.variables import message_variables
+from eventcrm.unsubscribe.tokens import UnsubscribeLinks
+from eventcrm.users.errors import UserNotFound
+
+_BY_NAME = (SortKey("name"),)
+
+
+class TemplateService:
+    def __init__(
+        self,
+        *,
+        uow: UnitOfWork,
+        clock: Clock,
+        new_id: IdGenerator,
+        cursors: CursorCodec,
+        unsubscribe: UnsubscribeLinks,
+    ) -> None:
+        self._uow = uow
+        self._clock = clock
+        self._new_id = new_id
+        self._cursors = cursors
+        self._unsubscribe = unsubscribe
+
+    async def create(self, *, data: TemplateCreate) -> EmailTemplate:
+        MessageTemplate(subject=data.subject, html=data.html, text=data.text)  # 422 if invalid
+        now = self._clock.now()
+        template = EmailTemplate(
+            id=data.id or self._new_id(),
+            name=data.name,
+            subject=data.subject,
+            html=data.html or None,
+            text=data.text or None,
+            created_at=now,
+            updated_at=now,
+        )
+        if await self._uow.templates.get(template.id) is not None:
+            raise TemplateIdTaken(template.id)
+        await self._uow.templates.add(template)
+        return template
+
+    async def get(self, *, template_id: str) -> EmailTemplate:
+        template = await self._uow.templates.get(template_id)
+        if template is None:
+            raise TemplateNotFound(template_id)
+        return template
+
+    async def list(self, *, limit: int, cursor: str | None) -> ListResult[EmailTemplate]:
+        repo = self._uow.templates
+
+        async def fetch(*, limit: int, after: Any, **_: Any) -> Any:
+            return await repo.list(limit=limit, after=after)
+
+        return await paginate(
+            fetch=fetch,
+            count=None,
+            cursors=self._cursors,
+            where=None,
+            sort=_BY_NAME,
+            limit=limit,
+            cursor=cursor,
+            include_total=False,
+        )
+
+    async def replace(self, *, template_id: str, data: TemplateReplace) -> EmailTemplate:
+        current = await self.get(template_id=template_id)
+        MessageTemplate(subject=data.subject, html=data.html, text=data.text)
+        updated = replace(
+            current,
+            name=data.name,
+            subject=data.subject,
+            html=data.html or None,
+            text=data.text or None,
+            updated_at=self._clock.now(),
+        )
+        await self._uow.templates.replace(updated)
+        return updated
+
+    async def delete(self, *, template_id: str) -> None:
+        await self.get(template_id=template_id)
+        if await self._uow.campaigns.uses_template_unsent(template_id):
+            raise TemplateInUse(template_id)
+        await self._uow.templates.delete(template_id)
+
+    async def preview(self, *, template_id: str, user_id: str) -> RenderedContent:
+        template = await self.get(template_id=template_id)
+        user = await self._uow.users.get(user_id)
+        if user is None:
+            raise UserNotFound(user_id)
+        compiled = MessageTemplate(subject=template.subject, html=template.html, text=template.text)
+        variables = message_variables(
+            user=user, unsubscribe_url=self._unsubscribe.url(user.id), context={}
+        )
+        try:
+            return compiled.render(variables)
+        except RenderError as exc:
+            raise TemplateRenderFailed(str(exc)) from None

@@ -1,0 +1,29 @@
+"""Unsubscribing: set a contact's opt-out from a signed link, no login needed."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from eventcrm.kit.clock import Clock
+from eventcrm.storage.ports import UnitOfWork
+from eventcrm.unsubscribe.errors import UnknownUnsubscribeLink
+from eventcrm.unsubscribe.tokens import UnsubscribeLinks
+from eventcrm.users.domain import User
+
+
+class UnsubscribeService:
+    def __init__(self, *, uow: UnitOfWork, clock: Clock, links: UnsubscribeLinks) -> None:
+        self._uow = uow
+        self._clock = clock
+        self._links = links
+
+    async def unsubscribe(self, *, token: str) -> User:
+        """Opt the link's contact out of campaign email (idempotent)."""
+        user_id = self._links.user_id(token)
+        user = await self._uow.users.get(user_id) if user_id is not None else None
+        if user is None:
+            raise UnknownUnsubscribeLink()
+        if not user.email_opt_out:
+            user = replace(user, email_opt_out=True, updated_at=self._clock.now())
+            await self._uow.users.replace(user)
+        return user

@@ -1,0 +1,1 @@
+"""The sending worker: the deliveries table is its queue."""
