@@ -12,8 +12,12 @@ from eventcrm.api import problems
 from eventcrm.api.health import router as health_router
 from eventcrm.api.middleware import RequestContextMiddleware
 from eventcrm.bootstrap import build_container
+from eventcrm.categories.router import router as categories_router
 from eventcrm.container import Container
+from eventcrm.events.router import router as events_router
 from eventcrm.kit.logging import configure_logging
+from eventcrm.registrations.router import router as registrations_router
+from eventcrm.registrations.router import user_router as user_registrations_router
 from eventcrm.settings import Settings
 from eventcrm.users.router import router as users_router
 
@@ -40,5 +44,12 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
     app.add_middleware(RequestContextMiddleware)
     problems.install(app)
     app.include_router(health_router)
-    app.include_router(users_router, prefix=API_PREFIX)
+    for router in (
+        users_router,
+        user_registrations_router,
+        categories_router,
+        events_router,
+        registrations_router,
+    ):
+        app.include_router(router, prefix=API_PREFIX)
     return app

@@ -23,7 +23,7 @@ def build_container(
 ) -> Container:
     return Container(
         settings=settings,
-        storage=storage or build_storage(settings),
+        storage=storage if storage is not None else build_storage(settings),
         clock=clock or SystemClock(),
         new_id=uuid7_id,
         cursors=CursorCodec(secret_key(settings)),

@@ -8,8 +8,18 @@ from types import TracebackType
 import structlog
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from eventcrm.storage.ports import UserRepository
+from eventcrm.storage.ports import (
+    CategoryRepository,
+    EventRepository,
+    IdempotencyRepository,
+    RegistrationRepository,
+    UserRepository,
+)
+from eventcrm.storage.sql.categories import SqlCategoryRepository
 from eventcrm.storage.sql.engine import WRITE_OPTION
+from eventcrm.storage.sql.events import SqlEventRepository
+from eventcrm.storage.sql.idempotency import SqlIdempotencyRepository
+from eventcrm.storage.sql.registrations import SqlRegistrationRepository
 from eventcrm.storage.sql.users import SqlUserRepository
 
 log = structlog.get_logger(__name__)
@@ -17,6 +27,10 @@ log = structlog.get_logger(__name__)
 
 class SqlUnitOfWork:
     users: UserRepository
+    categories: CategoryRepository
+    events: EventRepository
+    registrations: RegistrationRepository
+    idempotency: IdempotencyRepository
 
     def __init__(self, engine: AsyncEngine, *, write: bool) -> None:
         self._engine = engine
@@ -31,6 +45,10 @@ class SqlUnitOfWork:
         await conn.begin()
         self._conn = conn
         self.users = SqlUserRepository(conn)
+        self.categories = SqlCategoryRepository(conn)
+        self.events = SqlEventRepository(conn)
+        self.registrations = SqlRegistrationRepository(conn)
+        self.idempotency = SqlIdempotencyRepository(conn)
         return self
 
     async def __aexit__(
