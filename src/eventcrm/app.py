@@ -16,8 +16,12 @@ from eventcrm.api.middleware import RequestContextMiddleware
 from eventcrm.bootstrap import build_container, build_worker
 from eventcrm.campaigns.router import emails_router
 from eventcrm.campaigns.router import router as campaigns_router
+from eventcrm.categories.router import router as categories_router
 from eventcrm.container import Container
+from eventcrm.events.router import router as events_router
 from eventcrm.kit.logging import configure_logging
+from eventcrm.registrations.router import router as registrations_router
+from eventcrm.registrations.router import user_router as user_registrations_router
 from eventcrm.segments.router import router as segments_router
 from eventcrm.settings import Settings
 from eventcrm.templates.router import router as templates_router
@@ -63,10 +67,17 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
     app.add_middleware(RequestContextMiddleware)
     problems.install(app)
     app.include_router(health_router)
-    app.include_router(users_router, prefix=API_PREFIX)
-    app.include_router(templates_router, prefix=API_PREFIX)
-    app.include_router(segments_router, prefix=API_PREFIX)
-    app.include_router(campaigns_router, prefix=API_PREFIX)
-    app.include_router(emails_router, prefix=API_PREFIX)
-    app.include_router(unsubscribe_router, prefix=API_PREFIX)
+    for router in (
+        users_router,
+        user_registrations_router,
+        categories_router,
+        events_router,
+        registrations_router,
+        templates_router,
+        segments_router,
+        campaigns_router,
+        emails_router,
+        unsubscribe_router,
+    ):
+        app.include_router(router, prefix=API_PREFIX)
     return app

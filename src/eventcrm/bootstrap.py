@@ -36,7 +36,7 @@ def build_container(
     mail_from = Mailbox.parse(settings.email_from)
     return Container(
         settings=settings,
-        storage=storage or build_storage(settings),
+        storage=storage if storage is not None else build_storage(settings),
         clock=clock or SystemClock(),
         new_id=uuid7_id,
         cursors=CursorCodec(key),

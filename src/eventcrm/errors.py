@@ -6,6 +6,7 @@ mapping to RFC 9457 problem responses lives in ``eventcrm.api.problems``::
     DomainError
     ├── NotFound            the thing named does not exist (404)
     ├── Conflict            the request clashes with current state (409)
+    ├── Busy                a transient clash with concurrent work; retry (503)
     └── InvalidInput        well-formed but unacceptable input (422, or 400)
         └── InvalidCursor   a pagination cursor that is malformed or tampered (400)
 """
@@ -45,6 +46,15 @@ class NotFound(DomainError):
 class Conflict(DomainError):
     code = "conflict"
     title = "Conflict"
+
+
+class Busy(DomainError):
+    """The storage could not serialise this request against concurrent ones
+    (a deadlock, a serialisation failure, a lock wait that timed out). Nothing
+    was written; the same request can simply be retried."""
+
+    code = "busy"
+    title = "Busy, retry"
 
 
 class InvalidInput(DomainError):

@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from eventcrm.errors import (
+    Busy,
     Conflict,
     DomainError,
     FieldProblem,
@@ -29,6 +30,7 @@ TYPE_PREFIX = "urn:eventcrm:problem:"
 _STATUS_BY_ERROR: tuple[tuple[type[DomainError], int], ...] = (
     (NotFound, 404),
     (Conflict, 409),
+    (Busy, 503),
     (InvalidCursor, 400),
     (InvalidInput, 422),
 )

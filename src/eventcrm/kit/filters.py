@@ -37,6 +37,10 @@ class FieldType(StrEnum):
     TEXT = "text"
     INT = "int"
     DATETIME = "datetime"
+    #: An id of another resource (exact, case-sensitive): a relation predicate.
+    REF = "ref"
+    #: One of a fixed set of strings.
+    ENUM = "enum"
     BOOL = "bool"
 
 
@@ -57,6 +61,8 @@ _OPS_BY_TYPE: dict[FieldType, frozenset[Op]] = {
     FieldType.TEXT: frozenset({Op.EQ, Op.NE, Op.IN, Op.CONTAINS, Op.STARTS_WITH, Op.IS_NULL}),
     FieldType.INT: frozenset({Op.EQ, Op.NE, Op.IN, Op.GT, Op.GTE, Op.LT, Op.LTE}),
     FieldType.DATETIME: frozenset({Op.EQ, Op.NE, Op.GT, Op.GTE, Op.LT, Op.LTE, Op.IS_NULL}),
+    FieldType.REF: frozenset({Op.EQ, Op.IN}),
+    FieldType.ENUM: frozenset({Op.EQ, Op.IN}),
     FieldType.BOOL: frozenset({Op.EQ, Op.NE}),
 }
 
@@ -66,6 +72,8 @@ class FieldSpec:
     name: str
     type: FieldType
     nullable: bool = False
+    choices: frozenset[str] = frozenset()
+    description: str = ""
 
     @property
     def ops(self) -> frozenset[Op]:
@@ -195,11 +203,14 @@ class _Parser:
         return self.scalar(spec, raw, loc)
 
     def scalar(self, spec: FieldSpec, raw: Any, loc: tuple[str | int, ...]) -> Any:
-        if spec.type is FieldType.TEXT:
+        if spec.type in (FieldType.TEXT, FieldType.REF, FieldType.ENUM):
             if not isinstance(raw, str):
                 raise self.fail(loc, f"field {spec.name!r} takes a string")
             if len(raw) > MAX_TEXT_LENGTH:
                 raise self.fail(loc, f"a string value may be at most {MAX_TEXT_LENGTH} characters")
+            if spec.type is FieldType.ENUM and raw not in spec.choices:
+                allowed = ", ".join(sorted(spec.choices))
+                raise self.fail(loc, f"{raw!r} is not one of: {allowed}")
             return raw
         if spec.type is FieldType.INT:
             if not isinstance(raw, int) or isinstance(raw, bool):

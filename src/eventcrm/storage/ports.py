@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Generic, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from eventcrm.campaigns.domain import (
     Campaign,
@@ -23,9 +23,18 @@ from eventcrm.campaigns.domain import (
     DeliveryStatus,
     RecipientSelection,
 )
+from eventcrm.categories.domain import Category
+from eventcrm.events.domain import Event
 from eventcrm.kit.cursor import KeyValue
 from eventcrm.kit.filters import Node
 from eventcrm.kit.sorting import SortKey
+from eventcrm.registrations.domain import (
+    Participant,
+    Registration,
+    RegistrationStatus,
+    Role,
+    UserEvent,
+)
 from eventcrm.segments.domain import Segment
 from eventcrm.templates.domain import EmailTemplate
 from eventcrm.users.domain import User
@@ -63,6 +72,138 @@ class UserRepository(Protocol):
         """Rows matching ``where`` in ``sort`` order (ties broken by id), after a key."""
 
     async def count(self, *, where: Node | None) -> int: ...
+
+    async def existing_ids(self, user_ids: Sequence[str]) -> set[str]:
+        """The subset of ``user_ids`` that exist."""
+
+    async def adjust_counters(
+        self, user_ids: Sequence[str], *, hosted: int = 0, attended: int = 0
+    ) -> None:
+        """Add to eventsHosted / eventsAttended in one UPDATE (no read-modify-write)."""
+
+    async def adjust_counters_for_event(self, event_id: str, *, sign: int) -> None:
+        """Add ``sign`` to the counters of everyone an event counts for (soft delete/restore)."""
+
+
+class CategoryRepository(Protocol):
+    async def add(self, category: Category) -> None:
+        """Insert; raises CategoryIdTaken or CategoryNameTaken."""
+
+    async def get(self, category_id: str) -> Category | None: ...
+
+    async def replace(self, category: Category) -> None:
+        """Raises CategoryNameTaken."""
+
+    async def delete(self, category_id: str) -> bool:
+        """Raises CategoryInUse while any event (even a soft-deleted one) uses it."""
+
+    async def list(
+        self, *, limit: int, after: tuple[KeyValue, ...] | None = None
+    ) -> KeysetPage[Category]:
+        """By name (case-insensitively), then id."""
+
+
+class EventRepository(Protocol):
+    async def add(self, event: Event) -> None:
+        """Insert (host ids are stored as host registrations by the caller); raises
+        EventIdTaken or EventSlugTaken."""
+
+    async def get(self, event_id: str, *, include_deleted: bool = False) -> Event | None: ...
+
+    async def get_by_slug(self, slug: str) -> Event | None:
+        """The live (not deleted) event with this slug."""
+
+    async def lock(self, event_id: str, *, include_deleted: bool = False) -> Event | None:
+        """Read an event and hold its write lock until the transaction ends.
+
+        Every change to an event's registrations goes through here first, so
+        they are serialised per event (PostgreSQL: SELECT ... FOR UPDATE;
+        SQLite: the transaction already holds the database's write lock).
+        """
+
+    async def replace(self, event: Event) -> None:
+        """Write the event's own fields (not its counters); raises EventSlugTaken."""
+
+    async def slug_taken(self, slug: str, *, except_id: str | None = None) -> bool: ...
+
+    async def set_deleted(self, event_id: str, deleted_at: datetime | None) -> None:
+        """Soft delete (a time) or restore (None); raises EventSlugTaken on restore."""
+
+    async def take_seat(self, event_id: str) -> bool:
+        """registered_count += 1 only if a seat is free (one conditional UPDATE)."""
+
+    async def release_seat(self, event_id: str) -> None: ...
+
+    async def join_waitlist(self, event_id: str) -> int:
+        """waitlist_count += 1 and return the next waitlist sequence number."""
+
+    async def leave_waitlist(self, event_id: str) -> None: ...
+
+    async def list(
+        self,
+        *,
+        where: Node | None,
+        sort: Sequence[SortKey],
+        limit: int,
+        after: tuple[KeyValue, ...] | None = None,
+    ) -> KeysetPage[Event]: ...
+
+    async def count(self, *, where: Node | None) -> int: ...
+
+
+class RegistrationRepository(Protocol):
+    async def add(self, registration: Registration) -> None: ...
+
+    async def get(self, event_id: str, user_id: str) -> Registration | None:
+        """With its waitlist position when waitlisted."""
+
+    async def update(self, registration: Registration) -> None: ...
+
+    async def delete(self, event_id: str, user_id: str) -> None: ...
+
+    async def first_waitlisted(self, event_id: str) -> Registration | None:
+        """The earliest waitlist entry (FIFO by sequence)."""
+
+    async def for_user(self, user_id: str) -> list[Registration]:
+        """Every registration of a user, on live and deleted events."""
+
+    async def participants(
+        self,
+        event_id: str,
+        *,
+        status: RegistrationStatus | None,
+        role: Role | None,
+        limit: int,
+        after: tuple[KeyValue, ...] | None = None,
+    ) -> KeysetPage[Participant]:
+        """By time joined, then user id."""
+
+    async def user_events(
+        self,
+        user_id: str,
+        *,
+        status: RegistrationStatus | None,
+        role: Role | None,
+        limit: int,
+        after: tuple[KeyValue, ...] | None = None,
+    ) -> KeysetPage[UserEvent]:
+        """The user's live events, by start time, then event id."""
+
+
+class IdempotencyRepository(Protocol):
+    async def get(self, *, scope: str, key: str) -> StoredResponse | None: ...
+
+    async def put(self, *, scope: str, key: str, response: StoredResponse) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class StoredResponse:
+    """The first response to an idempotent request, replayed for retries."""
+
+    request_hash: str
+    status_code: int
+    body: dict[str, Any]
+    created_at: datetime
 
 
 class TemplateRepository(Protocol):
@@ -179,6 +320,10 @@ class DeliveryRepository(Protocol):
 
 class UnitOfWork(Protocol):
     users: UserRepository
+    categories: CategoryRepository
+    events: EventRepository
+    registrations: RegistrationRepository
+    idempotency: IdempotencyRepository
     templates: TemplateRepository
     segments: SegmentRepository
     campaigns: CampaignRepository

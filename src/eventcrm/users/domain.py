@@ -66,6 +66,21 @@ FILTER_FIELDS: dict[str, FieldSpec] = {
         FieldSpec("events_attended", _I),
         FieldSpec("created_at", _D),
         FieldSpec("updated_at", _D),
+        # Relations to events (ids are event ids; roles as below).
+        FieldSpec(
+            "role",
+            FieldType.ENUM,
+            choices=frozenset({"owner", "host", "attendee"}),
+            description="Holds this role (registered) in some live event.",
+        ),
+        FieldSpec("registered_for", FieldType.REF, description="Has a seat or hosts event E."),
+        FieldSpec("waitlisted_for", FieldType.REF, description="Is on event E's waitlist."),
+        FieldSpec("checked_in_for", FieldType.REF, description="Checked in at event E."),
+        FieldSpec(
+            "not_checked_in_for",
+            FieldType.REF,
+            description="Registered for event E but not checked in (no-shows).",
+        ),
         FieldSpec("email_opt_out", _B),
     )
 }

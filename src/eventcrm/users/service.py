@@ -14,6 +14,7 @@ from eventcrm.kit.filters import And, Condition, Node, Op, Or, all_of, parse_fil
 from eventcrm.kit.ids import IdGenerator
 from eventcrm.kit.pagination import ListResult, paginate
 from eventcrm.kit.sorting import parse_sort
+from eventcrm.registrations.service import withdraw_user_everywhere
 from eventcrm.storage.ports import UnitOfWork
 from eventcrm.users.domain import DEFAULT_SORT, FILTER_FIELDS, SORT_FIELDS, WRITABLE_FIELDS, User
 from eventcrm.users.errors import UserNotFound
@@ -67,6 +68,10 @@ class UserService:
         )
 
     async def delete(self, *, user_id: str) -> None:
+        """Delete a contact; their registrations are cancelled first, so the seats
+        they free go to waitlisted people in the same transaction."""
+        await self.get(user_id=user_id)
+        await withdraw_user_everywhere(self._uow, user_id=user_id, now=self._clock.now())
         if not await self._uow.users.delete(user_id):
             raise UserNotFound(user_id)
 

@@ -6,8 +6,10 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import ExceptionContext, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from eventcrm.errors import Busy
 
 #: Execution option a write transaction sets so SQLite takes the write lock up front.
 WRITE_OPTION = "eventcrm_write"
@@ -26,13 +28,32 @@ def create_engine(
     connect_args: dict[str, Any] = {}
     if schema:
         connect_args["server_settings"] = {"search_path": f"{schema}, public"}
-    return create_async_engine(
+    engine = create_async_engine(
         url,
         pool_size=pool_size,
         max_overflow=pool_size,
         pool_pre_ping=True,
         connect_args=connect_args,
     )
+    event.listen(engine.sync_engine, "handle_error", _translate_transient_errors)
+    return engine
+
+
+#: PostgreSQL SQLSTATEs that mean "retry me": serialization failure, deadlock,
+#: lock not available (https://www.postgresql.org/docs/current/errcodes-appendix.html).
+_RETRYABLE_SQLSTATES = frozenset({"40001", "40P01", "55P03"})
+
+
+def _translate_transient_errors(context: ExceptionContext) -> None:
+    original = context.original_exception
+    sqlstate = getattr(original, "sqlstate", None) or getattr(
+        getattr(original, "__cause__", None), "sqlstate", None
+    )
+    locked = "database is locked" in str(original)  # SQLite, after busy_timeout
+    if sqlstate in _RETRYABLE_SQLSTATES or locked:
+        raise Busy(
+            "The request collided with concurrent changes and was rolled back; retry it."
+        ) from original
 
 
 def _sqlite_engine(url: str, database: str | None, busy_timeout: float) -> AsyncEngine:
@@ -59,4 +80,5 @@ def _sqlite_engine(url: str, database: str | None, busy_timeout: float) -> Async
         immediate = conn.get_execution_options().get(WRITE_OPTION, False)
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
+    event.listen(engine.sync_engine, "handle_error", _translate_transient_errors)
     return engine

@@ -7,11 +7,13 @@ Case-insensitive text is compared as ``lower(column)`` against
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import ColumnElement
 
 from eventcrm.kit.cursor import KeyValue
@@ -31,6 +33,11 @@ class FieldMap:
     #: Text fields stored as '' when absent (``is_null`` tests for '').
     empty_is_null: frozenset[str] = frozenset()
     tie_breaker: str = "id"
+    #: Fields that are not columns but relations, compiled by a function
+    #: (e.g. "is registered for event E" as an EXISTS subquery).
+    predicates: Mapping[str, Callable[[Condition], ColumnElement[bool]]] = dataclass_field(
+        default_factory=dict
+    )
 
     def sort_expr(self, name: str) -> ColumnElement[Any]:
         column = self.columns[name]
@@ -50,6 +57,8 @@ def compile_filter(node: Node | None, fields: FieldMap) -> ColumnElement[bool]:
 
 
 def _condition(cond: Condition, fields: FieldMap) -> ColumnElement[bool]:
+    if cond.field in fields.predicates:
+        return fields.predicates[cond.field](cond)
     column = fields.columns[cond.field]
     op, value = cond.op, cond.value
     if op is Op.IS_NULL:
@@ -129,3 +138,26 @@ def after_key(
 
 def _bind(expr: ColumnElement[Any], value: KeyValue) -> ColumnElement[Any]:
     return sa.literal(value, type_=expr.type)
+
+
+async def keyset_rows(
+    conn: AsyncConnection,
+    query: sa.Select[Any],
+    keys: Sequence[tuple[ColumnElement[Any], bool]],
+    *,
+    limit: int,
+    after: Sequence[KeyValue] | None,
+) -> tuple[list[sa.Row[Any]], tuple[KeyValue, ...] | None]:
+    """One page of ``query`` in ``keys`` order, and the key of its last row if more follow."""
+    query = (
+        query.add_columns(*(expr.label(f"_k{i}") for i, (expr, _) in enumerate(keys)))
+        .order_by(*order_by(keys))
+        .limit(limit + 1)
+    )
+    if after is not None:
+        query = query.where(after_key(keys, after))
+    rows = list((await conn.execute(query)).all())
+    if len(rows) <= limit:
+        return rows, None
+    rows = rows[:limit]
+    return rows, tuple(rows[-1]._mapping[f"_k{i}"] for i in range(len(keys)))

@@ -61,6 +61,16 @@ USER_TEXT_COLUMNS = (
     "id",
 )
 
+categories = sa.Table(
+    "categories",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("name", sa.String(100), nullable=False),
+    _text("description", 2000),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+)
+
 email_templates = sa.Table(
     "email_templates",
     metadata,
@@ -83,6 +93,64 @@ segments = sa.Table(
     sa.Column("filter", sa.JSON, nullable=True),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False),
+)
+
+events = sa.Table(
+    "events",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("slug", sa.String(120), nullable=False),
+    sa.Column("title", sa.String(200), nullable=False),
+    sa.Column("description", sa.Text, nullable=False, server_default=""),
+    sa.Column("start_at", UTCDateTime, nullable=False),
+    sa.Column("end_at", UTCDateTime, nullable=False),
+    _text("timezone", 64),
+    _text("venue", 300),
+    sa.Column("capacity", sa.Integer, nullable=True),
+    sa.Column("waitlist_enabled", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("category_id", sa.String(64), sa.ForeignKey("categories.id"), nullable=True),
+    _text("organizer", 200),
+    sa.Column("owner_id", sa.String(64), sa.ForeignKey("users.id"), nullable=True),
+    sa.Column("registered_count", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("waitlist_count", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("waitlist_seq", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.Column("deleted_at", UTCDateTime, nullable=True),
+    # The database itself refuses to oversell, whatever the code above it does.
+    sa.CheckConstraint("capacity IS NULL OR registered_count <= capacity", name="not_oversold"),
+    sa.CheckConstraint("capacity IS NULL OR capacity >= 0", name="capacity_not_negative"),
+    sa.CheckConstraint("registered_count >= 0 AND waitlist_count >= 0", name="counts_not_negative"),
+)
+
+registrations = sa.Table(
+    "registrations",
+    metadata,
+    sa.Column(
+        "event_id", sa.String(64), sa.ForeignKey("events.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column(
+        "user_id", sa.String(64), sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("waitlist_seq", sa.Integer, nullable=True),
+    sa.Column("registered_at", UTCDateTime, nullable=False),
+    sa.Column("promoted_at", UTCDateTime, nullable=True),
+    sa.Column("checked_in_at", UTCDateTime, nullable=True),
+    sa.CheckConstraint("(status = 'waitlisted') = (waitlist_seq IS NOT NULL)", name="waitlist_seq"),
+)
+
+idempotency_keys = sa.Table(
+    "idempotency_keys",
+    metadata,
+    sa.Column("scope", sa.String(200), primary_key=True),
+    sa.Column("key", sa.String(255), primary_key=True),
+    sa.Column("request_hash", sa.String(64), nullable=False),
+    sa.Column("status_code", sa.Integer, nullable=False),
+    sa.Column("body", sa.JSON, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
 )
 
 campaigns = sa.Table(

@@ -10,13 +10,21 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from eventcrm.storage.ports import (
     CampaignRepository,
+    CategoryRepository,
     DeliveryRepository,
+    EventRepository,
+    IdempotencyRepository,
+    RegistrationRepository,
     SegmentRepository,
     TemplateRepository,
     UserRepository,
 )
 from eventcrm.storage.sql.campaigns import SqlCampaignRepository, SqlDeliveryRepository
+from eventcrm.storage.sql.categories import SqlCategoryRepository
 from eventcrm.storage.sql.engine import WRITE_OPTION
+from eventcrm.storage.sql.events import SqlEventRepository
+from eventcrm.storage.sql.idempotency import SqlIdempotencyRepository
+from eventcrm.storage.sql.registrations import SqlRegistrationRepository
 from eventcrm.storage.sql.templates import SqlSegmentRepository, SqlTemplateRepository
 from eventcrm.storage.sql.users import SqlUserRepository
 
@@ -25,6 +33,10 @@ log = structlog.get_logger(__name__)
 
 class SqlUnitOfWork:
     users: UserRepository
+    categories: CategoryRepository
+    events: EventRepository
+    registrations: RegistrationRepository
+    idempotency: IdempotencyRepository
     templates: TemplateRepository
     segments: SegmentRepository
     campaigns: CampaignRepository
@@ -43,6 +55,10 @@ class SqlUnitOfWork:
         await conn.begin()
         self._conn = conn
         self.users = SqlUserRepository(conn)
+        self.categories = SqlCategoryRepository(conn)
+        self.events = SqlEventRepository(conn)
+        self.registrations = SqlRegistrationRepository(conn)
+        self.idempotency = SqlIdempotencyRepository(conn)
         self.templates = SqlTemplateRepository(conn)
         self.segments = SqlSegmentRepository(conn)
         self.campaigns = SqlCampaignRepository(conn)

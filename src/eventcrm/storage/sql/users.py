@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -10,15 +10,48 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from eventcrm.kit.cursor import KeyValue
-from eventcrm.kit.filters import Node
+from eventcrm.kit.filters import Condition, Node
 from eventcrm.kit.sorting import SortKey
+from eventcrm.registrations.domain import RegistrationStatus
 from eventcrm.storage.ports import KeysetPage
-from eventcrm.storage.sql.query import FieldMap, after_key, compile_filter, order_by, sort_columns
-from eventcrm.storage.sql.tables import users
+from eventcrm.storage.sql.query import FieldMap, compile_filter, keyset_rows, sort_columns
+from eventcrm.storage.sql.tables import events, registrations, users
 from eventcrm.users.domain import User
 from eventcrm.users.errors import UserEmailTaken, UserIdTaken
 
 _OPTIONAL_TEXT = ("phone_number", "avatar", "gender", "job_title", "company", "city", "state")
+
+
+def _has_registration(
+    *, status: RegistrationStatus | None = None, checked_in: bool | None = None
+) -> Callable[[Condition], sa.ColumnElement[bool]]:
+    """A predicate: the user has a matching registration for one of the given events."""
+    r = registrations
+    extra: list[sa.ColumnElement[bool]] = []
+    if status is not None:
+        extra.append(r.c.status == status.value)
+    if checked_in is not None:
+        extra.append(r.c.status == RegistrationStatus.REGISTERED.value)
+        extra.append(r.c.checked_in_at.is_not(None) if checked_in else r.c.checked_in_at.is_(None))
+
+    def predicate(cond: Condition) -> sa.ColumnElement[bool]:
+        values = cond.value if isinstance(cond.value, tuple) else (cond.value,)
+        return sa.exists().where(r.c.user_id == users.c.id, r.c.event_id.in_(values), *extra)
+
+    return predicate
+
+
+def _has_role(cond: Condition) -> sa.ColumnElement[bool]:
+    """A predicate: the user holds one of the roles in some live event."""
+    roles = cond.value if isinstance(cond.value, tuple) else (cond.value,)
+    return sa.exists().where(
+        registrations.c.user_id == users.c.id,
+        registrations.c.role.in_(roles),
+        registrations.c.status == RegistrationStatus.REGISTERED.value,
+        events.c.id == registrations.c.event_id,
+        events.c.deleted_at.is_(None),
+    )
+
 
 USER_FIELDS = FieldMap(
     columns={c.name: c for c in users.columns if c.name != "avatar"},
@@ -26,6 +59,13 @@ USER_FIELDS = FieldMap(
         {"first_name", "last_name", "email", "gender", "job_title", "company", "city", "state"}
     ),
     empty_is_null=frozenset(_OPTIONAL_TEXT),
+    predicates={
+        "role": _has_role,
+        "registered_for": _has_registration(status=RegistrationStatus.REGISTERED),
+        "waitlisted_for": _has_registration(status=RegistrationStatus.WAITLISTED),
+        "checked_in_for": _has_registration(checked_in=True),
+        "not_checked_in_for": _has_registration(checked_in=False),
+    },
 )
 
 
@@ -82,18 +122,8 @@ class SqlUserRepository:
         after: tuple[KeyValue, ...] | None = None,
     ) -> KeysetPage[User]:
         keys = sort_columns(sort, USER_FIELDS)
-        query = (
-            sa.select(users, *(expr.label(f"_k{i}") for i, (expr, _) in enumerate(keys)))
-            .where(compile_filter(where, USER_FIELDS))
-            .order_by(*order_by(keys))
-            .limit(limit + 1)
-        )
-        if after is not None:
-            query = query.where(after_key(keys, after))
-        rows = (await self._conn.execute(query)).all()
-        more = len(rows) > limit
-        rows = rows[:limit]
-        next_key = tuple(rows[-1]._mapping[f"_k{i}"] for i in range(len(keys))) if more else None
+        query = sa.select(users).where(compile_filter(where, USER_FIELDS))
+        rows, next_key = await keyset_rows(self._conn, query, keys, limit=limit, after=after)
         return KeysetPage([row_to_user(r) for r in rows], next_key)
 
     async def count(self, *, where: Node | None) -> int:
@@ -101,3 +131,41 @@ class SqlUserRepository:
             sa.select(sa.func.count()).select_from(users).where(compile_filter(where, USER_FIELDS))
         )
         return int((await self._conn.execute(query)).scalar_one())
+
+    async def existing_ids(self, user_ids: Sequence[str]) -> set[str]:
+        if not user_ids:
+            return set()
+        query = sa.select(users.c.id).where(users.c.id.in_(list(user_ids)))
+        return set((await self._conn.execute(query)).scalars())
+
+    async def adjust_counters(
+        self, user_ids: Sequence[str], *, hosted: int = 0, attended: int = 0
+    ) -> None:
+        if not user_ids or (hosted == 0 and attended == 0):
+            return
+        await self._conn.execute(
+            users.update()
+            .where(users.c.id.in_(list(user_ids)))
+            .values(
+                events_hosted=users.c.events_hosted + hosted,
+                events_attended=users.c.events_attended + attended,
+            )
+        )
+
+    async def adjust_counters_for_event(self, event_id: str, *, sign: int) -> None:
+        r = registrations
+        of_event = sa.select(r.c.user_id).where(
+            r.c.event_id == event_id, r.c.status == RegistrationStatus.REGISTERED.value
+        )
+        hosting = of_event.where(r.c.role.in_(["owner", "host"]))
+        attending = of_event.where(r.c.role == "attendee")
+        await self._conn.execute(
+            users.update()
+            .where(users.c.id.in_(hosting))
+            .values(events_hosted=users.c.events_hosted + sign)
+        )
+        await self._conn.execute(
+            users.update()
+            .where(users.c.id.in_(attending))
+            .values(events_attended=users.c.events_attended + sign)
+        )

@@ -1,7 +1,7 @@
 """Email: templates, segments, campaigns, the per-recipient delivery ledger, opt-out.
 
 Revision ID: 0003
-Revises: 0001 (until the events revision 0002 lands; then 0002)
+Revises: 0002
 Create Date: 2026-11-21
 """
 
@@ -11,7 +11,7 @@ from alembic import op
 from eventcrm.storage.sql.types import UTCDateTime
 
 revision = "0003"
-down_revision = "0001"
+down_revision = "0002"
 branch_labels = None
 depends_on = None
 

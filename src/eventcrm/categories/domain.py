@@ -1,0 +1,15 @@
+"""A category groups events (a conference, a meetup, a workshop, ...)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Category:
+    id: str
+    name: str
+    description: str | None
+    created_at: datetime
+    updated_at: datetime

@@ -1,0 +1,72 @@
+"""HTTP handlers of event categories."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Query, status
+
+from eventcrm.api.deps import ContainerDep, UnitOfWorkDep
+from eventcrm.categories.schemas import (
+    CategoryCreate,
+    CategoryListParams,
+    CategoryRead,
+    CategoryReplace,
+    CategoryUpdate,
+)
+from eventcrm.categories.service import CategoryService
+from eventcrm.kit.ids import ID_PATTERN
+from eventcrm.kit.schemas import Page
+
+router = APIRouter(prefix="/categories", tags=["categories"])
+
+
+def get_category_service(uow: UnitOfWorkDep, container: ContainerDep) -> CategoryService:
+    return CategoryService(
+        uow=uow, clock=container.clock, new_id=container.new_id, cursors=container.cursors
+    )
+
+
+CategoryServiceDep = Annotated[CategoryService, Depends(get_category_service)]
+CategoryId = Annotated[str, Path(pattern=ID_PATTERN)]
+
+
+@router.post("", status_code=status.HTTP_201_CREATED)
+async def create_category(body: CategoryCreate, service: CategoryServiceDep) -> CategoryRead:
+    """Create a category; 409 if the id or (case-insensitively) the name is taken."""
+    return CategoryRead.model_validate(await service.create(data=body))
+
+
+@router.get("")
+async def list_categories(
+    params: Annotated[CategoryListParams, Query()], service: CategoryServiceDep
+) -> Page[CategoryRead]:
+    """Categories by name."""
+    result = await service.list(params=params)
+    items = [CategoryRead.model_validate(c) for c in result.items]
+    return Page[CategoryRead](items=items, next_cursor=result.next_cursor)
+
+
+@router.get("/{category_id}")
+async def get_category(category_id: CategoryId, service: CategoryServiceDep) -> CategoryRead:
+    return CategoryRead.model_validate(await service.get(category_id=category_id))
+
+
+@router.put("/{category_id}")
+async def replace_category(
+    category_id: CategoryId, body: CategoryReplace, service: CategoryServiceDep
+) -> CategoryRead:
+    return CategoryRead.model_validate(await service.replace(category_id=category_id, data=body))
+
+
+@router.patch("/{category_id}")
+async def update_category(
+    category_id: CategoryId, body: CategoryUpdate, service: CategoryServiceDep
+) -> CategoryRead:
+    return CategoryRead.model_validate(await service.update(category_id=category_id, data=body))
+
+
+@router.delete("/{category_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_category(category_id: CategoryId, service: CategoryServiceDep) -> None:
+    """Delete; 409 while any event (even a deleted one) still uses it."""
+    await service.delete(category_id=category_id)

@@ -1,0 +1,1 @@
+"""Events: scheduling, capacity, status and soft deletion."""

@@ -1,0 +1,198 @@
+"""Request and response bodies of the events API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Self
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import AfterValidator, AwareDatetime, Field, StringConstraints, model_validator
+
+from eventcrm.events.domain import READ_ONLY_FIELDS, EventStatus
+from eventcrm.kit.ids import ID_PATTERN
+from eventcrm.kit.schemas import ApiModel, WriteModel
+
+SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
+MAX_CAPACITY = 1_000_000
+
+
+def _blank_to_none(value: str | None) -> str | None:
+    return value or None
+
+
+def _iana_zone(value: str | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f"{value!r} is not an IANA time zone name (e.g. America/Chicago)"
+        ) from None
+    return value
+
+
+Id = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
+Slug = Annotated[
+    str,
+    StringConstraints(max_length=120, pattern=SLUG_PATTERN),
+    Field(description="Lowercase letters, digits and single hyphens; generated from the title."),
+]
+Title = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+Description = Annotated[
+    str | None, StringConstraints(max_length=20_000), AfterValidator(_blank_to_none)
+]
+TimeZone = Annotated[
+    str | None,
+    StringConstraints(max_length=64),
+    AfterValidator(_blank_to_none),
+    AfterValidator(_iana_zone),
+]
+Venue = Annotated[str | None, StringConstraints(max_length=300), AfterValidator(_blank_to_none)]
+Organizer = Annotated[str | None, StringConstraints(max_length=200), AfterValidator(_blank_to_none)]
+Capacity = Annotated[
+    int | None,
+    Field(ge=0, le=MAX_CAPACITY, description="Seats for attendees; null means unlimited."),
+]
+HostIds = Annotated[list[Id], Field(max_length=100)]
+
+
+class _Timing:
+    start_at: datetime | None
+    end_at: datetime | None
+
+
+def _check_order(model: _Timing) -> None:
+    if model.start_at is not None and model.end_at is not None and model.end_at <= model.start_at:
+        raise ValueError("endAt must be after startAt")
+
+
+class EventReplace(WriteModel):
+    """PUT: every writable field; optional ones not sent are cleared."""
+
+    read_only = READ_ONLY_FIELDS
+
+    slug: Slug | None = None
+    title: Title
+    description: Description = None
+    start_at: AwareDatetime
+    end_at: AwareDatetime
+    timezone: TimeZone = None
+    venue: Venue = None
+    capacity: Capacity = None
+    waitlist_enabled: bool = True
+    status: EventStatus = EventStatus.SCHEDULED
+    category_id: Id | None = None
+    organizer: Organizer = None
+    owner_id: Id | None = None
+    host_ids: HostIds = []
+
+    @model_validator(mode="after")
+    def _valid(self) -> Self:
+        _check_order(self)  # type: ignore[arg-type]
+        if len(set(self.host_ids)) != len(self.host_ids):
+            raise ValueError("hostIds must not repeat a user")
+        if self.owner_id is not None and self.owner_id in self.host_ids:
+            raise ValueError("the owner cannot also be listed in hostIds")
+        return self
+
+
+class EventCreate(EventReplace):
+    read_only = READ_ONLY_FIELDS - {"id"}
+
+    id: Id | None = None
+
+
+class EventUpdate(WriteModel):
+    """PATCH: only the fields sent change."""
+
+    read_only = READ_ONLY_FIELDS
+
+    slug: Slug | None = None
+    title: Title | None = None
+    description: Description = None
+    start_at: AwareDatetime | None = None
+    end_at: AwareDatetime | None = None
+    timezone: TimeZone = None
+    venue: Venue = None
+    capacity: Capacity = None
+    waitlist_enabled: bool | None = None
+    status: EventStatus | None = None
+    category_id: Id | None = None
+    organizer: Organizer = None
+    owner_id: Id | None = None
+    host_ids: HostIds | None = None
+
+    @model_validator(mode="after")
+    def _required_fields_are_not_cleared(self) -> Self:
+        for name in (
+            "slug",
+            "title",
+            "start_at",
+            "end_at",
+            "waitlist_enabled",
+            "status",
+            "host_ids",
+        ):
+            if name in self.model_fields_set and getattr(self, name) is None:
+                raise ValueError(f"{name} cannot be null")
+        _check_order(self)  # type: ignore[arg-type]
+        return self
+
+
+class CategoryRefRead(ApiModel):
+    id: str
+    name: str
+
+
+class EventRead(ApiModel):
+    id: str
+    slug: str
+    title: str
+    description: str | None
+    start_at: datetime
+    end_at: datetime
+    timezone: str | None
+    venue: str | None
+    capacity: int | None
+    waitlist_enabled: bool
+    status: EventStatus
+    category_id: str | None
+    category: CategoryRefRead | None
+    organizer: str | None
+    owner_id: str | None
+    host_ids: list[str]
+    registered_count: int
+    waitlist_count: int
+    seats_left: int | None
+    created_at: datetime
+    updated_at: datetime
+    deleted_at: datetime | None
+
+
+class EventFilterParams(WriteModel):
+    """Filters shared by ``GET /events`` and ``GET /events/count``."""
+
+    status: Annotated[list[EventStatus], Field(max_length=5)] = []
+    category_id: Id | None = None
+    start_after: datetime | None = Field(default=None, description="Starting at or after.")
+    end_before: datetime | None = Field(default=None, description="Ending at or before.")
+    q: Annotated[str | None, StringConstraints(max_length=200)] = Field(
+        default=None, description="Words that must each appear in the title or description."
+    )
+    host_id: Id | None = None
+    owner_id: Id | None = None
+    include_deleted: bool = False
+
+
+class EventListParams(EventFilterParams):
+    sort: Annotated[str | None, StringConstraints(max_length=100)] = Field(
+        default=None, description="start_at (default), title or created_at; '-' for descending."
+    )
+    limit: Annotated[int, Field(ge=1, le=100)] = 20
+    cursor: Annotated[str | None, StringConstraints(max_length=2048)] = None
+    include_total: bool = False
+
+
+class EventCount(ApiModel):
+    count: int

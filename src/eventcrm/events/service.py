@@ -1,0 +1,207 @@
+"""Use cases of events."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any
+
+from slugify import slugify
+
+from eventcrm.categories.errors import CategoryNotFound
+from eventcrm.errors import FieldProblem, InvalidInput
+from eventcrm.events.domain import DEFAULT_SORT, SORT_FIELDS, TRANSITIONS, Event
+from eventcrm.events.errors import (
+    CapacityBelowRegistered,
+    EventNotFound,
+    EventSlugTaken,
+    InvalidStatusTransition,
+)
+from eventcrm.events.schemas import (
+    EventCreate,
+    EventFilterParams,
+    EventListParams,
+    EventReplace,
+    EventUpdate,
+)
+from eventcrm.kit.clock import Clock
+from eventcrm.kit.cursor import CursorCodec
+from eventcrm.kit.filters import Condition, Node, Op, Or, all_of
+from eventcrm.kit.ids import IdGenerator
+from eventcrm.kit.pagination import ListResult, paginate
+from eventcrm.kit.sorting import parse_sort
+from eventcrm.registrations.service import fill_free_seats, sync_hosting
+from eventcrm.storage.ports import UnitOfWork
+
+_SLUG_ATTEMPTS = 20
+
+
+class EventService:
+    def __init__(
+        self, *, uow: UnitOfWork, clock: Clock, new_id: IdGenerator, cursors: CursorCodec
+    ) -> None:
+        self._uow = uow
+        self._clock = clock
+        self._new_id = new_id
+        self._cursors = cursors
+
+    async def create(self, *, data: EventCreate) -> Event:
+        fields = data.model_dump(exclude={"id", "host_ids"}, by_alias=False)
+        await self._check_references(fields, data.host_ids)
+        now = self._clock.now()
+        event_id = data.id or self._new_id()
+        slug = data.slug or await self._free_slug(data.title, event_id)
+        event = Event(
+            **{**fields, "slug": slug},
+            id=event_id,
+            host_ids=(),
+            registered_count=0,
+            waitlist_count=0,
+            created_at=now,
+            updated_at=now,
+        )
+        await self._uow.events.add(event)
+        await sync_hosting(
+            self._uow,
+            event=replace(event, owner_id=None),  # nobody holds a role yet
+            owner_id=data.owner_id,
+            host_ids=data.host_ids,
+            now=now,
+        )
+        return await self.get(event_id=event_id)
+
+    async def get(self, *, event_id: str) -> Event:
+        event = await self._uow.events.get(event_id)
+        if event is None:
+            raise EventNotFound(event_id)
+        return event
+
+    async def get_by_slug(self, *, slug: str) -> Event:
+        event = await self._uow.events.get_by_slug(slug)
+        if event is None:
+            raise EventNotFound(slug)
+        return event
+
+    async def replace(self, *, event_id: str, data: EventReplace) -> Event:
+        return await self._write(event_id, data.model_dump(by_alias=False))
+
+    async def update(self, *, event_id: str, data: EventUpdate) -> Event:
+        return await self._write(
+            event_id, data.model_dump(include=data.model_fields_set, by_alias=False)
+        )
+
+    async def delete(self, *, event_id: str) -> None:
+        """Soft delete: hidden everywhere, counters no longer count it; restorable."""
+        event = await self._locked(event_id)
+        await self._uow.events.set_deleted(event.id, self._clock.now())
+        await self._uow.users.adjust_counters_for_event(event.id, sign=-1)
+
+    async def restore(self, *, event_id: str) -> Event:
+        event = await self._uow.events.lock(event_id, include_deleted=True)
+        if event is None:
+            raise EventNotFound(event_id)
+        if event.deleted_at is not None:
+            await self._uow.events.set_deleted(event.id, None)
+            await self._uow.users.adjust_counters_for_event(event.id, sign=1)
+        return await self.get(event_id=event_id)
+
+    async def list(self, *, params: EventListParams) -> ListResult[Event]:
+        repo = self._uow.events
+        return await paginate(
+            fetch=repo.list,
+            count=repo.count,
+            cursors=self._cursors,
+            where=_filter(params),
+            sort=parse_sort(params.sort, allowed=SORT_FIELDS, default=DEFAULT_SORT),
+            limit=params.limit,
+            cursor=params.cursor,
+            include_total=params.include_total,
+        )
+
+    async def count(self, *, params: EventFilterParams) -> int:
+        return await self._uow.events.count(where=_filter(params))
+
+    async def _write(self, event_id: str, changes: dict[str, Any]) -> Event:
+        uow = self._uow
+        event = await self._locked(event_id)
+        host_ids = changes.pop("host_ids", None)
+        owner_id = changes.get("owner_id", event.owner_id)
+        if host_ids is None:
+            host_ids = [h for h in event.host_ids if h != owner_id]
+        elif owner_id is not None and owner_id in host_ids:
+            raise _invalid("hostIds", "the owner cannot also be listed in hostIds")
+        await self._check_references(changes, host_ids)
+        if "slug" in changes and changes["slug"] is None:
+            changes["slug"] = event.slug  # PUT without a slug keeps the current one
+        updated = replace(event, **changes, updated_at=self._clock.now())
+
+        if updated.end_at <= updated.start_at:
+            raise _invalid("endAt", "endAt must be after startAt")
+        if updated.status is not event.status and updated.status not in TRANSITIONS[event.status]:
+            allowed = sorted(s.value for s in TRANSITIONS[event.status])
+            raise InvalidStatusTransition(event.status.value, updated.status.value, allowed)
+        if updated.capacity is not None and updated.capacity < event.registered_count:
+            raise CapacityBelowRegistered(updated.capacity, event.registered_count)
+        if updated.slug != event.slug and await uow.events.slug_taken(
+            updated.slug, except_id=event.id
+        ):
+            raise EventSlugTaken(updated.slug)
+
+        await uow.events.replace(updated)
+        await sync_hosting(
+            uow, event=event, owner_id=owner_id, host_ids=host_ids, now=updated.updated_at
+        )
+        await fill_free_seats(uow, updated, updated.updated_at)
+        return await self.get(event_id=event_id)
+
+    async def _locked(self, event_id: str) -> Event:
+        event = await self._uow.events.lock(event_id)
+        if event is None:
+            raise EventNotFound(event_id)
+        return event
+
+    async def _check_references(self, fields: dict[str, Any], host_ids: Sequence[str]) -> None:
+        """Referenced category and users must exist: a bad reference is bad input (422)."""
+        category_id = fields.get("category_id")
+        if category_id is not None and await self._uow.categories.get(category_id) is None:
+            raise _invalid("categoryId", str(CategoryNotFound(category_id)))
+        owner_id = fields.get("owner_id")
+        wanted = [*host_ids, *([owner_id] if owner_id else [])]
+        missing = set(wanted) - await self._uow.users.existing_ids(wanted)
+        if missing:
+            field = "ownerId" if owner_id in missing else "hostIds"
+            raise _invalid(field, f"No user with id {sorted(missing)[0]!r}.")
+
+    async def _free_slug(self, title: str, event_id: str) -> str:
+        base = slugify(title, max_length=100, word_boundary=True) or "event"
+        for n in range(1, _SLUG_ATTEMPTS + 1):
+            candidate = base if n == 1 else f"{base}-{n}"
+            if not await self._uow.events.slug_taken(candidate):
+                return candidate
+        return f"{base}-{slugify(event_id)[-12:]}"
+
+
+def _invalid(field: str, message: str) -> InvalidInput:
+    return InvalidInput(message, [FieldProblem(("body", field), message)])
+
+
+def _filter(params: EventFilterParams) -> Node | None:
+    nodes: list[Node | None] = []
+    if params.status:
+        nodes.append(Condition("status", Op.IN, tuple(s.value for s in params.status)))
+    for field in ("category_id", "host_id", "owner_id"):
+        value = getattr(params, field)
+        if value is not None:
+            nodes.append(Condition(field, Op.EQ, value))
+    if params.start_after is not None:
+        nodes.append(Condition("start_at", Op.GTE, params.start_after))
+    if params.end_before is not None:
+        nodes.append(Condition("end_at", Op.LTE, params.end_before))
+    if params.q:
+        nodes.extend(
+            Or((Condition("title", Op.CONTAINS, w), Condition("description", Op.CONTAINS, w)))
+            for w in params.q.split()
+        )
+    if not params.include_deleted:
+        nodes.append(Condition("deleted_at", Op.IS_NULL, True))
+    return all_of(*nodes)

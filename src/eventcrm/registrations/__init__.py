@@ -1,0 +1,1 @@
+"""Registrations: who is registered, waitlisted, hosting or owning which event."""

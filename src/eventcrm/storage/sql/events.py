@@ -1,0 +1,204 @@
+"""The SQL event repository."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from eventcrm.events.domain import CategoryRef, Event, EventStatus
+from eventcrm.events.errors import EventIdTaken, EventSlugTaken
+from eventcrm.kit.cursor import KeyValue
+from eventcrm.kit.filters import Condition, Node
+from eventcrm.kit.sorting import SortKey
+from eventcrm.registrations.domain import Role
+from eventcrm.storage.ports import KeysetPage
+from eventcrm.storage.sql.query import FieldMap, compile_filter, keyset_rows, sort_columns
+from eventcrm.storage.sql.tables import categories, events, registrations
+
+_OPTIONAL_TEXT = ("description", "timezone", "venue", "organizer")
+_OWN_COLUMNS = [c for c in events.columns if c.name != "waitlist_seq"]
+
+
+def _hosted_by(cond: Condition) -> sa.ColumnElement[bool]:
+    values = cond.value if isinstance(cond.value, tuple) else (cond.value,)
+    return sa.exists().where(
+        registrations.c.event_id == events.c.id,
+        registrations.c.role == Role.HOST.value,
+        registrations.c.user_id.in_(values),
+    )
+
+
+EVENT_FIELDS = FieldMap(
+    columns={c.name: c for c in events.columns},
+    folded=frozenset({"title", "description"}),
+    empty_is_null=frozenset(_OPTIONAL_TEXT),
+    predicates={"host_id": _hosted_by},
+)
+
+_SELECT = sa.select(*_OWN_COLUMNS, categories.c.name.label("category_name")).select_from(
+    events.outerjoin(categories, categories.c.id == events.c.category_id)
+)
+
+
+def _to_row(event: Event) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        c.name: getattr(event, c.name) for c in _OWN_COLUMNS if hasattr(event, c.name)
+    }
+    for name in _OPTIONAL_TEXT:
+        row[name] = row[name] or ""
+    row["status"] = event.status.value
+    return row
+
+
+def _to_event(row: sa.Row[Any], host_ids: tuple[str, ...]) -> Event:
+    m = row._mapping
+    data = {c.name: m[c.name] for c in _OWN_COLUMNS}
+    for name in _OPTIONAL_TEXT:
+        data[name] = data[name] or None
+    data["status"] = EventStatus(data["status"])
+    category = CategoryRef(m["category_id"], m["category_name"]) if m["category_id"] else None
+    return Event(**data, host_ids=host_ids, category=category)
+
+
+class SqlEventRepository:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def _hosts(self, event_ids: Sequence[str]) -> dict[str, tuple[str, ...]]:
+        if not event_ids:
+            return {}
+        query = (
+            sa.select(registrations.c.event_id, registrations.c.user_id)
+            .where(
+                registrations.c.event_id.in_(event_ids),
+                registrations.c.role == Role.HOST.value,
+            )
+            .order_by(registrations.c.registered_at, registrations.c.user_id)
+        )
+        hosts: dict[str, list[str]] = {}
+        for event_id, user_id in (await self._conn.execute(query)).all():
+            hosts.setdefault(event_id, []).append(user_id)
+        return {k: tuple(v) for k, v in hosts.items()}
+
+    async def _one(self, query: sa.Select[Any]) -> Event | None:
+        row = (await self._conn.execute(query)).first()
+        if row is None:
+            return None
+        hosts = await self._hosts([row._mapping["id"]])
+        return _to_event(row, hosts.get(row._mapping["id"], ()))
+
+    async def add(self, event: Event) -> None:
+        try:
+            async with self._conn.begin_nested():
+                await self._conn.execute(events.insert().values(_to_row(event)))
+        except IntegrityError:
+            if await self.get(event.id, include_deleted=True) is not None:
+                raise EventIdTaken(event.id) from None
+            raise EventSlugTaken(event.slug) from None
+
+    async def get(self, event_id: str, *, include_deleted: bool = False) -> Event | None:
+        query = _SELECT.where(events.c.id == event_id)
+        if not include_deleted:
+            query = query.where(events.c.deleted_at.is_(None))
+        return await self._one(query)
+
+    async def get_by_slug(self, slug: str) -> Event | None:
+        return await self._one(_SELECT.where(events.c.slug == slug, events.c.deleted_at.is_(None)))
+
+    async def lock(self, event_id: str, *, include_deleted: bool = False) -> Event | None:
+        # FOR UPDATE OF events: PostgreSQL row lock; SQLite ignores it, and its
+        # write transactions already hold the database's single write lock.
+        query = _SELECT.where(events.c.id == event_id)
+        if not include_deleted:
+            query = query.where(events.c.deleted_at.is_(None))
+        return await self._one(query.with_for_update(of=events))
+
+    async def replace(self, event: Event) -> None:
+        row = _to_row(event)
+        for name in ("id", "created_at", "registered_count", "waitlist_count", "deleted_at"):
+            del row[name]
+        try:
+            async with self._conn.begin_nested():
+                await self._conn.execute(events.update().where(events.c.id == event.id).values(row))
+        except IntegrityError:
+            raise EventSlugTaken(event.slug) from None
+
+    async def slug_taken(self, slug: str, *, except_id: str | None = None) -> bool:
+        query = sa.select(events.c.id).where(events.c.slug == slug, events.c.deleted_at.is_(None))
+        if except_id is not None:
+            query = query.where(events.c.id != except_id)
+        return (await self._conn.execute(query.limit(1))).first() is not None
+
+    async def set_deleted(self, event_id: str, deleted_at: datetime | None) -> None:
+        statement = events.update().where(events.c.id == event_id).values(deleted_at=deleted_at)
+        try:
+            async with self._conn.begin_nested():
+                await self._conn.execute(statement)
+        except IntegrityError:
+            slug = await self._conn.scalar(sa.select(events.c.slug).where(events.c.id == event_id))
+            raise EventSlugTaken(str(slug)) from None
+
+    async def take_seat(self, event_id: str) -> bool:
+        result = await self._conn.execute(
+            events.update()
+            .where(
+                events.c.id == event_id,
+                sa.or_(events.c.capacity.is_(None), events.c.registered_count < events.c.capacity),
+            )
+            .values(registered_count=events.c.registered_count + 1)
+        )
+        return result.rowcount == 1
+
+    async def release_seat(self, event_id: str) -> None:
+        await self._conn.execute(
+            events.update()
+            .where(events.c.id == event_id)
+            .values(registered_count=events.c.registered_count - 1)
+        )
+
+    async def join_waitlist(self, event_id: str) -> int:
+        result = await self._conn.execute(
+            events.update()
+            .where(events.c.id == event_id)
+            .values(
+                waitlist_count=events.c.waitlist_count + 1,
+                waitlist_seq=events.c.waitlist_seq + 1,
+            )
+            .returning(events.c.waitlist_seq)
+        )
+        return int(result.scalar_one())
+
+    async def leave_waitlist(self, event_id: str) -> None:
+        await self._conn.execute(
+            events.update()
+            .where(events.c.id == event_id)
+            .values(waitlist_count=events.c.waitlist_count - 1)
+        )
+
+    async def list(
+        self,
+        *,
+        where: Node | None,
+        sort: Sequence[SortKey],
+        limit: int,
+        after: tuple[KeyValue, ...] | None = None,
+    ) -> KeysetPage[Event]:
+        keys = sort_columns(sort, EVENT_FIELDS)
+        query = _SELECT.where(compile_filter(where, EVENT_FIELDS))
+        rows, next_key = await keyset_rows(self._conn, query, keys, limit=limit, after=after)
+        hosts = await self._hosts([r._mapping["id"] for r in rows])
+        items = [_to_event(r, hosts.get(r._mapping["id"], ())) for r in rows]
+        return KeysetPage(items, next_key)
+
+    async def count(self, *, where: Node | None) -> int:
+        query = (
+            sa.select(sa.func.count())
+            .select_from(events)
+            .where(compile_filter(where, EVENT_FIELDS))
+        )
+        return int((await self._conn.execute(query)).scalar_one())

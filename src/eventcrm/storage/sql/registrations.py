@@ -1,0 +1,195 @@
+"""The SQL registration repository."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from eventcrm.kit.cursor import KeyValue
+from eventcrm.registrations.domain import (
+    Participant,
+    Registration,
+    RegistrationStatus,
+    Role,
+    UserEvent,
+)
+from eventcrm.storage.ports import KeysetPage
+from eventcrm.storage.sql.query import keyset_rows
+from eventcrm.storage.sql.tables import events, registrations, users
+
+_r = registrations
+_ahead = _r.alias("ahead")
+
+#: 1-based waitlist place: how many of the same event's waitlist joined no later.
+_POSITION = (
+    sa.select(sa.func.count())
+    .where(
+        _ahead.c.event_id == _r.c.event_id,
+        _ahead.c.waitlist_seq.is_not(None),
+        _ahead.c.waitlist_seq <= _r.c.waitlist_seq,
+    )
+    .scalar_subquery()
+)
+_WITH_POSITION = sa.case((_r.c.waitlist_seq.is_(None), None), else_=_POSITION).label(
+    "waitlist_position"
+)
+
+
+def _to_registration(row: sa.Row[Any]) -> Registration:
+    m = row._mapping
+    return Registration(
+        event_id=m["event_id"],
+        user_id=m["user_id"],
+        role=Role(m["role"]),
+        status=RegistrationStatus(m["status"]),
+        waitlist_seq=m["waitlist_seq"],
+        registered_at=m["registered_at"],
+        promoted_at=m["promoted_at"],
+        checked_in_at=m["checked_in_at"],
+        waitlist_position=m.get("waitlist_position"),
+    )
+
+
+def _to_row(registration: Registration) -> dict[str, Any]:
+    return {
+        "event_id": registration.event_id,
+        "user_id": registration.user_id,
+        "role": registration.role.value,
+        "status": registration.status.value,
+        "waitlist_seq": registration.waitlist_seq,
+        "registered_at": registration.registered_at,
+        "promoted_at": registration.promoted_at,
+        "checked_in_at": registration.checked_in_at,
+    }
+
+
+def _filters(status: RegistrationStatus | None, role: Role | None) -> list[Any]:
+    conditions = []
+    if status is not None:
+        conditions.append(_r.c.status == status.value)
+    if role is not None:
+        conditions.append(_r.c.role == role.value)
+    return conditions
+
+
+class SqlRegistrationRepository:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def add(self, registration: Registration) -> None:
+        await self._conn.execute(_r.insert().values(_to_row(registration)))
+
+    async def get(self, event_id: str, user_id: str) -> Registration | None:
+        query = sa.select(_r, _WITH_POSITION).where(
+            _r.c.event_id == event_id, _r.c.user_id == user_id
+        )
+        row = (await self._conn.execute(query)).first()
+        return _to_registration(row) if row else None
+
+    async def update(self, registration: Registration) -> None:
+        await self._conn.execute(
+            _r.update()
+            .where(_r.c.event_id == registration.event_id, _r.c.user_id == registration.user_id)
+            .values(_to_row(registration))
+        )
+
+    async def delete(self, event_id: str, user_id: str) -> None:
+        await self._conn.execute(
+            _r.delete().where(_r.c.event_id == event_id, _r.c.user_id == user_id)
+        )
+
+    async def first_waitlisted(self, event_id: str) -> Registration | None:
+        query = (
+            sa.select(_r)
+            .where(_r.c.event_id == event_id, _r.c.waitlist_seq.is_not(None))
+            .order_by(_r.c.waitlist_seq)
+            .limit(1)
+        )
+        row = (await self._conn.execute(query)).first()
+        return _to_registration(row) if row else None
+
+    async def for_user(self, user_id: str) -> list[Registration]:
+        query = sa.select(_r).where(_r.c.user_id == user_id).order_by(_r.c.event_id)
+        return [_to_registration(row) for row in (await self._conn.execute(query)).all()]
+
+    async def participants(
+        self,
+        event_id: str,
+        *,
+        status: RegistrationStatus | None,
+        role: Role | None,
+        limit: int,
+        after: tuple[KeyValue, ...] | None = None,
+    ) -> KeysetPage[Participant]:
+        contact = [
+            users.c[name]
+            for name in (
+                "first_name",
+                "last_name",
+                "email",
+                "phone_number",
+                "job_title",
+                "company",
+                "city",
+                "state",
+            )
+        ]
+        query = (
+            sa.select(_r, _WITH_POSITION, *contact)
+            .select_from(_r.join(users, users.c.id == _r.c.user_id))
+            .where(_r.c.event_id == event_id, *_filters(status, role))
+        )
+        keys = [(_r.c.registered_at, False), (_r.c.user_id, False)]
+        rows, next_key = await keyset_rows(self._conn, query, keys, limit=limit, after=after)
+        items = []
+        for row in rows:
+            m = row._mapping
+            items.append(
+                Participant(
+                    registration=_to_registration(row),
+                    **{c.name: m[c.name] or None for c in contact[3:]},
+                    first_name=m["first_name"],
+                    last_name=m["last_name"],
+                    email=m["email"],
+                )
+            )
+        return KeysetPage(items, next_key)
+
+    async def user_events(
+        self,
+        user_id: str,
+        *,
+        status: RegistrationStatus | None,
+        role: Role | None,
+        limit: int,
+        after: tuple[KeyValue, ...] | None = None,
+    ) -> KeysetPage[UserEvent]:
+        query = (
+            sa.select(
+                _r,
+                _WITH_POSITION,
+                events.c.title,
+                events.c.slug,
+                events.c.start_at,
+                events.c.end_at,
+                events.c.status.label("event_status"),
+            )
+            .select_from(_r.join(events, events.c.id == _r.c.event_id))
+            .where(_r.c.user_id == user_id, events.c.deleted_at.is_(None), *_filters(status, role))
+        )
+        keys = [(events.c.start_at, False), (_r.c.event_id, False)]
+        rows, next_key = await keyset_rows(self._conn, query, keys, limit=limit, after=after)
+        items = [
+            UserEvent(
+                registration=_to_registration(row),
+                title=row._mapping["title"],
+                slug=row._mapping["slug"],
+                start_at=row._mapping["start_at"],
+                end_at=row._mapping["end_at"],
+                event_status=row._mapping["event_status"],
+            )
+            for row in rows
+        ]
+        return KeysetPage(items, next_key)
