@@ -22,8 +22,8 @@ import math
 import random
 import uuid
 from collections import OrderedDict
-from collections.abc import Sequence
-from contextlib import AsyncExitStack
+from collections.abc import AsyncIterator, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -102,11 +102,7 @@ class DeliveryWorker:
         """Work until ``stop`` is set (finishing the batch in hand), or, with
         ``until_idle``, until no delivery is queued or in flight."""
         log.info("worker_started", provider=self._sender.name, **_public(self.config))
-        async with AsyncExitStack() as stack:
-            connections = [
-                await stack.enter_async_context(self._sender.connect())
-                for _ in range(self.config.concurrency)
-            ]
+        async with self.connections() as connections:
             while not stop.is_set():
                 handled = await self.run_once(connections)
                 if handled:
@@ -120,6 +116,15 @@ class DeliveryWorker:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), timeout=max(delay, 0.01))
         log.info("worker_stopped", sent=self.sent)
+
+    @asynccontextmanager
+    async def connections(self) -> AsyncIterator[list[MailConnection]]:
+        """One provider connection per concurrent sender, open for the worker's life."""
+        async with AsyncExitStack() as stack:
+            yield [
+                await stack.enter_async_context(self._sender.connect())
+                for _ in range(self.config.concurrency)
+            ]
 
     async def run_once(self, connections: Sequence[MailConnection]) -> int:
         """Claim, send and record one batch; returns how many deliveries it handled."""

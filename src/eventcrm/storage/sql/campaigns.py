@@ -300,7 +300,10 @@ class SqlDeliveryRepository:
             )
             .values(
                 status=sa.bindparam("b_status"),
-                last_error=sa.bindparam("b_error"),
+                # A delivery sent after a retry keeps the error that delayed it.
+                last_error=sa.func.coalesce(
+                    sa.bindparam("b_error", type_=sa.String(1000)), deliveries.c.last_error
+                ),
                 next_attempt_at=sa.bindparam("b_next", type_=UTCDateTime()),
                 provider_message_id=sa.func.coalesce(
                     sa.bindparam("b_provider_id", type_=sa.String(255)),
