@@ -11,8 +11,9 @@ from __future__ import annotations
 import asyncio
 import os
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -20,10 +21,12 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from eventcrm.app import create_app
-from eventcrm.bootstrap import build_container, build_storage, migrate
+from eventcrm.bootstrap import build_container, build_storage, build_worker, migrate
 from eventcrm.settings import Settings
 from eventcrm.storage.sql.storage import SqlStorage
 from eventcrm.storage.sql.tables import metadata
+from eventcrm.worker.runner import DeliveryWorker
+from tests.smtp_sink import SmtpSink
 
 DEFAULT_POSTGRES_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 BACKENDS = ("sqlite", "postgres")
@@ -130,3 +133,41 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 @pytest.fixture(scope="session")
 def repo_root() -> Path:
     return Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def smtp_sink() -> Iterator[SmtpSink]:
+    sink = SmtpSink()
+    sink.start()
+    yield sink
+    sink.stop()
+
+
+@pytest.fixture
+def smtp_settings(settings: Settings, smtp_sink: SmtpSink) -> Settings:
+    """The test database's settings, sending through the sink with fast retries."""
+    return settings.model_copy(
+        update={
+            "email_provider": "smtp",
+            "smtp_host": "127.0.0.1",
+            "smtp_port": smtp_sink.port,
+            "smtp_security": "none",
+            "smtp_timeout_seconds": 5.0,
+            "email_from": "Events Team <news@events.example>",
+            "public_url": "https://crm.example",
+            "worker_batch_size": 20,
+            "worker_concurrency": 2,
+            "worker_poll_interval": 0.05,
+            "worker_retry_base_seconds": 0.0,
+            "worker_max_attempts": 3,
+        }
+    )
+
+
+@pytest.fixture
+def make_worker(smtp_settings: Settings, storage: SqlStorage) -> Callable[..., DeliveryWorker]:
+    def make(**overrides: Any) -> DeliveryWorker:
+        settings = smtp_settings.model_copy(update=overrides)
+        return build_worker(build_container(settings, storage=storage))
+
+    return make

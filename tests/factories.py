@@ -88,3 +88,33 @@ async def create_campaign(
     response = await client.post("/api/v1/campaigns", json=payload)
     assert response.status_code == 201, response.text
     return response.json()  # type: ignore[no-any-return]
+
+
+def event_payload(**overrides: Any) -> dict[str, Any]:
+    n = next(_seq)
+    payload: dict[str, Any] = {
+        "title": f"Meetup {n}",
+        "startAt": "2030-06-01T18:00:00+00:00",
+        "endAt": "2030-06-01T20:00:00+00:00",
+        "venue": "Hall A",
+        "timezone": "America/Chicago",
+        "status": "scheduled",
+    }
+    payload.update(overrides)
+    return payload
+
+
+async def create_event(client: httpx.AsyncClient, **overrides: Any) -> dict[str, Any]:
+    response = await client.post("/api/v1/events", json=event_payload(**overrides))
+    assert response.status_code == 201, response.text
+    return response.json()  # type: ignore[no-any-return]
+
+
+async def register(
+    client: httpx.AsyncClient, event_id: str, user_id: str, role: str = "attendee"
+) -> dict[str, Any]:
+    response = await client.post(
+        f"/api/v1/events/{event_id}/registrations", json={"userId": user_id, "role": role}
+    )
+    assert response.status_code == 201, response.text
+    return response.json()  # type: ignore[no-any-return]

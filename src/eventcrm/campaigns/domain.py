@@ -68,7 +68,16 @@ class SegmentAudience:
     segment_id: str
 
 
-Audience = UserIdsAudience | FilterAudience | SegmentAudience
+@dataclass(frozen=True, slots=True)
+class RegistrantsAudience:
+    """The people registered for (or waitlisted at) an event, in some roles."""
+
+    event_id: str
+    statuses: tuple[str, ...]
+    roles: tuple[str, ...]
+
+
+Audience = UserIdsAudience | FilterAudience | SegmentAudience | RegistrantsAudience
 
 
 def audience_to_json(audience: Audience) -> dict[str, Any]:
@@ -76,6 +85,12 @@ def audience_to_json(audience: Audience) -> dict[str, Any]:
         return {"userIds": list(audience.user_ids)}
     if isinstance(audience, FilterAudience):
         return {"filter": audience.filter}
+    if isinstance(audience, RegistrantsAudience):
+        return {
+            "eventId": audience.event_id,
+            "statuses": list(audience.statuses),
+            "roles": list(audience.roles),
+        }
     return {"segmentId": audience.segment_id}
 
 
@@ -84,6 +99,8 @@ def audience_from_json(data: dict[str, Any]) -> Audience:
         return UserIdsAudience(tuple(data["userIds"]))
     if "segmentId" in data:
         return SegmentAudience(data["segmentId"])
+    if "eventId" in data:
+        return RegistrantsAudience(data["eventId"], tuple(data["statuses"]), tuple(data["roles"]))
     return FilterAudience(data.get("filter"))
 
 
@@ -98,7 +115,14 @@ class UsersMatching:
     where: Node | None
 
 
-RecipientSelection = UsersById | UsersMatching
+@dataclass(frozen=True, slots=True)
+class EventRegistrants:
+    event_id: str
+    statuses: tuple[str, ...]
+    roles: tuple[str, ...]
+
+
+RecipientSelection = UsersById | UsersMatching | EventRegistrants
 
 
 @dataclass(frozen=True, slots=True)

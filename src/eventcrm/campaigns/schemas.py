@@ -10,6 +10,7 @@ from pydantic import AwareDatetime, Field, StringConstraints, model_validator
 from eventcrm.campaigns.domain import CampaignKind, CampaignStatus, DeliveryStatus
 from eventcrm.kit.ids import ID_PATTERN
 from eventcrm.kit.schemas import ApiModel, WriteModel
+from eventcrm.registrations.domain import RegistrationStatus, Role
 from eventcrm.templates.schemas import MAX_BODY
 
 MAX_USER_IDS = 1000
@@ -24,22 +25,42 @@ Filter = Annotated[
     Field(description="A filter tree in the users filter language; null selects everyone."),
 ]
 
-_AUDIENCE_KEYS = ("user_ids", "filter", "segment_id")
+_AUDIENCE_KEYS = ("user_ids", "filter", "segment_id", "event_id")
+Statuses = Annotated[
+    list[RegistrationStatus] | None,
+    Field(min_length=1, description="With eventId: which registrations (default: registered)."),
+]
+Roles = Annotated[
+    list[Role] | None,
+    Field(min_length=1, description="With eventId: which roles (default: all)."),
+]
+
+
+def _one_audience(model: WriteModel) -> None:
+    given = [k for k in _AUDIENCE_KEYS if k in model.model_fields_set]
+    if len(given) != 1:
+        raise ValueError("give exactly one of userIds, filter, segmentId, eventId")
+    if "event_id" not in given and {"statuses", "roles"} & model.model_fields_set:
+        raise ValueError("statuses and roles go with eventId")
+
+
 _CONTENT_KEYS = ("subject", "html", "text")
 
 
 class AudienceIn(WriteModel):
-    """Exactly one of: ``userIds``, ``filter`` (``null`` = everyone), ``segmentId``."""
+    """Exactly one of: ``userIds``, ``filter`` (``null`` = everyone), ``segmentId``, or
+    ``eventId`` (its registrants, optionally narrowed by ``statuses`` and ``roles``)."""
 
     user_ids: UserIds | None = None
     filter: Filter = None
     segment_id: Id | None = None
+    event_id: Id | None = None
+    statuses: Statuses = None
+    roles: Roles = None
 
     @model_validator(mode="after")
     def _exactly_one(self) -> Self:
-        given = [k for k in _AUDIENCE_KEYS if k in self.model_fields_set]
-        if len(given) != 1:
-            raise ValueError("give exactly one of userIds, filter, segmentId")
+        _one_audience(self)
         return self
 
 
@@ -70,6 +91,11 @@ class CampaignCreate(_Message):
     id: Id | None = None
     name: Name
     audience: AudienceIn
+    event_id: Id | None = Field(
+        default=None,
+        description="The event the message is about (template variable `event`); "
+        "defaults to the audience's event.",
+    )
 
 
 class CampaignSend(WriteModel):
@@ -85,13 +111,14 @@ class EmailSend(_Message):
     user_ids: UserIds | None = None
     filter: Filter = None
     segment_id: Id | None = None
+    event_id: Id | None = Field(default=None, description="Send to this event's registrants.")
+    statuses: Statuses = None
+    roles: Roles = None
     scheduled_at: AwareDatetime | None = None
 
     @model_validator(mode="after")
-    def _one_audience(self) -> Self:
-        given = [k for k in _AUDIENCE_KEYS if k in self.model_fields_set]
-        if len(given) != 1:
-            raise ValueError("give exactly one of userIds, filter, segmentId")
+    def _exactly_one(self) -> Self:
+        _one_audience(self)
         return self
 
 

@@ -15,8 +15,10 @@ from eventcrm.campaigns.domain import (
     CampaignStatus,
     Delivery,
     DeliveryStatus,
+    EventRegistrants,
     FilterAudience,
     RecipientSelection,
+    RegistrantsAudience,
     SegmentAudience,
     StoredStatus,
     UserIdsAudience,
@@ -37,9 +39,11 @@ from eventcrm.kit.filters import Condition, Op, parse_filter
 from eventcrm.kit.ids import IdGenerator
 from eventcrm.kit.pagination import ListResult, paginate
 from eventcrm.kit.sorting import SortKey
+from eventcrm.registrations.domain import RegistrationStatus, Role
 from eventcrm.segments.service import segment_filter
 from eventcrm.storage.ports import UnitOfWork
 from eventcrm.templates.rendering import MessageTemplate
+from eventcrm.templates.variables import event_variables
 from eventcrm.users.domain import FILTER_FIELDS
 
 _NEWEST_FIRST = (SortKey("created_at", descending=True),)
@@ -123,7 +127,14 @@ class CampaignService:
 
     async def create(self, *, data: CampaignCreate) -> CampaignProgress:
         audience = await self._audience(data.audience, loc=("body", "audience"))
-        campaign = await self._draft(data=data, name=data.name, audience=audience, id=data.id)
+        event_id = data.event_id
+        if event_id is not None:
+            await self._check_event(event_id, ("body", "eventId"))
+        elif isinstance(audience, RegistrantsAudience):
+            event_id = audience.event_id
+        campaign = await self._draft(
+            data=data, name=data.name, audience=audience, id=data.id, event_id=event_id
+        )
         counts = await self._uow.deliveries.counts(campaign.id)
         return progress_of(campaign, counts, campaign.created_at)
 
@@ -132,14 +143,17 @@ class CampaignService:
         audience_in = AudienceIn.model_validate(
             {
                 key: getattr(data, key)
-                for key in ("user_ids", "filter", "segment_id")
+                for key in ("user_ids", "filter", "segment_id", "event_id", "statuses", "roles")
                 if key in data.model_fields_set
             }
         )
         audience = await self._audience(audience_in, loc=("body",))
         now = self._clock.now()
         name = data.name or f"Email of {now:%Y-%m-%d %H:%M:%S} UTC"
-        campaign = await self._draft(data=data, name=name, audience=audience, id=None)
+        event_id = audience.event_id if isinstance(audience, RegistrantsAudience) else None
+        campaign = await self._draft(
+            data=data, name=name, audience=audience, id=None, event_id=event_id
+        )
         return await self.send(campaign_id=campaign.id, scheduled_at=data.scheduled_at)
 
     async def get(self, *, campaign_id: str) -> CampaignProgress:
@@ -184,6 +198,16 @@ class CampaignService:
             # must not give one audience two different messages.
             campaign = replace(
                 campaign, subject=template.subject, html=template.html, text=template.text
+            )
+        if campaign.event_id is not None:
+            event = await self._uow.events.get(campaign.event_id)
+            if event is None:
+                raise CampaignStateConflict(
+                    f"The campaign's event {campaign.event_id!r} was deleted."
+                )
+            # The event as it is when the campaign goes out, the same for everyone.
+            campaign = replace(
+                campaign, context={**campaign.context, "event": event_variables(event)}
             )
         if campaign.subject is None:
             raise CampaignStateConflict(
@@ -261,7 +285,13 @@ class CampaignService:
         return campaign
 
     async def _draft(
-        self, *, data: CampaignCreate | EmailSend, name: str, audience: Audience, id: str | None
+        self,
+        *,
+        data: CampaignCreate | EmailSend,
+        name: str,
+        audience: Audience,
+        id: str | None,
+        event_id: str | None,
     ) -> Campaign:
         if data.template_id is not None:
             if await self._uow.templates.get(data.template_id) is None:
@@ -282,7 +312,7 @@ class CampaignService:
             html=data.html or None,
             text=data.text or None,
             audience=audience,
-            event_id=None,
+            event_id=event_id,
             created_at=now,
             updated_at=now,
         )
@@ -295,6 +325,15 @@ class CampaignService:
         if "filter" in data.model_fields_set:
             parse_filter(data.filter, fields=FILTER_FIELDS, loc=(*loc, "filter"))
             return FilterAudience(data.filter)
+        if data.event_id is not None:
+            await self._check_event(data.event_id, (*loc, "eventId"))
+            statuses = data.statuses or [RegistrationStatus.REGISTERED]
+            roles = data.roles or list(Role)
+            return RegistrantsAudience(
+                data.event_id,
+                tuple(dict.fromkeys(str(s) for s in statuses)),
+                tuple(dict.fromkeys(str(r) for r in roles)),
+            )
         if data.segment_id is not None:
             if await self._uow.segments.get(data.segment_id) is None:
                 raise InvalidAudience(
@@ -312,9 +351,15 @@ class CampaignService:
             raise InvalidAudience(f"Unknown user ids: {shown}.", (*loc, "userIds"))
         return UserIdsAudience(ids)
 
+    async def _check_event(self, event_id: str, loc: tuple[str, ...]) -> None:
+        if await self._uow.events.get(event_id) is None:
+            raise InvalidAudience(f"No event with id {event_id!r}.", loc)
+
     async def _recipients(self, audience: Audience) -> RecipientSelection:
         if isinstance(audience, UserIdsAudience):
             return UsersById(audience.user_ids)
+        if isinstance(audience, RegistrantsAudience):
+            return EventRegistrants(audience.event_id, audience.statuses, audience.roles)
         if isinstance(audience, FilterAudience):
             return UsersMatching(parse_filter(audience.filter, fields=FILTER_FIELDS))
         segment = await self._uow.segments.get(audience.segment_id)

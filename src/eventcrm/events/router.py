@@ -21,13 +21,18 @@ from eventcrm.events.schemas import (
 from eventcrm.events.service import EventService
 from eventcrm.kit.ids import ID_PATTERN
 from eventcrm.kit.schemas import Page
+from eventcrm.notifications.service import Notifications
 
 router = APIRouter(prefix="/events", tags=["events"])
 
 
 def get_event_service(uow: UnitOfWorkDep, container: ContainerDep) -> EventService:
     return EventService(
-        uow=uow, clock=container.clock, new_id=container.new_id, cursors=container.cursors
+        uow=uow,
+        clock=container.clock,
+        new_id=container.new_id,
+        cursors=container.cursors,
+        notifications=Notifications(uow=uow, clock=container.clock, new_id=container.new_id),
     )
 
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
 from slugify import slugify
 
 from eventcrm.categories.errors import CategoryNotFound
 from eventcrm.errors import FieldProblem, InvalidInput
-from eventcrm.events.domain import DEFAULT_SORT, SORT_FIELDS, TRANSITIONS, Event
+from eventcrm.events.domain import DEFAULT_SORT, SORT_FIELDS, TRANSITIONS, Event, EventStatus
 from eventcrm.events.errors import (
     CapacityBelowRegistered,
     EventNotFound,
@@ -30,6 +31,7 @@ from eventcrm.kit.filters import Condition, Node, Op, Or, all_of
 from eventcrm.kit.ids import IdGenerator
 from eventcrm.kit.pagination import ListResult, paginate
 from eventcrm.kit.sorting import parse_sort
+from eventcrm.notifications.service import NOTIFIED_FIELDS, Notifications
 from eventcrm.registrations.service import fill_free_seats, sync_hosting
 from eventcrm.storage.ports import UnitOfWork
 
@@ -38,12 +40,19 @@ _SLUG_ATTEMPTS = 20
 
 class EventService:
     def __init__(
-        self, *, uow: UnitOfWork, clock: Clock, new_id: IdGenerator, cursors: CursorCodec
+        self,
+        *,
+        uow: UnitOfWork,
+        clock: Clock,
+        new_id: IdGenerator,
+        cursors: CursorCodec,
+        notifications: Notifications,
     ) -> None:
         self._uow = uow
         self._clock = clock
         self._new_id = new_id
         self._cursors = cursors
+        self._notifications = notifications
 
     async def create(self, *, data: EventCreate) -> Event:
         fields = data.model_dump(exclude={"id", "host_ids"}, by_alias=False)
@@ -151,8 +160,23 @@ class EventService:
         await sync_hosting(
             uow, event=event, owner_id=owner_id, host_ids=host_ids, now=updated.updated_at
         )
-        await fill_free_seats(uow, updated, updated.updated_at)
+        await fill_free_seats(uow, updated, updated.updated_at, self._notifications)
+        await self._notify(event, updated)
         return await self.get(event_id=event_id)
+
+    async def _notify(self, before: Event, after: Event) -> None:
+        """Tell the people signed up when the event is cancelled or moves in time or place."""
+        if after.status is EventStatus.CANCELLED:
+            if before.status is not EventStatus.CANCELLED:
+                await self._notifications.event_cancelled(event=after)
+            return
+        changes = {
+            field: {"old": _json(getattr(before, field)), "new": _json(getattr(after, field))}
+            for field in NOTIFIED_FIELDS
+            if getattr(before, field) != getattr(after, field)
+        }
+        if changes and after.status is not EventStatus.DRAFT:
+            await self._notifications.event_updated(event=after, changes=changes)
 
     async def _locked(self, event_id: str) -> Event:
         event = await self._uow.events.lock(event_id)
@@ -179,6 +203,10 @@ class EventService:
             if not await self._uow.events.slug_taken(candidate):
                 return candidate
         return f"{base}-{slugify(event_id)[-12:]}"
+
+
+def _json(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, datetime) else value
 
 
 def _invalid(field: str, message: str) -> InvalidInput:

@@ -11,6 +11,7 @@ from eventcrm.api.deps import ContainerDep, UnitOfWorkDep
 from eventcrm.kit.ids import ID_PATTERN
 from eventcrm.kit.pagination import ListResult
 from eventcrm.kit.schemas import Page
+from eventcrm.notifications.service import Notifications
 from eventcrm.registrations.domain import (
     Participant,
     Registration,
@@ -34,7 +35,12 @@ user_router = APIRouter(prefix="/users/{user_id}", tags=["registrations"])
 
 
 def get_registration_service(uow: UnitOfWorkDep, container: ContainerDep) -> RegistrationService:
-    return RegistrationService(uow=uow, clock=container.clock, cursors=container.cursors)
+    return RegistrationService(
+        uow=uow,
+        clock=container.clock,
+        cursors=container.cursors,
+        notifications=Notifications(uow=uow, clock=container.clock, new_id=container.new_id),
+    )
 
 
 ServiceDep = Annotated[RegistrationService, Depends(get_registration_service)]

@@ -24,6 +24,7 @@ from eventcrm.kit.clock import Clock
 from eventcrm.kit.cursor import CursorCodec
 from eventcrm.kit.pagination import ListResult, paginate
 from eventcrm.kit.sorting import SortKey
+from eventcrm.notifications.service import Notifications
 from eventcrm.registrations.domain import (
     HOSTING_ROLES,
     Participant,
@@ -51,10 +52,18 @@ _BY_START = (SortKey("start_at"),)
 
 
 class RegistrationService:
-    def __init__(self, *, uow: UnitOfWork, clock: Clock, cursors: CursorCodec) -> None:
+    def __init__(
+        self,
+        *,
+        uow: UnitOfWork,
+        clock: Clock,
+        cursors: CursorCodec,
+        notifications: Notifications,
+    ) -> None:
         self._uow = uow
         self._clock = clock
         self._cursors = cursors
+        self._notifications = notifications
 
     async def register(
         self,
@@ -104,6 +113,9 @@ class RegistrationService:
             assert event.capacity is not None
             raise EventFull(event_id, event.capacity)
 
+        if registration.status is REGISTERED:
+            # Queued in this transaction: no email if the registration rolls back.
+            await self._notifications.registration_confirmed(event=event, user_id=user_id)
         if idempotency_key is not None:
             stored = StoredResponse(request_hash, 201, _registration_to_json(registration), now)
             await uow.idempotency.put(scope=scope, key=idempotency_key, response=stored)
@@ -116,7 +128,7 @@ class RegistrationService:
         registration = await self._get(event_id, user_id)
         if registration.role is Role.OWNER:
             raise OwnerRegistration(event_id)
-        await _withdraw(self._uow, event, registration, self._clock.now())
+        await _withdraw(self._uow, event, registration, self._clock.now(), self._notifications)
 
     async def check_in(self, *, event_id: str, user_id: str) -> Registration:
         """Mark a registered person as present; repeating it changes nothing."""
@@ -203,8 +215,11 @@ class RegistrationService:
         return registration
 
 
-async def fill_free_seats(uow: UnitOfWork, event: Event, now: datetime) -> list[Registration]:
-    """Promote waitlisted people, first come first served, while seats are free.
+async def fill_free_seats(
+    uow: UnitOfWork, event: Event, now: datetime, notifications: Notifications
+) -> list[Registration]:
+    """Promote waitlisted people, first come first served, while seats are free,
+    and queue the email telling them so (in the same transaction).
 
     Only while the event is open: a cancelled or completed event keeps its
     waitlist as it is. The caller holds the event's lock.
@@ -220,11 +235,16 @@ async def fill_free_seats(uow: UnitOfWork, event: Event, now: datetime) -> list[
         await uow.registrations.update(registration)
         await uow.users.adjust_counters([registration.user_id], attended=1)
         promoted.append(registration)
+    await notifications.promoted_from_waitlist(event=event, user_ids=[r.user_id for r in promoted])
     return promoted
 
 
 async def _withdraw(
-    uow: UnitOfWork, event: Event, registration: Registration, now: datetime
+    uow: UnitOfWork,
+    event: Event,
+    registration: Registration,
+    now: datetime,
+    notifications: Notifications,
 ) -> None:
     """Remove one registration with its counters; promote into a freed seat."""
     counted = event.deleted_at is None  # a deleted event no longer counts for anyone
@@ -238,17 +258,19 @@ async def _withdraw(
         await uow.events.release_seat(event.id)
         if counted:
             await uow.users.adjust_counters([registration.user_id], attended=-1)
-        await fill_free_seats(uow, event, now)
+        await fill_free_seats(uow, event, now, notifications)
 
 
-async def withdraw_user_everywhere(uow: UnitOfWork, *, user_id: str, now: datetime) -> None:
+async def withdraw_user_everywhere(
+    uow: UnitOfWork, *, user_id: str, now: datetime, notifications: Notifications
+) -> None:
     """Before a user is deleted: cancel each of their registrations, promoting
     waitlisted people into the seats they free. Events are locked in id order so
     two such deletions can never deadlock each other."""
     for registration in await uow.registrations.for_user(user_id):
         event = await uow.events.lock(registration.event_id, include_deleted=True)
         if event is not None:
-            await _withdraw(uow, event, registration, now)
+            await _withdraw(uow, event, registration, now, notifications)
 
 
 async def sync_hosting(

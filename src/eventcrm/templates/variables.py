@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from eventcrm.events.domain import Event
 from eventcrm.kit.text import to_camel
 from eventcrm.users.domain import User
 
@@ -42,3 +45,32 @@ def message_variables(
         "unsubscribeUrl": unsubscribe_url or "",
         "unsubscribe_url": unsubscribe_url or "",
     }
+
+
+def _local(moment: datetime, timezone: str | None) -> str:
+    """A date-time as people at the event read it: ``Saturday 5 December 2026, 18:00 (CST)``."""
+    local = moment.astimezone(ZoneInfo(timezone)) if timezone else moment
+    zone = local.tzname() or "UTC"
+    return f"{local:%A} {local.day} {local:%B %Y, %H:%M} ({zone})"
+
+
+def event_variables(event: Event) -> dict[str, Any]:
+    """An event's public fields, as plain JSON values (kept with a campaign when queued).
+
+    ``startLocal``/``endLocal`` are ready to print in the event's own time zone.
+    """
+    values: dict[str, Any] = {
+        "id": event.id,
+        "slug": event.slug,
+        "title": event.title,
+        "description": event.description,
+        "venue": event.venue,
+        "timezone": event.timezone,
+        "organizer": event.organizer,
+        "status": str(event.status),
+        "start_at": event.start_at.isoformat(),
+        "end_at": event.end_at.isoformat(),
+        "start_local": _local(event.start_at, event.timezone),
+        "end_local": _local(event.end_at, event.timezone),
+    }
+    return values | {to_camel(k): v for k, v in values.items()}

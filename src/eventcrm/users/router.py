@@ -10,6 +10,7 @@ from eventcrm.api.deps import ContainerDep, UnitOfWorkDep
 from eventcrm.kit.ids import ID_PATTERN
 from eventcrm.kit.pagination import ListResult
 from eventcrm.kit.schemas import Page
+from eventcrm.notifications.service import Notifications
 from eventcrm.users.domain import User
 from eventcrm.users.schemas import (
     UserCreate,
@@ -31,6 +32,7 @@ def get_user_service(uow: UnitOfWorkDep, container: ContainerDep) -> UserService
         new_id=container.new_id,
         cursors=container.cursors,
         phone_region=container.settings.default_phone_region,
+        notifications=Notifications(uow=uow, clock=container.clock, new_id=container.new_id),
     )
 
 

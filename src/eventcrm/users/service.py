@@ -14,6 +14,7 @@ from eventcrm.kit.filters import And, Condition, Node, Op, Or, all_of, parse_fil
 from eventcrm.kit.ids import IdGenerator
 from eventcrm.kit.pagination import ListResult, paginate
 from eventcrm.kit.sorting import parse_sort
+from eventcrm.notifications.service import Notifications
 from eventcrm.registrations.service import withdraw_user_everywhere
 from eventcrm.storage.ports import UnitOfWork
 from eventcrm.users.domain import DEFAULT_SORT, FILTER_FIELDS, SORT_FIELDS, WRITABLE_FIELDS, User
@@ -30,12 +31,14 @@ class UserService:
         new_id: IdGenerator,
         cursors: CursorCodec,
         phone_region: str | None,
+        notifications: Notifications,
     ) -> None:
         self._uow = uow
         self._clock = clock
         self._new_id = new_id
         self._cursors = cursors
         self._phone_region = phone_region
+        self._notifications = notifications
 
     async def create(self, *, data: UserCreate) -> User:
         now = self._clock.now()
@@ -71,7 +74,12 @@ class UserService:
         """Delete a contact; their registrations are cancelled first, so the seats
         they free go to waitlisted people in the same transaction."""
         await self.get(user_id=user_id)
-        await withdraw_user_everywhere(self._uow, user_id=user_id, now=self._clock.now())
+        await withdraw_user_everywhere(
+            self._uow,
+            user_id=user_id,
+            now=self._clock.now(),
+            notifications=self._notifications,
+        )
         if not await self._uow.users.delete(user_id):
             raise UserNotFound(user_id)
 

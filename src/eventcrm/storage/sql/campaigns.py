@@ -25,6 +25,7 @@ from eventcrm.campaigns.domain import (
     Delivery,
     DeliveryOutcome,
     DeliveryStatus,
+    EventRegistrants,
     RecipientSelection,
     StoredStatus,
     UsersById,
@@ -35,7 +36,7 @@ from eventcrm.kit.cursor import KeyValue
 from eventcrm.kit.sorting import SortKey
 from eventcrm.storage.ports import KeysetPage
 from eventcrm.storage.sql.query import FieldMap, after_key, compile_filter, order_by, sort_columns
-from eventcrm.storage.sql.tables import campaigns, deliveries, users
+from eventcrm.storage.sql.tables import campaigns, deliveries, registrations, users
 from eventcrm.storage.sql.types import UTCDateTime
 from eventcrm.storage.sql.users import USER_FIELDS, row_to_user
 
@@ -140,8 +141,17 @@ class SqlDeliveryRepository:
         due_at: datetime,
         now: datetime,
     ) -> int:
+        source: sa.FromClause = users
         if isinstance(recipients, UsersById):
             where: ColumnElement[bool] = users.c.id.in_(recipients.user_ids)
+        elif isinstance(recipients, EventRegistrants):
+            r = registrations
+            source = users.join(r, r.c.user_id == users.c.id)
+            where = sa.and_(
+                r.c.event_id == recipients.event_id,
+                r.c.status.in_(recipients.statuses),
+                r.c.role.in_(recipients.roles),
+            )
         else:
             where = compile_filter(recipients.where, USER_FIELDS)
         queued = self._value(str(DeliveryStatus.QUEUED), sa.String(16))
@@ -159,17 +169,21 @@ class SqlDeliveryRepository:
         else:
             status, next_attempt, error = queued, due, sa.null()
         stamp = self._value(now, UTCDateTime())
-        select = sa.select(
-            self._value(campaign_id, sa.String(64)),
-            users.c.id,
-            users.c.email,
-            status,
-            self._value(0, sa.Integer()),
-            next_attempt,
-            error,
-            stamp,
-            stamp,
-        ).where(where)
+        select = (
+            sa.select(
+                self._value(campaign_id, sa.String(64)),
+                users.c.id,
+                users.c.email,
+                status,
+                self._value(0, sa.Integer()),
+                next_attempt,
+                error,
+                stamp,
+                stamp,
+            )
+            .select_from(source)
+            .where(where)
+        )
         columns = [
             "campaign_id",
             "user_id",

@@ -1,0 +1,1 @@
+"""Transactional email: confirmations, waitlist promotions, event changes and cancellations."""
