@@ -142,7 +142,8 @@ class DeliveryWorker:
         ready = [p for p in prepared if p.message is not None]
         results = await self._send(ready, connections)
         by_id = {p.delivery.id: p.delivery for p in ready}
-        outcomes.extend(self._outcome(by_id[r.delivery_id], r) for r in results)
+        done_at = self._clock.now()
+        outcomes.extend(self._outcome(by_id[r.delivery_id], r, done_at) for r in results)
         await self._record(token, outcomes)
         self.sent += sum(1 for o in outcomes if o.status is DeliveryStatus.SENT)
         return len(batch)
@@ -245,8 +246,9 @@ class DeliveryWorker:
             await self._limiter.acquire(step)
             count -= step
 
-    def _outcome(self, delivery: ClaimedDelivery, result: SendResult) -> DeliveryOutcome:
-        now = self._clock.now()
+    def _outcome(
+        self, delivery: ClaimedDelivery, result: SendResult, now: datetime
+    ) -> DeliveryOutcome:
         if result.verdict is Verdict.ACCEPTED:
             return DeliveryOutcome(
                 delivery.id,

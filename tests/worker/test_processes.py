@@ -1,0 +1,209 @@
+"""Real ``eventcrm worker`` processes: killed mid-campaign, and two sharing one campaign."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import sqlalchemy as sa
+
+from eventcrm.settings import Settings
+from eventcrm.storage.sql.storage import SqlStorage
+from eventcrm.storage.sql.tables import deliveries, users
+from tests.smtp_sink import SmtpSink
+
+BATCH_SIZE = 100
+
+
+@pytest.fixture
+def counting_sink() -> Iterator[SmtpSink]:
+    """A sink that counts recipients without parsing (thousands of messages)."""
+    sink = SmtpSink(parse=False)
+    sink.start()
+    yield sink
+    sink.stop()
+
+
+async def _audience(storage: SqlStorage, n: int, company: str) -> list[str]:
+    now = time.time()
+    rows = [
+        {
+            "id": f"{company}-{i:05d}",
+            "first_name": f"P{i}",
+            "last_name": company,
+            "email": f"{company.lower()}{i}@example.com",
+            "company": company,
+            "created_at": _utc(now),
+            "updated_at": _utc(now),
+        }
+        for i in range(n)
+    ]
+    async with storage.engine.begin() as conn:
+        await conn.execute(users.insert(), rows)
+    return [r["email"] for r in rows]
+
+
+def _utc(ts: float) -> Any:
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(ts, UTC)
+
+
+async def _campaign(client: httpx.AsyncClient, company: str) -> str:
+    response = await client.post(
+        "/api/v1/emails/send",
+        json={
+            "subject": "Hi {{ user.firstName }}",
+            "text": "Hello {{ user.firstName }} {{ user.lastName }}",
+            "filter": {"field": "company", "op": "eq", "value": company},
+        },
+    )
+    assert response.status_code == 202, response.text
+    return str(response.json()["campaignId"])
+
+
+class Worker:
+    """An ``eventcrm worker`` process; its log goes to a file (a pipe could fill and block it)."""
+
+    def __init__(self, settings: Settings, sink: SmtpSink, cwd: Path, *args: str) -> None:
+        self.log = cwd / f"worker-{time.monotonic_ns()}.log"
+        with self.log.open("w") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "eventcrm", "worker", *args],
+                cwd=cwd,
+                env=_env(settings, sink, cwd),
+                stdout=subprocess.DEVNULL,
+                stderr=log,
+            )
+
+    def output(self) -> str:
+        return self.log.read_text()
+
+    def kill(self) -> None:
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait()
+
+    async def finish(self, seconds: float) -> str:
+        deadline = time.monotonic() + seconds
+        while self.proc.poll() is None:
+            if time.monotonic() > deadline:
+                self.kill()
+                raise AssertionError(f"the worker did not finish in time:\n{self.output()[-2000:]}")
+            await asyncio.sleep(0.1)
+        assert self.proc.returncode == 0, self.output()[-3000:]
+        return self.output()
+
+
+def _env(settings: Settings, sink: SmtpSink, cwd: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EVENTCRM_")}
+    env.update(
+        {
+            "EVENTCRM_DATABASE_URL": settings.database_url,
+            "EVENTCRM_SECRET_KEY": settings.secret_key or "",
+            "EVENTCRM_DATA_DIR": str(cwd),
+            "EVENTCRM_EMAIL_PROVIDER": "smtp",
+            "EVENTCRM_EMAIL_FROM": "news@events.example",
+            "EVENTCRM_SMTP_HOST": "127.0.0.1",
+            "EVENTCRM_SMTP_PORT": str(sink.port),
+            "EVENTCRM_SMTP_SECURITY": "none",
+            "EVENTCRM_WORKER_BATCH_SIZE": str(BATCH_SIZE),
+            "EVENTCRM_WORKER_CONCURRENCY": "2",
+            "EVENTCRM_WORKER_POLL_INTERVAL": "0.1",
+            "EVENTCRM_WORKER_LEASE_SECONDS": "2",
+            "EVENTCRM_WORKER_RETRY_BASE_SECONDS": "0.1",
+            "EVENTCRM_LOG_LEVEL": "INFO",
+        }
+    )
+    if settings.database_schema:
+        env["EVENTCRM_DATABASE_SCHEMA"] = settings.database_schema
+    return env
+
+
+def _sent_by(stderr: str) -> int:
+    for line in stderr.splitlines():
+        if line.startswith("{") and '"worker_stopped"' in line:
+            return int(json.loads(line)["sent"])
+    raise AssertionError(f"no worker_stopped line in:\n{stderr[-2000:]}")
+
+
+async def _statuses(storage: SqlStorage, campaign_id: str) -> dict[str, str]:
+    async with storage.engine.connect() as conn:
+        rows = await conn.execute(
+            sa.select(deliveries.c.email, deliveries.c.status).where(
+                deliveries.c.campaign_id == campaign_id
+            )
+        )
+        return {str(email): str(status) for email, status in rows.all()}
+
+
+async def test_a_worker_killed_mid_campaign_loses_nothing_and_repeats_at_most_a_batch(
+    client: httpx.AsyncClient,
+    storage: SqlStorage,
+    settings: Settings,
+    counting_sink: SmtpSink,
+    tmp_path: Path,
+) -> None:
+    emails = await _audience(storage, 5000, "Crash")
+    campaign_id = await _campaign(client, "Crash")
+
+    first = Worker(settings, counting_sink, tmp_path)
+    deadline = time.monotonic() + 90
+    while counting_sink.handler.count < 1500:
+        assert first.proc.poll() is None, first.output()
+        assert time.monotonic() < deadline, "the worker made no progress"
+        await asyncio.sleep(0.02)
+    first.kill()
+
+    # Nothing is marked sent that the server did not accept.
+    received = dict(counting_sink.handler.recipients)
+    at_kill = await _statuses(storage, campaign_id)
+    marked_sent = {e for e, s in at_kill.items() if s == "sent"}
+    assert marked_sent <= set(received)
+    in_flight = sum(1 for s in at_kill.values() if s == "sending")
+
+    await Worker(settings, counting_sink, tmp_path, "--until-idle").finish(120)
+
+    final = await _statuses(storage, campaign_id)
+    assert set(final.values()) == {"sent"}, "every delivery ends in a final state"
+    counts = counting_sink.handler.recipients
+    assert set(counts) == set(emails), "nobody was lost"
+    duplicates = sum(counts.values()) - len(emails)
+    print(
+        f"\nSIGKILL after {len(received)} accepted messages: {in_flight} deliveries were in "
+        f"flight, {duplicates} sent twice (bound: one batch of {BATCH_SIZE})"
+    )
+    assert 0 <= duplicates <= BATCH_SIZE
+    assert max(counts.values()) <= 2
+
+
+async def test_two_workers_share_a_campaign_without_sending_anything_twice(
+    client: httpx.AsyncClient,
+    storage: SqlStorage,
+    settings: Settings,
+    counting_sink: SmtpSink,
+    tmp_path: Path,
+) -> None:
+    emails = await _audience(storage, 3000, "Pair")
+    campaign_id = await _campaign(client, "Pair")
+
+    workers = [Worker(settings, counting_sink, tmp_path, "--until-idle") for _ in range(2)]
+    outputs = [await w.finish(120) for w in workers]
+
+    counts = counting_sink.handler.recipients
+    assert dict(counts) == dict.fromkeys(emails, 1), "each recipient exactly once"
+    assert set((await _statuses(storage, campaign_id)).values()) == {"sent"}
+    sent = [_sent_by(o) for o in outputs]
+    assert sum(sent) == len(emails)
+    if not settings.is_sqlite:
+        # On PostgreSQL both really work at once (SKIP LOCKED hands them different rows).
+        assert min(sent) > 0, sent
