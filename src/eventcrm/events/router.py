@@ -25,7 +25,7 @@ from eventcrm.kit.schemas import Page
 router = APIRouter(prefix="/events", tags=["events"])
 
 
-def get_event_service(uow: UnitOfWorkDep, container: ContainerDep) -> EventService:
+async def get_event_service(uow: UnitOfWorkDep, container: ContainerDep) -> EventService:
     return EventService(
         uow=uow, clock=container.clock, new_id=container.new_id, cursors=container.cursors
     )
