@@ -92,6 +92,10 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
         message = str(err.get("msg", "Invalid value"))
         if kind == "json_invalid":
             malformed = True
+            # Pydantic locates a syntax error by character offset; the bad "field" is the body.
+            if len(loc) > 1:
+                message = f"{message} at character {loc[1]}"
+            loc = ("body",)
         if kind == "read_only":
             loc = (*loc, err.get("ctx", {}).get("field", ""))
         if kind == "extra_forbidden":
