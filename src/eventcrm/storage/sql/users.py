@@ -14,7 +14,7 @@ from eventcrm.kit.filters import Node
 from eventcrm.kit.sorting import SortKey
 from eventcrm.storage.ports import KeysetPage
 from eventcrm.storage.sql.query import FieldMap, after_key, compile_filter, order_by, sort_columns
-from eventcrm.storage.sql.tables import users
+from eventcrm.storage.sql.tables import USER_TEXT_COLUMNS, users
 from eventcrm.users.domain import User
 from eventcrm.users.errors import UserEmailTaken, UserIdTaken
 
@@ -22,9 +22,10 @@ _OPTIONAL_TEXT = ("phone_number", "avatar", "gender", "job_title", "company", "c
 
 USER_FIELDS = FieldMap(
     columns={c.name: c for c in users.columns if c.name != "avatar"},
-    folded=frozenset(
-        {"first_name", "last_name", "email", "gender", "job_title", "company", "city", "state"}
-    ),
+    # Every text field, id included: the filter language compares text
+    # case-insensitively, and SQLite's LIKE ignores ASCII case while
+    # PostgreSQL's does not, so an unfolded field would differ by backend.
+    folded=frozenset(USER_TEXT_COLUMNS),
     empty_is_null=frozenset(_OPTIONAL_TEXT),
 )
 
