@@ -139,12 +139,15 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def _unhandled(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled_error", path=request.url.path)
+    # This answer is sent from outside the request-id middleware, so it sets the header itself.
+    request_id = getattr(request.state, "request_id", None)
     return problem(
         request,
         status=500,
         code="internal_error",
         title="Internal Server Error",
         detail="An unexpected error occurred; it has been logged.",
+        headers={"X-Request-ID": request_id} if request_id else None,
     )
 
 
