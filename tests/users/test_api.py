@@ -203,6 +203,7 @@ async def test_create_with_an_email_taken_in_another_case_is_a_conflict(
         status=409,
         field=None,
     )
+    assert body["type"].endswith("user_email_taken")
     assert "ada@example.com" in body["detail"].lower()
 
 
@@ -210,9 +211,10 @@ async def test_create_with_a_taken_id_is_a_conflict(
     client: httpx.AsyncClient, storage: Storage
 ) -> None:
     await create_user(client, id="ada")
-    await assert_rejected(
+    body = await assert_rejected(
         client, storage, "POST", USERS, json=user_payload(id="ada"), status=409, field=None
     )
+    assert body["type"].endswith("user_id_taken")
 
 
 # --- bad input on POST -------------------------------------------------------------------
@@ -706,7 +708,8 @@ async def test_a_deleted_users_email_can_be_reused(client: httpx.AsyncClient) ->
 async def test_list_of_an_empty_database_is_an_empty_last_page(client: httpx.AsyncClient) -> None:
     response = await client.get(USERS)
     assert response.status_code == 200
-    assert response.json() == {"items": [], "nextCursor": None, "total": None}
+    body = response.json()
+    assert (body["items"], body["nextCursor"], body.get("total")) == ([], None, None)
 
 
 async def test_list_defaults_to_oldest_first(client: httpx.AsyncClient, storage: Storage) -> None:
@@ -952,9 +955,9 @@ async def test_include_total_counts_every_match_not_just_the_page(
     assert response.json()["total"] == 4
 
 
-async def test_total_is_null_unless_asked_for(client: httpx.AsyncClient) -> None:
+async def test_total_is_not_given_unless_asked_for(client: httpx.AsyncClient) -> None:
     await create_user(client)
-    assert (await client.get(USERS)).json()["total"] is None
+    assert (await client.get(USERS)).json().get("total") is None
 
 
 # --- bad input on GET /users -------------------------------------------------------------
