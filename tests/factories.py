@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 
+from eventcrm.storage.ports import Storage
 from eventcrm.users.domain import User
 
 _seq = itertools.count(1)
@@ -52,3 +53,11 @@ def make_user(**overrides: Any) -> User:
     }
     fields.update(overrides)
     return User(**fields)
+
+
+async def insert_users(storage: Storage, *users: User) -> None:
+    """Write users straight through the repository (for server-maintained fields)."""
+    async with storage.unit_of_work(write=True) as uow:
+        for user in users:
+            await uow.users.add(user)
+        await uow.commit()

@@ -170,3 +170,21 @@ async def test_concurrent_writers_wait_instead_of_failing(storage: Storage) -> N
     await asyncio.gather(*(add_one() for _ in range(25)))
     async with storage.unit_of_work(write=False) as uow:
         assert await uow.users.count(where=None) == 25
+
+
+@pytest.mark.parametrize(
+    ("op", "value", "expected"),
+    [
+        (Op.EQ, "abc1", ["abc1"]),
+        (Op.EQ, "ABC1", []),
+        (Op.IN, ("abc1", "xyz", "ABC1"), ["abc1", "xyz"]),
+    ],
+)
+async def test_ids_are_compared_exactly_on_every_backend(
+    storage: Storage, op: Op, value: object, expected: list[str]
+) -> None:
+    async with storage.unit_of_work(write=True) as uow:
+        for user_id in ("abc1", "ABC2", "xyz"):
+            await uow.users.add(make_user(id=user_id))
+        page = await uow.users.list(where=Condition("id", op, value), sort=(), limit=10)
+    assert sorted(u.id for u in page.items) == expected

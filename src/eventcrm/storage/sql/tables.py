@@ -46,20 +46,6 @@ users = sa.Table(
     sa.Column("updated_at", UTCDateTime, nullable=False),
 )
 
-#: Columns compared and sorted case-insensitively (through lower()).
-USER_TEXT_COLUMNS = (
-    "first_name",
-    "last_name",
-    "email",
-    "phone_number",
-    "gender",
-    "job_title",
-    "company",
-    "city",
-    "state",
-    "id",
-)
-
 categories = sa.Table(
     "categories",
     metadata,
