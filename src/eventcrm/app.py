@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -31,7 +32,11 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # In the background: serving starts at once, plans improve a moment later.
+        statistics = asyncio.create_task(container.storage.refresh_statistics())
         yield
+        statistics.cancel()
+        await asyncio.gather(statistics, return_exceptions=True)
         await container.storage.close()
 
     app = FastAPI(
