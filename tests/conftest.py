@@ -17,6 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 import sqlalchemy as sa
+from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from eventcrm.app import create_app
@@ -107,10 +108,16 @@ async def storage(_session_storage: SqlStorage) -> AsyncIterator[SqlStorage]:
             await conn.execute(table.delete())
 
 
+@pytest.fixture(scope="session")
+def _session_app(settings: Settings, _session_storage: SqlStorage) -> FastAPI:
+    # Building the app (routing, dependency analysis) costs far more than a request:
+    # one app per backend, shared by every test; the storage is emptied between tests.
+    return create_app(settings, container=build_container(settings, storage=_session_storage))
+
+
 @pytest.fixture
-async def client(settings: Settings, storage: SqlStorage) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(settings, container=build_container(settings, storage=storage))
-    transport = httpx.ASGITransport(app=app)
+async def client(_session_app: FastAPI, storage: SqlStorage) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=_session_app)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
         yield http
 
