@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -192,6 +193,21 @@ async def test_create_generates_a_slug_that_no_live_event_uses(
     second = await create_event(client, title="Launch")
     third = await create_event(client, title="Launch")
     assert [first["slug"], second["slug"], third["slug"]] == ["launch", "launch-2", "launch-3"]
+
+
+async def test_a_title_without_letters_or_digits_gets_a_fallback_slug(
+    client: httpx.AsyncClient,
+) -> None:
+    assert (await create_event(client, title="!!! ???"))["slug"] == "event"
+
+
+async def test_a_slug_generated_from_a_long_title_is_short_and_valid(
+    client: httpx.AsyncClient,
+) -> None:
+    slug = (await create_event(client, title="word " * 40))["slug"]
+    assert 0 < len(slug) <= 100
+    assert re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", slug)
+    assert (await client.get(f"{EVENTS}/by-slug/{slug}")).status_code == 200
 
 
 async def test_create_may_reuse_the_slug_of_a_deleted_event(client: httpx.AsyncClient) -> None:
@@ -918,6 +934,14 @@ async def test_date_filters_compare_instants_across_offsets(client: httpx.AsyncC
     event = await create_event(client, startAt="2026-09-01T10:00:00Z", endAt=at(days=1))
     assert await listed(client, start_after="2026-09-01T12:00:00+02:00") == [event["id"]]
     assert await listed(client, start_after="2026-09-01T12:00:01+02:00") == []
+
+
+async def test_a_date_filter_without_an_offset_is_read_as_utc(
+    client: httpx.AsyncClient,
+) -> None:
+    event = await create_event(client, startAt="2026-09-01T10:00:00Z", endAt=at(days=1))
+    assert await listed(client, start_after="2026-09-01T10:00:00") == [event["id"]]
+    assert await listed(client, start_after="2026-09-01T10:00:01") == []
 
 
 async def test_a_malformed_date_filter_is_422(client: httpx.AsyncClient) -> None:
