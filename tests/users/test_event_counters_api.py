@@ -295,10 +295,27 @@ async def test_deleting_a_user_with_registrations_on_a_deleted_event_succeeds(
     await register(client, event["id"], waiting)
     await client.delete(f"{EVENTS}/{event['id']}")
     assert (await client.delete(f"{USERS}/{seated}")).status_code == 204
-    await client.post(f"{EVENTS}/{event['id']}/restore")
-    after = (await client.get(f"{EVENTS}/{event['id']}")).json()
+    listed = await client.get(EVENTS, params={"include_deleted": "true"})
+    (after,) = listed.json()["items"]
     assert (after["registeredCount"], after["waitlistCount"]) == (0, 1)
     assert await counters(client, waiting) == (0, 0)
+
+
+async def test_restoring_an_event_serves_its_waitlist_into_seats_freed_meanwhile(
+    client: httpx.AsyncClient,
+) -> None:
+    seated, waiting = await new_user(client), await new_user(client)
+    event = await create_event(client, capacity=1)
+    await register(client, event["id"], seated)
+    await register(client, event["id"], waiting)
+    await client.delete(f"{EVENTS}/{event['id']}")
+    await client.delete(f"{USERS}/{seated}")
+    restored = (await client.post(f"{EVENTS}/{event['id']}/restore")).json()
+    assert (restored["registeredCount"], restored["waitlistCount"]) == (1, 0)
+    (item,) = (await client.get(f"{EVENTS}/{event['id']}/registrations")).json()["items"]
+    assert (item["userId"], item["status"]) == (waiting, "registered")
+    assert item["promotedAt"] is not None
+    assert await counters(client, waiting) == (0, 1)
 
 
 async def test_deleting_an_unknown_user_is_404_and_changes_nothing(
