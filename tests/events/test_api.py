@@ -834,9 +834,7 @@ async def test_restore_brings_the_event_back(client: httpx.AsyncClient) -> None:
     assert await listed(client) == [created["id"]]
 
 
-async def test_restore_of_a_live_event_changes_nothing(
-    client: httpx.AsyncClient, storage: SqlStorage
-) -> None:
+async def test_restore_of_a_live_event_changes_nothing(client: httpx.AsyncClient) -> None:
     created = await create_event(client)
     response = await client.post(f"{EVENTS}/{created['id']}/restore")
     assert response.status_code == 200
