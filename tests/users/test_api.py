@@ -12,7 +12,7 @@ import pytest
 from eventcrm.kit.text import to_camel
 from eventcrm.storage.ports import Storage
 from tests.assertions import assert_problem, assert_rejected
-from tests.factories import create_user, insert_users, make_user, user_payload
+from tests.factories import create_user, make_user, store, user_payload
 
 USERS = "/api/v1/users"
 SEARCH = "/api/v1/users/search"
@@ -713,7 +713,7 @@ async def test_list_of_an_empty_database_is_an_empty_last_page(client: httpx.Asy
 
 
 async def test_list_defaults_to_oldest_first(client: httpx.AsyncClient, storage: Storage) -> None:
-    await insert_users(
+    await store(
         storage,
         make_user(id="b", created_at=T0 + timedelta(hours=2)),
         make_user(id="c", created_at=T0),
@@ -734,7 +734,7 @@ async def test_list_items_are_camel_case_users(client: httpx.AsyncClient) -> Non
 async def test_a_text_filter_matches_exactly_ignoring_case(
     client: httpx.AsyncClient, storage: Storage, param: str, attribute: str
 ) -> None:
-    await insert_users(
+    await store(
         storage,
         make_user(id="u1", **{attribute: "Austin"}),
         make_user(id="u2", **{attribute: "AUSTIN"}),
@@ -752,7 +752,7 @@ async def test_a_text_filter_matches_exactly_ignoring_case(
 async def test_a_repeated_text_filter_matches_any_of_its_values(
     client: httpx.AsyncClient, storage: Storage, param: str, attribute: str
 ) -> None:
-    await insert_users(
+    await store(
         storage,
         make_user(id="u1", **{attribute: "Austin"}),
         make_user(id="u2", **{attribute: "boston"}),
@@ -766,7 +766,7 @@ async def test_a_repeated_text_filter_matches_any_of_its_values(
 async def test_filters_on_different_fields_must_all_match(
     client: httpx.AsyncClient, storage: Storage
 ) -> None:
-    await insert_users(
+    await store(
         storage,
         make_user(id="u1", company="Acme", city="Austin"),
         make_user(id="u2", company="Acme", city="Boston"),
@@ -779,7 +779,7 @@ async def test_filters_on_different_fields_must_all_match(
 async def test_q_matches_each_word_in_first_name_last_name_or_email(
     client: httpx.AsyncClient, storage: Storage
 ) -> None:
-    await insert_users(
+    await store(
         storage,
         make_user(id="names", first_name="Ada", last_name="Lovelace", email="a@example.com"),
         make_user(id="email", first_name="Ada", last_name="Byron", email="lovelace@x.org"),
@@ -794,7 +794,7 @@ async def test_q_matches_each_word_in_first_name_last_name_or_email(
 async def test_q_treats_like_wildcards_literally(
     client: httpx.AsyncClient, storage: Storage
 ) -> None:
-    await insert_users(
+    await store(
         storage,
         make_user(id="u1", email="a_b@example.com"),
         make_user(id="u2", email="axb@example.com"),
@@ -809,7 +809,7 @@ async def test_q_treats_like_wildcards_literally(
 async def test_min_and_max_event_counts_are_inclusive(
     client: httpx.AsyncClient, storage: Storage, counter: str
 ) -> None:
-    await insert_users(storage, *(make_user(id=f"u{n}", **{counter: n}) for n in range(5)))
+    await store(storage, *(make_user(id=f"u{n}", **{counter: n}) for n in range(5)))
     response = await client.get(USERS, params={f"min_{counter}": 1, f"max_{counter}": 3})
     assert sorted(ids(response)) == ["u1", "u2", "u3"]
     assert sorted(ids(await client.get(USERS, params={f"min_{counter}": 4}))) == ["u4"]
@@ -819,7 +819,7 @@ async def test_min_and_max_event_counts_are_inclusive(
 async def test_created_after_is_inclusive_and_created_before_exclusive(
     client: httpx.AsyncClient, storage: Storage
 ) -> None:
-    await insert_users(
+    await store(
         storage, *(make_user(id=f"u{h}", created_at=T0 + timedelta(hours=h)) for h in range(4))
     )
     t1, t3 = (T0 + timedelta(hours=h) for h in (1, 3))
@@ -836,7 +836,7 @@ async def test_created_after_is_inclusive_and_created_before_exclusive(
 async def test_created_after_compares_instants_across_time_zones(
     client: httpx.AsyncClient, storage: Storage
 ) -> None:
-    await insert_users(
+    await store(
         storage,
         make_user(id="early", created_at=T0),
         make_user(id="late", created_at=T0 + timedelta(hours=1)),
@@ -849,7 +849,7 @@ async def test_created_after_compares_instants_across_time_zones(
 async def test_a_created_range_mixing_naive_and_offset_times_is_accepted(
     client: httpx.AsyncClient, storage: Storage
 ) -> None:
-    await insert_users(storage, make_user(id="u1", created_at=T0))
+    await store(storage, make_user(id="u1", created_at=T0))
     response = await client.get(
         USERS,
         params={"created_after": "2026-01-01T08:00:00", "created_before": "2026-01-01T10:00:00Z"},
@@ -860,7 +860,7 @@ async def test_a_created_range_mixing_naive_and_offset_times_is_accepted(
 async def test_sort_orders_by_each_key_in_turn_ignoring_case(
     client: httpx.AsyncClient, storage: Storage
 ) -> None:
-    await insert_users(
+    await store(
         storage,
         make_user(id="u1", last_name="baker", created_at=T0),
         make_user(id="u2", last_name="Adams", created_at=T0),
@@ -874,16 +874,14 @@ async def test_sort_orders_by_each_key_in_turn_ignoring_case(
 async def test_sort_accepts_camel_case_field_names(
     client: httpx.AsyncClient, storage: Storage
 ) -> None:
-    await insert_users(
-        storage, make_user(id="u1", events_hosted=1), make_user(id="u2", events_hosted=2)
-    )
+    await store(storage, make_user(id="u1", events_hosted=1), make_user(id="u2", events_hosted=2))
     assert ids(await client.get(USERS, params={"sort": "-eventsHosted"})) == ["u2", "u1"]
 
 
 async def test_ties_in_the_sort_are_broken_by_id_in_the_direction_of_the_last_key(
     client: httpx.AsyncClient, storage: Storage
 ) -> None:
-    await insert_users(storage, *(make_user(id=i, company="Acme") for i in ("c", "a", "b")))
+    await store(storage, *(make_user(id=i, company="Acme") for i in ("c", "a", "b")))
     assert ids(await client.get(USERS, params={"sort": "company"})) == ["a", "b", "c"]
     assert ids(await client.get(USERS, params={"sort": "-company"})) == ["c", "b", "a"]
 
@@ -891,7 +889,7 @@ async def test_ties_in_the_sort_are_broken_by_id_in_the_direction_of_the_last_ke
 async def test_limit_caps_the_page_and_a_cursor_follows(
     client: httpx.AsyncClient, storage: Storage
 ) -> None:
-    await insert_users(storage, *(make_user(id=f"u{n}") for n in range(3)))
+    await store(storage, *(make_user(id=f"u{n}") for n in range(3)))
     response = await client.get(USERS, params={"limit": 2})
     assert len(ids(response)) == 2
     assert isinstance(response.json()["nextCursor"], str)
@@ -900,14 +898,14 @@ async def test_limit_caps_the_page_and_a_cursor_follows(
 async def test_the_default_page_holds_twenty_users(
     client: httpx.AsyncClient, storage: Storage
 ) -> None:
-    await insert_users(storage, *(make_user(id=f"u{n:02d}") for n in range(21)))
+    await store(storage, *(make_user(id=f"u{n:02d}") for n in range(21)))
     assert len(ids(await client.get(USERS))) == 20
 
 
 async def test_a_full_last_page_has_no_next_cursor(
     client: httpx.AsyncClient, storage: Storage
 ) -> None:
-    await insert_users(storage, *(make_user(id=f"u{n}") for n in range(4)))
+    await store(storage, *(make_user(id=f"u{n}") for n in range(4)))
     pages = await walk(client, {"limit": 2})
     assert [len(p) for p in pages] == [2, 2]
 
@@ -915,7 +913,7 @@ async def test_a_full_last_page_has_no_next_cursor(
 async def test_walking_all_pages_yields_every_user_once_in_sort_order(
     client: httpx.AsyncClient, storage: Storage
 ) -> None:
-    await insert_users(
+    await store(
         storage,
         *(
             make_user(
@@ -936,7 +934,7 @@ async def test_walking_all_pages_yields_every_user_once_in_sort_order(
 
 
 async def test_pages_keep_the_filter(client: httpx.AsyncClient, storage: Storage) -> None:
-    await insert_users(
+    await store(
         storage, *(make_user(id=f"u{n:02d}", city=("Austin", "Boston")[n % 2]) for n in range(9))
     )
     pages = await walk(client, {"city": "austin", "limit": 2})
@@ -946,7 +944,7 @@ async def test_pages_keep_the_filter(client: httpx.AsyncClient, storage: Storage
 async def test_include_total_counts_every_match_not_just_the_page(
     client: httpx.AsyncClient, storage: Storage
 ) -> None:
-    await insert_users(
+    await store(
         storage, *(make_user(id=f"u{n}", city=("Austin", "Boston")[n % 2]) for n in range(7))
     )
     response = await client.get(
@@ -1018,7 +1016,7 @@ def tampered(cursor: str) -> list[str]:
 
 
 async def test_a_tampered_cursor_is_a_400(client: httpx.AsyncClient, storage: Storage) -> None:
-    await insert_users(storage, *(make_user(id=f"u{n}") for n in range(3)))
+    await store(storage, *(make_user(id=f"u{n}") for n in range(3)))
     cursor = (await client.get(USERS, params={"limit": 1})).json()["nextCursor"]
     for forged in tampered(cursor):
         await assert_rejected(
@@ -1035,7 +1033,7 @@ async def test_a_tampered_cursor_is_a_400(client: httpx.AsyncClient, storage: St
 async def test_a_cursor_reused_with_a_different_sort_is_a_400(
     client: httpx.AsyncClient, storage: Storage
 ) -> None:
-    await insert_users(storage, *(make_user(id=f"u{n}") for n in range(3)))
+    await store(storage, *(make_user(id=f"u{n}") for n in range(3)))
     cursor = (await client.get(USERS, params={"limit": 1, "sort": "last_name"})).json()[
         "nextCursor"
     ]
@@ -1167,7 +1165,7 @@ async def test_an_over_long_value_of_a_repeated_filter_is_rejected_by_position(
 async def test_search_selects_users_by_a_filter_expression(
     client: httpx.AsyncClient, storage: Storage
 ) -> None:
-    await insert_users(
+    await store(
         storage,
         make_user(id="u1", company="Acme", city="Austin", events_hosted=2),
         make_user(id="u2", company="Globex", city="Boston", events_hosted=5),
@@ -1193,16 +1191,14 @@ async def test_search_selects_users_by_a_filter_expression(
 async def test_search_without_a_filter_lists_everyone(
     client: httpx.AsyncClient, storage: Storage
 ) -> None:
-    await insert_users(storage, make_user(id="u1"), make_user(id="u2"))
+    await store(storage, make_user(id="u1"), make_user(id="u2"))
     assert sorted(ids(await client.post(SEARCH, json={}))) == ["u1", "u2"]
 
 
 async def test_search_accepts_camel_case_field_names_in_the_filter(
     client: httpx.AsyncClient, storage: Storage
 ) -> None:
-    await insert_users(
-        storage, make_user(id="u1", job_title="CTO"), make_user(id="u2", job_title="CFO")
-    )
+    await store(storage, make_user(id="u1", job_title="CTO"), make_user(id="u2", job_title="CFO"))
     response = await client.post(
         SEARCH, json={"filter": {"field": "jobTitle", "op": "eq", "value": "cto"}}
     )
@@ -1212,7 +1208,7 @@ async def test_search_accepts_camel_case_field_names_in_the_filter(
 async def test_search_is_null_matches_absent_optional_fields(
     client: httpx.AsyncClient, storage: Storage
 ) -> None:
-    await insert_users(storage, make_user(id="u1", company="Acme"), make_user(id="u2"))
+    await store(storage, make_user(id="u1", company="Acme"), make_user(id="u2"))
     response = await client.post(
         SEARCH, json={"filter": {"field": "company", "op": "is_null", "value": True}}
     )
@@ -1220,7 +1216,7 @@ async def test_search_is_null_matches_absent_optional_fields(
 
 
 async def test_search_sorts_pages_and_counts(client: httpx.AsyncClient, storage: Storage) -> None:
-    await insert_users(storage, *(make_user(id=f"u{n}", events_attended=n % 3) for n in range(7)))
+    await store(storage, *(make_user(id=f"u{n}", events_attended=n % 3) for n in range(7)))
     body: dict[str, Any] = {
         "filter": {"field": "events_attended", "op": "ne", "value": 0},
         "sort": ["-events_attended"],
@@ -1236,7 +1232,7 @@ async def test_search_sorts_pages_and_counts(client: httpx.AsyncClient, storage:
 async def test_search_accepts_snake_and_camel_case_keys(
     client: httpx.AsyncClient, storage: Storage
 ) -> None:
-    await insert_users(storage, make_user(id="u1"))
+    await store(storage, make_user(id="u1"))
     for key in ("include_total", "includeTotal"):
         assert (await client.post(SEARCH, json={key: True})).json()["total"] == 1
 
@@ -1354,7 +1350,7 @@ async def test_search_rejects_bad_paging_and_sorting_by_name(
 async def test_search_with_a_cursor_from_another_sort_is_a_400(
     client: httpx.AsyncClient, storage: Storage
 ) -> None:
-    await insert_users(storage, *(make_user(id=f"u{n}") for n in range(3)))
+    await store(storage, *(make_user(id=f"u{n}") for n in range(3)))
     first = (await client.post(SEARCH, json={"limit": 1, "sort": ["city"]})).json()
     await assert_rejected(
         client,

@@ -35,7 +35,7 @@ from eventcrm.kit.sorting import SortKey
 from eventcrm.kit.text import to_camel
 from eventcrm.storage.ports import Storage
 from eventcrm.users.domain import FILTER_FIELDS, SORT_FIELDS, User
-from tests.factories import insert_users, make_user
+from tests.factories import make_user, store
 
 # Generated text is ASCII: SQLite's lower() folds ASCII letters only, so
 # case-insensitive matching of other letters differs between the backends
@@ -101,7 +101,7 @@ DATASET = collision_rich_users()
 
 @pytest.fixture
 async def dataset(storage: Storage) -> list[User]:
-    await insert_users(storage, *DATASET)
+    await store(storage, *DATASET)
     return DATASET
 
 
