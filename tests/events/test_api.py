@@ -1121,3 +1121,13 @@ async def test_count_filters_by_date_range_and_text(client: httpx.AsyncClient) -
 
 async def test_count_rejects_paging_parameters(client: httpx.AsyncClient) -> None:
     assert_problem(await client.get(f"{EVENTS}/count", params={"limit": 5}), 422)
+
+
+@pytest.mark.parametrize("reserved", ["count", "by-slug"])
+async def test_an_event_id_that_names_an_endpoint_is_refused(
+    client: httpx.AsyncClient, reserved: str
+) -> None:
+    response = await client.post("/api/v1/events", json=event_payload(id=reserved))
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "id"
+    assert (await client.get("/api/v1/events/count")).json() == {"count": 0}

@@ -113,10 +113,21 @@ class EventReplace(WriteModel):
     _host_ids = field_validator("host_ids")(_distinct_hosts_without_the_owner)
 
 
+#: Ids that would be shadowed by a fixed path under /events.
+RESERVED_IDS = frozenset({"count", "by-slug"})
+
+
 class EventCreate(EventReplace):
     read_only = READ_ONLY_FIELDS - {"id"}
 
     id: Id | None = None
+
+    @field_validator("id")
+    @classmethod
+    def _not_reserved(cls, value: str | None) -> str | None:
+        if value in RESERVED_IDS:
+            raise ValueError(f"{value!r} is reserved (it names an endpoint under /events)")
+        return value
 
 
 class EventUpdate(WriteModel):
