@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 import pytest
 import sqlalchemy as sa
+from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from eventcrm.app import create_app
@@ -44,6 +45,29 @@ async def _run_sql(url: str, *statements: str) -> None:
                 await conn.execute(sa.text(statement))
     finally:
         await engine.dispose()
+
+
+#: pg_trgm is installed once per database, in whichever schema comes first on the
+#: search_path of whoever creates it: a test schema, if a test session's migration
+#: got there first. Dropping that schema at the end of the session would then drop
+#: the extension, and with it (CASCADE) the trigram indexes of every other session
+#: sharing the database, deadlocking their writes. Keep it in ``public`` instead.
+_TRIGRAMS_IN_PUBLIC = """
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm') THEN
+        CREATE EXTENSION pg_trgm SCHEMA public;
+    ELSIF (
+        SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
+        WHERE e.extname = 'pg_trgm'
+    ) <> 'public' THEN
+        ALTER EXTENSION pg_trgm SET SCHEMA public;
+    END IF;
+EXCEPTION WHEN unique_violation OR duplicate_object THEN
+    NULL;  -- another session created it at the same moment
+END
+$$
+"""
 
 
 def _require_postgres() -> None:
@@ -73,7 +97,7 @@ def sqlite_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
 def postgres_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
     _require_postgres()
     schema = f"eventcrm_test_{uuid.uuid4().hex[:12]}"
-    asyncio.run(_run_sql(postgres_url(), f"CREATE SCHEMA {schema}"))
+    asyncio.run(_run_sql(postgres_url(), _TRIGRAMS_IN_PUBLIC, f"CREATE SCHEMA {schema}"))
     settings = Settings(
         database_url=postgres_url(),
         database_schema=schema,
@@ -85,7 +109,7 @@ def postgres_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sett
         migrate(settings)
         yield settings
     finally:
-        asyncio.run(_run_sql(postgres_url(), f"DROP SCHEMA {schema} CASCADE"))
+        asyncio.run(_run_sql(postgres_url(), _TRIGRAMS_IN_PUBLIC, f"DROP SCHEMA {schema} CASCADE"))
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
@@ -110,10 +134,16 @@ async def storage(_session_storage: SqlStorage) -> AsyncIterator[SqlStorage]:
             await conn.execute(table.delete())
 
 
+@pytest.fixture(scope="session")
+def _session_app(settings: Settings, _session_storage: SqlStorage) -> FastAPI:
+    # Building the app (routing, dependency analysis) costs far more than a request:
+    # one app per backend, shared by every test; the storage is emptied between tests.
+    return create_app(settings, container=build_container(settings, storage=_session_storage))
+
+
 @pytest.fixture
-async def client(settings: Settings, storage: SqlStorage) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(settings, container=build_container(settings, storage=storage))
-    transport = httpx.ASGITransport(app=app)
+async def client(_session_app: FastAPI, storage: SqlStorage) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=_session_app)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
         yield http
 

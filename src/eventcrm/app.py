@@ -38,6 +38,8 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # In the background: serving starts at once, plans improve a moment later.
+        statistics = asyncio.create_task(container.storage.refresh_statistics())
         stop = asyncio.Event()
         worker_task = None
         if settings.embedded_worker:
@@ -47,6 +49,8 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
         try:
             yield
         finally:
+            statistics.cancel()
+            await asyncio.gather(statistics, return_exceptions=True)
             if worker_task is not None:
                 stop.set()
                 try:

@@ -71,6 +71,9 @@ class InvalidCursor(InvalidInput):
     title = "Invalid cursor"
 
     def __init__(
-        self, detail: str = "The cursor is malformed, tampered with, or belongs to another sort."
+        self,
+        detail: str = "The cursor is malformed, tampered with, or belongs to another sort.",
+        *,
+        loc: tuple[str | int, ...] = ("query", "cursor"),
     ) -> None:
-        super().__init__(detail, [FieldProblem(("query", "cursor"), detail, "invalid_cursor")])
+        super().__init__(detail, [FieldProblem(loc, detail, "invalid_cursor")])

@@ -7,14 +7,14 @@ from collections.abc import Callable
 import httpx
 
 from eventcrm.worker.runner import DeliveryWorker
-from tests.factories import create_campaign, create_event, create_user, register
+from tests.factories import create_campaign, create_mail_event, create_user, register
 from tests.smtp_sink import SmtpSink
 from tests.worker.test_smtp_end_to_end import drain
 
 
 async def test_registrants_by_status_and_role(client: httpx.AsyncClient) -> None:
     host, seated, waiting, outsider = [await create_user(client) for _ in range(4)]
-    event = await create_event(client, capacity=1, hostIds=[host["id"]])
+    event = await create_mail_event(client, capacity=1, hostIds=[host["id"]])
     await register(client, event["id"], seated["id"])
     await register(client, event["id"], waiting["id"])
 
@@ -52,7 +52,7 @@ async def test_the_event_is_a_template_variable(
     client: httpx.AsyncClient, smtp_sink: SmtpSink, make_worker: Callable[..., DeliveryWorker]
 ) -> None:
     user = await create_user(client, firstName="Linus")
-    event = await create_event(client, title="Kernel Night", venue="Room 1")
+    event = await create_mail_event(client, title="Kernel Night", venue="Room 1")
     await register(client, event["id"], user["id"])
     response = await client.post(
         "/api/v1/emails/send",

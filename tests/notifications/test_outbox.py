@@ -17,7 +17,7 @@ from eventcrm.registrations.service import RegistrationService
 from eventcrm.settings import Settings
 from eventcrm.storage.sql.storage import SqlStorage
 from eventcrm.worker.runner import DeliveryWorker
-from tests.factories import create_event, create_template, create_user, register
+from tests.factories import create_mail_event, create_template, create_user, register
 from tests.smtp_sink import SmtpSink
 from tests.worker.test_smtp_end_to_end import drain
 
@@ -43,7 +43,7 @@ async def test_a_registration_queues_its_confirmation_and_the_worker_sends_it(
 ) -> None:
     # Opted out of campaigns: confirmations still reach them.
     user = await create_user(client, firstName="Grace", emailOptOut=True)
-    event = await create_event(client, title="Rust Night", venue="Hall B")
+    event = await create_mail_event(client, title="Rust Night", venue="Hall B")
     await register(client, event["id"], user["id"])
 
     [campaign] = await _transactional(client)
@@ -68,7 +68,7 @@ async def test_a_registration_that_rolls_back_queues_nothing(
     settings: Settings, storage: SqlStorage, client: httpx.AsyncClient
 ) -> None:
     user = await create_user(client)
-    event = await create_event(client)
+    event = await create_mail_event(client)
     container = build_container(settings, storage=storage)
 
     async def register_then_fail() -> None:
@@ -95,7 +95,7 @@ async def test_a_registration_that_rolls_back_queues_nothing(
 
 async def test_a_refused_registration_queues_nothing(client: httpx.AsyncClient) -> None:
     first, second = await create_user(client), await create_user(client)
-    event = await create_event(client, capacity=1, waitlistEnabled=False)
+    event = await create_mail_event(client, capacity=1, waitlistEnabled=False)
     await register(client, event["id"], first["id"])
     refused = await client.post(
         f"/api/v1/events/{event['id']}/registrations", json={"userId": second["id"]}
@@ -108,7 +108,7 @@ async def test_a_refused_registration_queues_nothing(client: httpx.AsyncClient) 
 
 async def test_joining_the_waitlist_sends_no_confirmation(client: httpx.AsyncClient) -> None:
     first, waiting = await create_user(client), await create_user(client)
-    event = await create_event(client, capacity=1)
+    event = await create_mail_event(client, capacity=1)
     await register(client, event["id"], first["id"])
     assert (await register(client, event["id"], waiting["id"]))["status"] == "waitlisted"
     assert len(await _transactional(client)) == 1
@@ -116,7 +116,7 @@ async def test_joining_the_waitlist_sends_no_confirmation(client: httpx.AsyncCli
 
 async def test_a_promotion_from_the_waitlist_is_announced(client: httpx.AsyncClient) -> None:
     leaving, waiting = await create_user(client), await create_user(client)
-    event = await create_event(client, capacity=1)
+    event = await create_mail_event(client, capacity=1)
     await register(client, event["id"], leaving["id"])
     await register(client, event["id"], waiting["id"])
     cancel = await client.delete(f"/api/v1/events/{event['id']}/registrations/{leaving['id']}")
@@ -128,7 +128,7 @@ async def test_a_promotion_from_the_waitlist_is_announced(client: httpx.AsyncCli
 
 async def test_raising_capacity_announces_each_promotion(client: httpx.AsyncClient) -> None:
     users = [await create_user(client) for _ in range(3)]
-    event = await create_event(client, capacity=1)
+    event = await create_mail_event(client, capacity=1)
     for u in users:
         await register(client, event["id"], u["id"])
     response = await client.patch(f"/api/v1/events/{event['id']}", json={"capacity": 3})
@@ -141,7 +141,7 @@ async def test_moving_an_event_tells_everyone_signed_up_but_the_owner(
     client: httpx.AsyncClient, smtp_sink: SmtpSink, make_worker: Callable[..., DeliveryWorker]
 ) -> None:
     owner, host, seated, waiting = [await create_user(client) for _ in range(4)]
-    event = await create_event(client, capacity=1, ownerId=owner["id"], hostIds=[host["id"]])
+    event = await create_mail_event(client, capacity=1, ownerId=owner["id"], hostIds=[host["id"]])
     await register(client, event["id"], seated["id"])
     await register(client, event["id"], waiting["id"])
     await drain(make_worker())
@@ -166,7 +166,7 @@ async def test_moving_an_event_tells_everyone_signed_up_but_the_owner(
 
 async def test_cancelling_an_event_tells_everyone_signed_up(client: httpx.AsyncClient) -> None:
     seated, waiting = await create_user(client), await create_user(client)
-    event = await create_event(client, capacity=1)
+    event = await create_mail_event(client, capacity=1)
     await register(client, event["id"], seated["id"])
     await register(client, event["id"], waiting["id"])
     response = await client.patch(f"/api/v1/events/{event['id']}", json={"status": "cancelled"})
@@ -185,7 +185,7 @@ async def test_a_stored_template_overrides_the_default(client: httpx.AsyncClient
         html=None,
     )
     user = await create_user(client)
-    event = await create_event(client)
+    event = await create_mail_event(client)
     await register(client, event["id"], user["id"])
     [campaign] = await _transactional(client)
     assert campaign["subject"] == "Welcome aboard {{ event.title }}"

@@ -10,9 +10,11 @@ import pytest
 
 from eventcrm.kit.filters import Condition, Op
 from eventcrm.kit.sorting import SortKey
+from eventcrm.registrations.domain import RegistrationStatus, Role
 from eventcrm.storage.ports import Storage
+from eventcrm.users.domain import User
 from eventcrm.users.errors import UserEmailTaken, UserIdTaken
-from tests.factories import make_user
+from tests.factories import make_event, make_registration, make_user, store
 
 
 async def test_added_user_reads_back_identically(storage: Storage) -> None:
@@ -170,3 +172,125 @@ async def test_concurrent_writers_wait_instead_of_failing(storage: Storage) -> N
     await asyncio.gather(*(add_one() for _ in range(25)))
     async with storage.unit_of_work(write=False) as uow:
         assert await uow.users.count(where=None) == 25
+
+
+@pytest.mark.parametrize(
+    ("op", "value", "expected"),
+    [
+        (Op.EQ, "abc1", ["abc1"]),
+        (Op.EQ, "ABC1", []),
+        (Op.IN, ("abc1", "xyz", "ABC1"), ["abc1", "xyz"]),
+    ],
+)
+async def test_ids_are_compared_exactly_on_every_backend(
+    storage: Storage, op: Op, value: object, expected: list[str]
+) -> None:
+    async with storage.unit_of_work(write=True) as uow:
+        for user_id in ("abc1", "ABC2", "xyz"):
+            await uow.users.add(make_user(id=user_id))
+        page = await uow.users.list(where=Condition("id", op, value), sort=(), limit=10)
+    assert sorted(u.id for u in page.items) == expected
+
+
+# --- event-related reads and counters ------------------------------------------------------
+
+
+async def counters(storage: Storage, *users: User) -> list[tuple[int, int]]:
+    async with storage.unit_of_work(write=False) as uow:
+        got = [await uow.users.get(u.id) for u in users]
+    return [(u.events_hosted, u.events_attended) for u in got if u is not None]
+
+
+async def test_existing_ids_returns_the_subset_that_exists(storage: Storage) -> None:
+    a, b = make_user(), make_user()
+    await store(storage, a, b)
+    async with storage.unit_of_work(write=False) as uow:
+        assert await uow.users.existing_ids([a.id, "ghost", b.id]) == {a.id, b.id}
+        assert await uow.users.existing_ids(["ghost"]) == set()
+
+
+async def test_existing_ids_of_nothing_is_empty(storage: Storage) -> None:
+    await store(storage, make_user())
+    async with storage.unit_of_work(write=False) as uow:
+        assert await uow.users.existing_ids([]) == set()
+
+
+async def test_adjust_counters_adds_to_every_given_user(storage: Storage) -> None:
+    a, b, untouched = make_user(), make_user(events_hosted=4), make_user()
+    await store(storage, a, b, untouched)
+    async with storage.unit_of_work(write=True) as uow:
+        await uow.users.adjust_counters([a.id, b.id], hosted=2, attended=1)
+        await uow.commit()
+    assert await counters(storage, a, b, untouched) == [(2, 1), (6, 1), (0, 0)]
+
+
+async def test_adjust_counters_subtracts(storage: Storage) -> None:
+    user = make_user(events_hosted=3, events_attended=2)
+    await store(storage, user)
+    async with storage.unit_of_work(write=True) as uow:
+        await uow.users.adjust_counters([user.id], hosted=-1)
+        await uow.users.adjust_counters([user.id], attended=-2)
+        await uow.commit()
+    assert await counters(storage, user) == [(2, 0)]
+
+
+async def test_adjust_counters_leaves_the_update_time_alone(storage: Storage) -> None:
+    user = make_user()
+    await store(storage, user)
+    async with storage.unit_of_work(write=True) as uow:
+        await uow.users.adjust_counters([user.id], attended=1)
+        got = await uow.users.get(user.id)
+    assert got == replace(user, events_attended=1)
+
+
+async def test_adjust_counters_for_event_counts_hosting_and_seated_people(
+    storage: Storage,
+) -> None:
+    owner, host, seated, waiting, bystander = (make_user() for _ in range(5))
+    event, other = make_event(owner_id=owner.id, capacity=1), make_event()
+    await store(
+        storage,
+        owner,
+        host,
+        seated,
+        waiting,
+        bystander,
+        event,
+        other,
+        make_registration(event.id, owner.id, role=Role.OWNER),
+        make_registration(event.id, host.id, role=Role.HOST),
+        make_registration(event.id, seated.id),
+        make_registration(
+            event.id, waiting.id, status=RegistrationStatus.WAITLISTED, waitlist_seq=1
+        ),
+        make_registration(other.id, bystander.id),
+    )
+    async with storage.unit_of_work(write=True) as uow:
+        await uow.users.adjust_counters_for_event(event.id, sign=1)
+        await uow.commit()
+    assert await counters(storage, owner, host, seated, waiting, bystander) == [
+        (1, 0),
+        (1, 0),
+        (0, 1),
+        (0, 0),
+        (0, 0),
+    ]
+
+
+async def test_adjust_counters_for_event_with_a_negative_sign_takes_back(
+    storage: Storage,
+) -> None:
+    host, seated = make_user(events_hosted=2), make_user(events_attended=5)
+    event = make_event()
+    await store(
+        storage,
+        host,
+        seated,
+        event,
+        make_registration(event.id, host.id, role=Role.HOST),
+        make_registration(event.id, seated.id),
+    )
+    async with storage.unit_of_work(write=True) as uow:
+        await uow.users.adjust_counters_for_event(event.id, sign=-1)
+        await uow.commit()
+    assert await counters(storage, host, seated) == [(1, 0), (0, 4)]

@@ -13,7 +13,8 @@ from eventcrm.storage.ports import UnitOfWork
 _READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-def get_container(request: Request) -> Container:
+async def get_container(request: Request) -> Container:
+    # Dependencies are async on purpose: FastAPI runs plain `def` ones in a thread pool.
     container: Container = request.app.state.container
     return container
 

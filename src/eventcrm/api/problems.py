@@ -94,6 +94,10 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
         message = str(err.get("msg", "Invalid value"))
         if kind == "json_invalid":
             malformed = True
+            # Pydantic locates a syntax error by character offset; the bad "field" is the body.
+            if len(loc) > 1:
+                message = f"{message} at character {loc[1]}"
+            loc = ("body",)
         if kind == "read_only":
             loc = (*loc, err.get("ctx", {}).get("field", ""))
         if kind == "extra_forbidden":
@@ -137,12 +141,15 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def _unhandled(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled_error", path=request.url.path)
+    # This answer is sent from outside the request-id middleware, so it sets the header itself.
+    request_id = getattr(request.state, "request_id", None)
     return problem(
         request,
         status=500,
         code="internal_error",
         title="Internal Server Error",
         detail="An unexpected error occurred; it has been logged.",
+        headers={"X-Request-ID": request_id} if request_id else None,
     )
 
 

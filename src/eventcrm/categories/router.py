@@ -21,7 +21,7 @@ from eventcrm.kit.schemas import Page
 router = APIRouter(prefix="/categories", tags=["categories"])
 
 
-def get_category_service(uow: UnitOfWorkDep, container: ContainerDep) -> CategoryService:
+async def get_category_service(uow: UnitOfWorkDep, container: ContainerDep) -> CategoryService:
     return CategoryService(
         uow=uow, clock=container.clock, new_id=container.new_id, cursors=container.cursors
     )

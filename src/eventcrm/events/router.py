@@ -26,7 +26,7 @@ from eventcrm.notifications.service import Notifications
 router = APIRouter(prefix="/events", tags=["events"])
 
 
-def get_event_service(uow: UnitOfWorkDep, container: ContainerDep) -> EventService:
+async def get_event_service(uow: UnitOfWorkDep, container: ContainerDep) -> EventService:
     return EventService(
         uow=uow,
         clock=container.clock,

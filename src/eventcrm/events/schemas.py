@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Self
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AfterValidator, AwareDatetime, Field, StringConstraints, model_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+)
 
 from eventcrm.events.domain import READ_ONLY_FIELDS, EventStatus
 from eventcrm.kit.ids import ID_PATTERN
 from eventcrm.kit.schemas import ApiModel, WriteModel
+from eventcrm.kit.text import to_camel
 
 SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 MAX_CAPACITY = 1_000_000
@@ -57,14 +65,28 @@ Capacity = Annotated[
 HostIds = Annotated[list[Id], Field(max_length=100)]
 
 
-class _Timing:
-    start_at: datetime | None
-    end_at: datetime | None
+# The cross-field rules below are field validators on the later field (so the
+# earlier one is in ``info.data``): the error then names the field to fix.
 
 
-def _check_order(model: _Timing) -> None:
-    if model.start_at is not None and model.end_at is not None and model.end_at <= model.start_at:
+def _ends_after_start(end_at: datetime | None, info: ValidationInfo) -> datetime | None:
+    start_at = info.data.get("start_at")
+    if start_at is not None and end_at is not None and end_at <= start_at:
         raise ValueError("endAt must be after startAt")
+    return end_at
+
+
+def _distinct_hosts_without_the_owner(
+    host_ids: list[str] | None, info: ValidationInfo
+) -> list[str] | None:
+    if host_ids is None:
+        return None
+    if len(set(host_ids)) != len(host_ids):
+        raise ValueError("hostIds must not repeat a user")
+    owner_id = info.data.get("owner_id")
+    if owner_id is not None and owner_id in host_ids:
+        raise ValueError("the owner cannot also be listed in hostIds")
+    return host_ids
 
 
 class EventReplace(WriteModel):
@@ -87,20 +109,25 @@ class EventReplace(WriteModel):
     owner_id: Id | None = None
     host_ids: HostIds = []
 
-    @model_validator(mode="after")
-    def _valid(self) -> Self:
-        _check_order(self)  # type: ignore[arg-type]
-        if len(set(self.host_ids)) != len(self.host_ids):
-            raise ValueError("hostIds must not repeat a user")
-        if self.owner_id is not None and self.owner_id in self.host_ids:
-            raise ValueError("the owner cannot also be listed in hostIds")
-        return self
+    _end_at = field_validator("end_at")(_ends_after_start)
+    _host_ids = field_validator("host_ids")(_distinct_hosts_without_the_owner)
+
+
+#: Ids that would be shadowed by a fixed path under /events.
+RESERVED_IDS = frozenset({"count", "by-slug"})
 
 
 class EventCreate(EventReplace):
     read_only = READ_ONLY_FIELDS - {"id"}
 
     id: Id | None = None
+
+    @field_validator("id")
+    @classmethod
+    def _not_reserved(cls, value: str | None) -> str | None:
+        if value in RESERVED_IDS:
+            raise ValueError(f"{value!r} is reserved (it names an endpoint under /events)")
+        return value
 
 
 class EventUpdate(WriteModel):
@@ -123,21 +150,18 @@ class EventUpdate(WriteModel):
     owner_id: Id | None = None
     host_ids: HostIds | None = None
 
-    @model_validator(mode="after")
-    def _required_fields_are_not_cleared(self) -> Self:
-        for name in (
-            "slug",
-            "title",
-            "start_at",
-            "end_at",
-            "waitlist_enabled",
-            "status",
-            "host_ids",
-        ):
-            if name in self.model_fields_set and getattr(self, name) is None:
-                raise ValueError(f"{name} cannot be null")
-        _check_order(self)  # type: ignore[arg-type]
-        return self
+    # Validators run only for fields the client sent, so a null names its field.
+    @field_validator(
+        "slug", "title", "start_at", "end_at", "waitlist_enabled", "status", "host_ids"
+    )
+    @classmethod
+    def _required_fields_are_not_cleared(cls, value: Any, info: ValidationInfo) -> Any:
+        if value is None:
+            raise ValueError(f"{to_camel(str(info.field_name))} cannot be null")
+        return value
+
+    _end_at = field_validator("end_at")(_ends_after_start)
+    _host_ids = field_validator("host_ids")(_distinct_hosts_without_the_owner)
 
 
 class CategoryRefRead(ApiModel):

@@ -112,6 +112,12 @@ class EventService:
         if event.deleted_at is not None:
             await self._uow.events.set_deleted(event.id, None)
             await self._uow.users.adjust_counters_for_event(event.id, sign=1)
+            # Seats freed while it was deleted (its attendees' accounts deleted) go to
+            # the waitlist before any newcomer can take them; after the recount above,
+            # so the promoted are counted once.
+            await fill_free_seats(
+                self._uow, replace(event, deleted_at=None), self._clock.now(), self._notifications
+            )
         return await self.get(event_id=event_id)
 
     async def list(self, *, params: EventListParams) -> ListResult[Event]:

@@ -28,24 +28,28 @@ class CursorCodec:
         payload = {"s": sort, "k": [_dump(v) for v in key]}
         return str(self._serializer.dumps(payload))
 
-    def decode(self, token: str, *, sort: str) -> tuple[KeyValue, ...]:
+    def decode(
+        self, token: str, *, sort: str, loc: tuple[str | int, ...] = ("query", "cursor")
+    ) -> tuple[KeyValue, ...]:
+        """The key values of ``token``; ``loc`` is where the client sent it, for errors."""
         if len(token) > MAX_CURSOR_LENGTH:
-            raise InvalidCursor()
+            raise InvalidCursor(loc=loc)
         try:
             payload = self._serializer.loads(token)
         except (BadSignature, ValueError, UnicodeDecodeError):
-            raise InvalidCursor() from None
+            raise InvalidCursor(loc=loc) from None
         if not isinstance(payload, dict) or payload.get("s") != sort:
             raise InvalidCursor(
-                "The cursor was made for a different sort; start again without a cursor."
+                "The cursor was made for a different sort; start again without a cursor.",
+                loc=loc,
             )
         values = payload.get("k")
         if not isinstance(values, list):
-            raise InvalidCursor()
+            raise InvalidCursor(loc=loc)
         try:
             return tuple(_load(v) for v in values)
         except (TypeError, ValueError, KeyError):
-            raise InvalidCursor() from None
+            raise InvalidCursor(loc=loc) from None
 
 
 def _dump(value: KeyValue) -> Any:

@@ -39,12 +39,13 @@ async def paginate(
     limit: int,
     cursor: str | None,
     include_total: bool,
+    cursor_loc: tuple[str | int, ...] = ("query", "cursor"),
 ) -> ListResult[T]:
     """Fetch one keyset page. The cursor is bound to the sort it was made for."""
     signature = sort_signature(sort)
-    after = cursors.decode(cursor, sort=signature) if cursor else None
+    after = cursors.decode(cursor, sort=signature, loc=cursor_loc) if cursor else None
     if after is not None and len(after) != len(sort) + 1:  # + the id tie-breaker
-        raise InvalidCursor()
+        raise InvalidCursor(loc=cursor_loc)
     page = await fetch(where=where, sort=sort, limit=limit, after=after)
     next_cursor = (
         cursors.encode(sort=signature, key=page.next_key) if page.next_key is not None else None

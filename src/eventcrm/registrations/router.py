@@ -34,7 +34,9 @@ router = APIRouter(prefix="/events/{event_id}/registrations", tags=["registratio
 user_router = APIRouter(prefix="/users/{user_id}", tags=["registrations"])
 
 
-def get_registration_service(uow: UnitOfWorkDep, container: ContainerDep) -> RegistrationService:
+async def get_registration_service(
+    uow: UnitOfWorkDep, container: ContainerDep
+) -> RegistrationService:
     return RegistrationService(
         uow=uow,
         clock=container.clock,

@@ -265,12 +265,15 @@ async def withdraw_user_everywhere(
     uow: UnitOfWork, *, user_id: str, now: datetime, notifications: Notifications
 ) -> None:
     """Before a user is deleted: cancel each of their registrations, promoting
-    waitlisted people into the seats they free. Events are locked in id order so
-    two such deletions can never deadlock each other."""
+    waitlisted people into the seats they free, and leave the events they owned
+    without an owner. Events are locked in id order so two such deletions can
+    never deadlock each other."""
     for registration in await uow.registrations.for_user(user_id):
         event = await uow.events.lock(registration.event_id, include_deleted=True)
         if event is not None:
             await _withdraw(uow, event, registration, now, notifications)
+            if registration.role is Role.OWNER:
+                await uow.events.replace(replace(event, owner_id=None, updated_at=now))
 
 
 async def sync_hosting(

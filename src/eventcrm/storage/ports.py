@@ -344,4 +344,7 @@ class Storage(Protocol):
     async def ping(self) -> None:
         """Raise if the backend cannot serve queries."""
 
+    async def refresh_statistics(self) -> None:
+        """Give the query planner fresh statistics (where the backend does not itself)."""
+
     async def close(self) -> None: ...

@@ -52,7 +52,7 @@ _T, _I, _D, _B = FieldType.TEXT, FieldType.INT, FieldType.DATETIME, FieldType.BO
 FILTER_FIELDS: dict[str, FieldSpec] = {
     spec.name: spec
     for spec in (
-        FieldSpec("id", _T),
+        FieldSpec("id", FieldType.REF),
         FieldSpec("first_name", _T),
         FieldSpec("last_name", _T),
         FieldSpec("email", _T),

@@ -25,7 +25,7 @@ from eventcrm.users.service import UserService
 router = APIRouter(prefix="/users", tags=["users"])
 
 
-def get_user_service(uow: UnitOfWorkDep, container: ContainerDep) -> UserService:
+async def get_user_service(uow: UnitOfWorkDep, container: ContainerDep) -> UserService:
     return UserService(
         uow=uow,
         clock=container.clock,

@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated, Any, Self
+from datetime import UTC, datetime
+from typing import Annotated, Any
 
-from pydantic import AfterValidator, EmailStr, Field, HttpUrl, StringConstraints, model_validator
+from pydantic import (
+    AfterValidator,
+    EmailStr,
+    Field,
+    HttpUrl,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+)
 
 from eventcrm.kit.filters import MAX_TEXT_LENGTH
 from eventcrm.kit.ids import ID_PATTERN
@@ -15,6 +23,11 @@ from eventcrm.users.domain import READ_ONLY_FIELDS
 
 def _blank_to_none(value: str | None) -> str | None:
     return value or None
+
+
+def _naive_as_utc(value: datetime | None) -> datetime | None:
+    # As in the filter language: a date-time without an offset is read as UTC.
+    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
 
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
@@ -85,12 +98,13 @@ class UserUpdate(WriteModel):
     state: ShortText = None
     email_opt_out: bool | None = None
 
-    @model_validator(mode="after")
-    def _required_fields_are_not_cleared(self) -> Self:
-        for name in ("first_name", "last_name", "email", "email_opt_out"):
-            if name in self.model_fields_set and getattr(self, name) is None:
-                raise ValueError(f"{name} cannot be null")
-        return self
+    # Runs only for fields the client sent, so the error names the field.
+    @field_validator("first_name", "last_name", "email", "email_opt_out")
+    @classmethod
+    def _required_fields_are_not_cleared(cls, value: Any, info: ValidationInfo) -> Any:
+        if value is None:
+            raise ValueError(f"{info.field_name} cannot be null")
+        return value
 
 
 class UserRead(ApiModel):
@@ -132,10 +146,12 @@ class UserListParams(WriteModel):
     max_events_hosted: Annotated[int | None, Field(ge=0)] = None
     min_events_attended: Annotated[int | None, Field(ge=0)] = None
     max_events_attended: Annotated[int | None, Field(ge=0)] = None
-    created_after: datetime | None = Field(
-        default=None, description="Created at or after (inclusive)."
+    created_after: Annotated[datetime | None, AfterValidator(_naive_as_utc)] = Field(
+        default=None, description="Created at or after (inclusive); UTC when no offset is given."
     )
-    created_before: datetime | None = Field(default=None, description="Created strictly before.")
+    created_before: Annotated[datetime | None, AfterValidator(_naive_as_utc)] = Field(
+        default=None, description="Created strictly before; UTC when no offset is given."
+    )
     sort: Annotated[str | None, StringConstraints(max_length=300)] = Field(
         default=None,
         description="Comma-separated fields, '-' for descending, e.g. last_name,-created_at.",
@@ -144,17 +160,24 @@ class UserListParams(WriteModel):
     cursor: Annotated[str | None, StringConstraints(max_length=2048)] = None
     include_total: bool = False
 
-    @model_validator(mode="after")
-    def _ranges_are_ordered(self) -> Self:
-        for low, high in (
-            ("min_events_hosted", "max_events_hosted"),
-            ("min_events_attended", "max_events_attended"),
-            ("created_after", "created_before"),
-        ):
-            a, b = getattr(self, low), getattr(self, high)
-            if a is not None and b is not None and a > b:
-                raise ValueError(f"{low} must not be greater than {high}")
-        return self
+    # A field validator on the upper bound (declared after its lower bound, so
+    # the lower one is in ``info.data``) puts the error on a named parameter.
+    @field_validator("max_events_hosted", "max_events_attended", "created_before")
+    @classmethod
+    def _range_is_ordered(cls, high: Any, info: ValidationInfo) -> Any:
+        assert info.field_name is not None
+        low_name = _RANGE_LOWER_BOUNDS[info.field_name]
+        low = info.data.get(low_name)
+        if low is not None and high is not None and low > high:
+            raise ValueError(f"{low_name} must not be greater than {info.field_name}")
+        return high
+
+
+_RANGE_LOWER_BOUNDS = {
+    "max_events_hosted": "min_events_hosted",
+    "max_events_attended": "min_events_attended",
+    "created_before": "created_after",
+}
 
 
 class UserSearch(WriteModel):

@@ -101,6 +101,7 @@ class UserService:
             limit=body.limit,
             cursor=body.cursor,
             include_total=body.include_total,
+            cursor_loc=("body", "cursor"),
         )
 
     async def _page(self, **kwargs: Any) -> ListResult[User]:

@@ -106,9 +106,13 @@ def _like(lhs: ColumnElement[Any], pattern: str, folded: bool) -> ColumnElement[
 def sort_columns(
     sort: Sequence[SortKey], fields: FieldMap
 ) -> list[tuple[ColumnElement[Any], bool]]:
-    """(expression, descending) for each key, plus the ascending id tie-breaker."""
+    """(expression, descending) for each key, plus the id tie-breaker.
+
+    The tie-breaker runs in the direction of the last key, so a one-key sort
+    in either direction is a forward or backward scan of its (key, id) index.
+    """
     keys = [(fields.sort_expr(k.field), k.descending) for k in sort]
-    keys.append((fields.columns[fields.tie_breaker], False))
+    keys.append((fields.columns[fields.tie_breaker], sort[-1].descending if sort else False))
     return keys
 
 

@@ -19,5 +19,17 @@ class SqlStorage:
         async with self.engine.connect() as conn:
             await conn.execute(sa.text("SELECT 1"))
 
+    async def refresh_statistics(self) -> None:
+        # PostgreSQL's autovacuum keeps statistics fresh. SQLite has none until
+        # ANALYZE runs, and without them it may sort a whole filtered table
+        # instead of walking the sort index (measured: 85 ms instead of 4 ms
+        # for `city=Austin` over 200k users). Approximate statistics
+        # (analysis_limit) were not enough to fix that plan, so this is a full
+        # ANALYZE: about 0.4 s per 200k users.
+        if self.engine.dialect.name != "sqlite":
+            return
+        async with self.engine.begin() as conn:
+            await conn.exec_driver_sql("ANALYZE")
+
     async def close(self) -> None:
         await self.engine.dispose()

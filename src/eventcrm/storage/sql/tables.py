@@ -47,20 +47,6 @@ users = sa.Table(
     sa.Column("email_opt_out", sa.Boolean, nullable=False, server_default=sa.false()),
 )
 
-#: Columns compared and sorted case-insensitively (through lower()).
-USER_TEXT_COLUMNS = (
-    "first_name",
-    "last_name",
-    "email",
-    "phone_number",
-    "gender",
-    "job_title",
-    "company",
-    "city",
-    "state",
-    "id",
-)
-
 categories = sa.Table(
     "categories",
     metadata,

@@ -55,8 +55,13 @@ def _has_role(cond: Condition) -> sa.ColumnElement[bool]:
 
 USER_FIELDS = FieldMap(
     columns={c.name: c for c in users.columns if c.name != "avatar"},
+    # Every free-text field: the filter language compares text case-insensitively
+    # (and SQLite's LIKE ignores ASCII case while PostgreSQL's does not, so an
+    # unfolded text field would differ by backend). The id is a reference,
+    # compared exactly with eq/in only, so its primary-key index serves it.
     folded=frozenset(
-        {"first_name", "last_name", "email", "gender", "job_title", "company", "city", "state"}
+        {"first_name", "last_name", "email", "phone_number", "gender"}
+        | {"job_title", "company", "city", "state"}
     ),
     empty_is_null=frozenset(_OPTIONAL_TEXT),
     predicates={

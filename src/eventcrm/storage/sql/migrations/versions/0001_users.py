@@ -53,7 +53,10 @@ def upgrade() -> None:
         op.create_index(f"ix_users_{name}", "users", [name, "id"])
     if op.get_context().dialect.name == "postgresql":
         # Trigram indexes make `q` (substring search) fast on PostgreSQL.
-        op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+        # In `public`, not the first schema on the search_path: an extension
+        # lives once per database, and dropping a schema that holds it would
+        # drop every other schema's trigram indexes with it.
+        op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA public")
         ops_schema = (
             op.get_bind()
             .exec_driver_sql(

@@ -59,14 +59,10 @@ def upgrade() -> None:
             ["category_id"], ["categories.id"], name="fk_events_category_id_categories"
         ),
         sa.ForeignKeyConstraint(["owner_id"], ["users.id"], name="fk_events_owner_id_users"),
+        sa.CheckConstraint("capacity IS NULL OR registered_count <= capacity", name="not_oversold"),
+        sa.CheckConstraint("capacity IS NULL OR capacity >= 0", name="capacity_not_negative"),
         sa.CheckConstraint(
-            "capacity IS NULL OR registered_count <= capacity", name="ck_events_not_oversold"
-        ),
-        sa.CheckConstraint(
-            "capacity IS NULL OR capacity >= 0", name="ck_events_capacity_not_negative"
-        ),
-        sa.CheckConstraint(
-            "registered_count >= 0 AND waitlist_count >= 0", name="ck_events_counts_not_negative"
+            "registered_count >= 0 AND waitlist_count >= 0", name="counts_not_negative"
         ),
     )
     # A slug is unique among live events only: a deleted event frees its slug.
@@ -105,7 +101,7 @@ def upgrade() -> None:
         ),
         sa.CheckConstraint(
             "(status = 'waitlisted') = (waitlist_seq IS NOT NULL)",
-            name="ck_registrations_waitlist_seq",
+            name="waitlist_seq",
         ),
     )
     # Participants of an event, in the order they joined; and the waitlist in FIFO order.

@@ -1,0 +1,247 @@
+"""A model-based test of registrations (Hypothesis RuleBasedStateMachine).
+
+Random sequences of register / cancel / change capacity / toggle the
+waitlist / check in / soft delete / restore, run through the HTTP API, are
+compared step by step with a plain Python model. After every step the
+invariants are checked against the database itself: registered <= capacity,
+the waitlist is FIFO and gap-free, nobody is both registered and waitlisted,
+and every user's counters equal a recount.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import sqlalchemy as sa
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
+
+from eventcrm.app import create_app
+from eventcrm.bootstrap import build_container, build_storage
+from eventcrm.settings import Settings
+from eventcrm.storage.sql.tables import events, metadata, registrations, users
+
+EVENTS = ("e0", "e1")
+PEOPLE = tuple(f"p{i}" for i in range(6))
+HOST = "host"
+
+
+@dataclass
+class EventModel:
+    capacity: int | None = 1
+    waitlist_enabled: bool = True
+    deleted: bool = False
+    registered: list[str] = field(default_factory=list)
+    waitlist: deque[str] = field(default_factory=deque)
+    checked_in: set[str] = field(default_factory=set)
+
+    def fill(self) -> None:
+        while self.waitlist and (self.capacity is None or len(self.registered) < self.capacity):
+            self.registered.append(self.waitlist.popleft())
+
+
+class RegistrationMachine(RuleBasedStateMachine):
+    def __init__(self, app_settings: Settings) -> None:
+        super().__init__()
+        self.loop = asyncio.new_event_loop()
+        self.storage = build_storage(app_settings)
+        app = create_app(
+            app_settings, container=build_container(app_settings, storage=self.storage)
+        )
+        self.client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t")
+        self.model = {e: EventModel() for e in EVENTS}
+        self.run(self._setup())
+
+    def run(self, coro: Any) -> Any:
+        return self.loop.run_until_complete(coro)
+
+    async def _setup(self) -> None:
+        for person in (*PEOPLE, HOST):
+            body = {"id": person, "firstName": person, "lastName": "X", "email": f"{person}@x.org"}
+            assert (await self.client.post("/api/v1/users", json=body)).status_code == 201
+        for event_id in EVENTS:
+            body = {
+                "id": event_id,
+                "title": event_id,
+                "startAt": "2030-01-01T10:00:00Z",
+                "endAt": "2030-01-01T12:00:00Z",
+                "capacity": 1,
+                "ownerId": HOST,
+            }
+            assert (await self.client.post("/api/v1/events", json=body)).status_code == 201
+
+    def teardown(self) -> None:
+        async def clean() -> None:
+            await self.client.aclose()
+            async with self.storage.engine.begin() as conn:
+                for table in reversed(metadata.sorted_tables):
+                    await conn.execute(table.delete())
+            await self.storage.close()
+
+        self.run(clean())
+        self.loop.close()
+
+    def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        return self.run(self.client.request(method, "/api/v1" + url, **kwargs))  # type: ignore[no-any-return]
+
+    @rule(event=st.sampled_from(EVENTS), person=st.sampled_from(PEOPLE))
+    def register(self, event: str, person: str) -> None:
+        m = self.model[event]
+        response = self.request("POST", f"/events/{event}/registrations", json={"userId": person})
+        if m.deleted:
+            assert response.status_code == 404
+        elif person in m.registered or person in m.waitlist:
+            assert response.status_code == 409
+            assert response.json()["type"].endswith("already_registered")
+        elif m.capacity is None or len(m.registered) < m.capacity:
+            assert response.status_code == 201
+            assert response.json()["status"] == "registered"
+            m.registered.append(person)
+        elif m.waitlist_enabled:
+            assert response.status_code == 201
+            assert response.json()["status"] == "waitlisted"
+            m.waitlist.append(person)
+            assert response.json()["waitlistPosition"] == len(m.waitlist)
+        else:
+            assert response.status_code == 409
+            assert response.json()["type"].endswith("event_full")
+
+    @rule(
+        event=st.sampled_from(EVENTS),
+        people=st.lists(st.sampled_from(PEOPLE), min_size=2, max_size=4),
+    )
+    def register_several(self, event: str, people: list[str]) -> None:
+        """A burst of sign-ups, so waitlists grow long enough to show their order."""
+        for person in people:
+            self.register(event, person)
+
+    @rule(event=st.sampled_from(EVENTS), person=st.sampled_from(PEOPLE))
+    def cancel(self, event: str, person: str) -> None:
+        m = self.model[event]
+        response = self.request("DELETE", f"/events/{event}/registrations/{person}")
+        if m.deleted or (person not in m.registered and person not in m.waitlist):
+            assert response.status_code == 404
+            return
+        assert response.status_code == 204
+        if person in m.registered:
+            m.registered.remove(person)
+            m.checked_in.discard(person)
+            m.fill()
+        else:
+            m.waitlist.remove(person)
+
+    @rule(event=st.sampled_from(EVENTS), capacity=st.one_of(st.none(), st.integers(0, 5)))
+    def change_capacity(self, event: str, capacity: int | None) -> None:
+        m = self.model[event]
+        response = self.request("PATCH", f"/events/{event}", json={"capacity": capacity})
+        if m.deleted:
+            assert response.status_code == 404
+        elif capacity is not None and capacity < len(m.registered):
+            assert response.status_code == 409
+        else:
+            assert response.status_code == 200, response.text
+            m.capacity = capacity
+            m.fill()
+
+    @rule(event=st.sampled_from(EVENTS), enabled=st.booleans())
+    def toggle_waitlist(self, event: str, enabled: bool) -> None:
+        m = self.model[event]
+        response = self.request("PATCH", f"/events/{event}", json={"waitlistEnabled": enabled})
+        assert response.status_code == (404 if m.deleted else 200)
+        if not m.deleted:
+            m.waitlist_enabled = enabled
+
+    @rule(event=st.sampled_from(EVENTS), person=st.sampled_from(PEOPLE))
+    def check_in(self, event: str, person: str) -> None:
+        m = self.model[event]
+        response = self.request("POST", f"/events/{event}/registrations/{person}/check-in")
+        if m.deleted or (person not in m.registered and person not in m.waitlist):
+            assert response.status_code == 404
+        elif person in m.waitlist:
+            assert response.status_code == 409
+        else:
+            assert response.status_code == 200
+            m.checked_in.add(person)
+
+    @rule(event=st.sampled_from(EVENTS))
+    def soft_delete(self, event: str) -> None:
+        m = self.model[event]
+        response = self.request("DELETE", f"/events/{event}")
+        assert response.status_code == (404 if m.deleted else 204)
+        m.deleted = True
+
+    @rule(event=st.sampled_from(EVENTS))
+    def restore(self, event: str) -> None:
+        assert self.request("POST", f"/events/{event}/restore").status_code == 200
+        self.model[event].deleted = False
+
+    @invariant()
+    def database_matches_the_model(self) -> None:
+        self.run(self._check())
+
+    async def _check(self) -> None:
+        async with self.storage.engine.connect() as conn:
+            for event_id, m in self.model.items():
+                row = (await conn.execute(sa.select(events).where(events.c.id == event_id))).one()
+                assert row.capacity == m.capacity
+                assert row.registered_count == len(m.registered)
+                assert row.waitlist_count == len(m.waitlist)
+                assert row.capacity is None or row.registered_count <= row.capacity
+                regs = (
+                    await conn.execute(
+                        sa.select(registrations).where(
+                            registrations.c.event_id == event_id,
+                            registrations.c.role == "attendee",
+                        )
+                    )
+                ).all()
+                assert sorted(r.user_id for r in regs if r.status == "registered") == sorted(
+                    m.registered
+                )
+                waitlisted = sorted(
+                    (r.waitlist_seq, r.user_id) for r in regs if r.status == "waitlisted"
+                )
+                assert [user for _, user in waitlisted] == list(m.waitlist)  # FIFO
+                assert {r.user_id for r in regs if r.checked_in_at} == m.checked_in
+            # Gap-free positions as the API reports them.
+            for event_id, m in self.model.items():
+                if m.deleted:
+                    continue
+                for position, person in enumerate(m.waitlist, start=1):
+                    response = await self.client.get(f"/api/v1/users/{person}/waitlists")
+                    places = {i["eventId"]: i["waitlistPosition"] for i in response.json()["items"]}
+                    assert places[event_id] == position
+            # Counters equal a recount over live events.
+            counters = {
+                r.id: (r.events_hosted, r.events_attended)
+                for r in (await conn.execute(sa.select(users))).all()
+            }
+        for person in PEOPLE:
+            attended = sum(
+                1 for m in self.model.values() if not m.deleted and person in m.registered
+            )
+            assert counters[person] == (0, attended), person
+        hosted = sum(1 for m in self.model.values() if not m.deleted)
+        assert counters[HOST] == (hosted, 0)
+
+
+def test_registrations_match_a_simple_model(settings: Settings) -> None:
+    run_state_machine_as_test(
+        lambda: RegistrationMachine(settings),
+        settings=settings_for_ci(),
+    )
+
+
+def settings_for_ci() -> Any:
+    return hypothesis_settings(
+        max_examples=15,
+        stateful_step_count=30,
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow],
+    )

@@ -1,0 +1,172 @@
+"""The ``eventcrm`` command line: schema migrations, and serving on the embedded default."""
+
+from __future__ import annotations
+
+import os
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from typer.testing import CliRunner
+
+from eventcrm.cli import app
+
+STARTUP_TIMEOUT_SECONDS = 60
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def table_names(database: Path) -> set[str]:
+    with sqlite3.connect(database) as conn:
+        rows = conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
+    return {name for (name,) in rows}
+
+
+def without_eventcrm_settings() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if not k.startswith("EVENTCRM_")}
+
+
+# --- eventcrm db ... ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh SQLite file that the CLI is pointed at (and nothing else: no .env, no env)."""
+    monkeypatch.chdir(tmp_path)
+    for name in list(os.environ):
+        if name.startswith("EVENTCRM_"):
+            monkeypatch.delenv(name)
+    path = tmp_path / "cli.db"
+    monkeypatch.setenv("EVENTCRM_DATABASE_URL", f"sqlite+aiosqlite:///{path}")
+    return path
+
+
+def test_db_upgrade_creates_the_tables(database: Path) -> None:
+    result = CliRunner().invoke(app, ["db", "upgrade"])
+    assert result.exit_code == 0, result.output
+    assert {"users", "alembic_version"} <= table_names(database)
+    assert str(database) in result.output
+
+
+def test_db_downgrade_to_base_removes_the_tables(database: Path) -> None:
+    runner = CliRunner()
+    assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
+    result = runner.invoke(app, ["db", "downgrade", "base"])
+    assert result.exit_code == 0, result.output
+    assert "users" not in table_names(database)
+
+
+def test_db_upgrade_after_a_downgrade_restores_the_tables(database: Path) -> None:
+    runner = CliRunner()
+    for command in (["db", "upgrade"], ["db", "downgrade", "base"], ["db", "upgrade"]):
+        assert runner.invoke(app, command).exit_code == 0
+    assert "users" in table_names(database)
+
+
+def test_db_downgrade_needs_a_revision(database: Path) -> None:
+    result = CliRunner().invoke(app, ["db", "downgrade"])
+    assert result.exit_code != 0
+    assert not database.exists()
+
+
+# --- eventcrm serve ----------------------------------------------------------------------
+
+
+@dataclass
+class Server:
+    base_url: str
+    workdir: Path
+    stderr: Path
+    process: subprocess.Popen[bytes]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """``eventcrm serve`` as a user starts it: a fresh directory, no EVENTCRM_ settings."""
+    workdir = tmp_path_factory.mktemp("serve")
+    stderr = workdir.parent / f"{workdir.name}-stderr.log"
+    port = free_port()
+    script = Path(sys.executable).with_name("eventcrm")
+    launcher = [str(script)] if script.exists() else [sys.executable, "-m", "eventcrm"]
+    command = [*launcher, "serve", "--port", str(port)]
+    with stderr.open("wb") as err:
+        process = subprocess.Popen(
+            command,
+            cwd=workdir,
+            env=without_eventcrm_settings(),
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+        )
+    try:
+        server = Server(f"http://127.0.0.1:{port}", workdir, stderr, process)
+        _wait_until_ready(server)
+        yield server
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _wait_until_ready(server: Server) -> None:
+    deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            pytest.fail(f"eventcrm serve exited early:\n{server.stderr.read_text()}")
+        try:
+            if httpx.get(f"{server.base_url}/health/ready", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    pytest.fail(f"eventcrm serve was not ready in time:\n{server.stderr.read_text()}")
+
+
+def test_serve_answers_ready_with_the_database_ok(server: Server) -> None:
+    response = httpx.get(f"{server.base_url}/health/ready")
+    assert response.json() == {"status": "ok", "database": "ok"}
+
+
+def test_serve_creates_the_embedded_database_under_var(server: Server) -> None:
+    database = server.workdir / "var" / "eventcrm.db"
+    assert database.is_file()
+    assert "users" in table_names(database)
+
+
+def test_serve_says_where_the_database_lives(server: Server) -> None:
+    database = (server.workdir / "var" / "eventcrm.db").resolve()
+    assert f"database at {database}" in server.stderr.read_text()
+
+
+def test_serve_shows_interactive_docs(server: Server) -> None:
+    response = httpx.get(f"{server.base_url}/docs")
+    assert response.status_code == 200
+    assert "swagger" in response.text.lower()
+
+
+def test_serve_publishes_the_openapi_schema_of_the_users_api(server: Server) -> None:
+    response = httpx.get(f"{server.base_url}/openapi.json")
+    assert response.status_code == 200
+    paths = response.json()["paths"]
+    assert {"/api/v1/users", "/api/v1/users/{user_id}", "/api/v1/users/search"} <= set(paths)
+
+
+def test_serve_stores_what_the_api_is_given(server: Server) -> None:
+    payload = {"firstName": "Ada", "lastName": "Lovelace", "email": "ada@example.com"}
+    created = httpx.post(f"{server.base_url}/api/v1/users", json=payload)
+    assert created.status_code == 201, created.text
+    fetched = httpx.get(f"{server.base_url}/api/v1/users/{created.json()['id']}")
+    assert fetched.json() == created.json()
