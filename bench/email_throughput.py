@@ -126,8 +126,14 @@ async def campaign_run(port: int, n: int, database_url: str, concurrency: int) -
     from eventcrm.storage.sql.tables import users
 
     data_dir = Path(tempfile.mkdtemp(prefix="eventcrm-bench-"))
+    schema = None
+    if database_url.startswith("postgresql"):
+        # A throwaway schema, dropped afterwards: the database is left as it was.
+        schema = f"eventcrm_bench_{os.getpid()}"
+        await _run_sql(database_url, f"CREATE SCHEMA {schema}")
     settings = Settings(
         database_url=database_url,
+        database_schema=schema,
         data_dir=data_dir,
         secret_key="bench-secret-key-0123456789",
         email_provider="smtp",
@@ -185,7 +191,21 @@ async def campaign_run(port: int, n: int, database_url: str, concurrency: int) -
         campaign = (await client.get(f"/api/v1/campaigns/{response.json()['campaignId']}")).json()
         assert campaign["counts"]["sent"] == n, campaign["counts"]
     await storage.close()
+    if schema is not None:
+        await _run_sql(database_url, f"DROP SCHEMA {schema} CASCADE")
     return {"rate": n / elapsed, "peak_mib": peak, "freeze_s": freeze}
+
+
+async def _run_sql(url: str, statement: str) -> None:
+    import sqlalchemy as sa
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    engine = create_async_engine(url)
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(sa.text(statement))
+    finally:
+        await engine.dispose()
 
 
 def _child(kind: str, port: int, n: int, url: str, concurrency: int, out: Any) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from tests.factories import create_template, create_user, template_payload
+from tests.factories import create_mail_event, create_template, create_user, template_payload
 
 API = "/api/v1/email-templates"
 
@@ -122,3 +122,22 @@ async def test_templates_list_by_name_in_pages(client: httpx.AsyncClient) -> Non
     rest = (await client.get(API, params={"limit": 2, "cursor": first["nextCursor"]})).json()
     assert [t["name"] for t in rest["items"]] == ["c"]
     assert rest["nextCursor"] is None
+
+
+async def test_preview_with_an_event_renders_its_fields(client: httpx.AsyncClient) -> None:
+    user = await create_user(client)
+    event = await create_mail_event(client, title="Demo Day")
+    template = await create_template(
+        client, subject="{{ event.title }}", text="{{ event.startLocal }} at {{ event.venue }}"
+    )
+    response = await client.post(
+        f"{API}/{template['id']}/preview", json={"userId": user["id"], "eventId": event["id"]}
+    )
+    assert response.status_code == 200, response.text
+    rendered = response.json()
+    assert rendered["subject"] == "Demo Day"
+    assert rendered["text"] == "Saturday 1 June 2030, 13:00 (CDT) at Hall A"
+    missing = await client.post(
+        f"{API}/{template['id']}/preview", json={"userId": user["id"], "eventId": "nope"}
+    )
+    assert missing.status_code == 404

@@ -28,7 +28,7 @@ router = APIRouter(prefix="/campaigns", tags=["campaigns"])
 emails_router = APIRouter(prefix="/emails", tags=["campaigns"])
 
 
-def get_campaign_service(uow: UnitOfWorkDep, container: ContainerDep) -> CampaignService:
+async def get_campaign_service(uow: UnitOfWorkDep, container: ContainerDep) -> CampaignService:
     return CampaignService(
         uow=uow, clock=container.clock, new_id=container.new_id, cursors=container.cursors
     )

@@ -111,7 +111,7 @@ def progress_of(
         campaign=campaign,
         counts=counts,
         status=status,
-        progress=round(final / total, 4) if total else 1.0,
+        progress=round(final / total, 4) if total else float(status is CampaignStatus.COMPLETED),
         estimated_finish_at=eta,
     )
 

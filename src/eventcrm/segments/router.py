@@ -23,7 +23,7 @@ from eventcrm.users.schemas import UserRead
 router = APIRouter(prefix="/segments", tags=["segments"])
 
 
-def get_segment_service(uow: UnitOfWorkDep, container: ContainerDep) -> SegmentService:
+async def get_segment_service(uow: UnitOfWorkDep, container: ContainerDep) -> SegmentService:
     return SegmentService(
         uow=uow, clock=container.clock, new_id=container.new_id, cursors=container.cursors
     )

@@ -22,7 +22,7 @@ from eventcrm.templates.service import TemplateService
 router = APIRouter(prefix="/email-templates", tags=["email templates"])
 
 
-def get_template_service(uow: UnitOfWorkDep, container: ContainerDep) -> TemplateService:
+async def get_template_service(uow: UnitOfWorkDep, container: ContainerDep) -> TemplateService:
     return TemplateService(
         uow=uow,
         clock=container.clock,
@@ -79,6 +79,8 @@ async def delete_template(template_id: TemplateId, service: ServiceDep) -> None:
 async def preview_template(
     template_id: TemplateId, body: TemplatePreviewRequest, service: ServiceDep
 ) -> RenderedMessage:
-    """Render the template for one contact, exactly as the worker would."""
-    rendered = await service.preview(template_id=template_id, user_id=body.user_id)
+    """Render the template for one contact (and an event), exactly as the worker would."""
+    rendered = await service.preview(
+        template_id=template_id, user_id=body.user_id, event_id=body.event_id
+    )
     return RenderedMessage(subject=rendered.subject, html=rendered.html, text=rendered.text)

@@ -56,6 +56,9 @@ class TemplateRead(ApiModel):
 
 class TemplatePreviewRequest(WriteModel):
     user_id: Annotated[str, Field(pattern=ID_PATTERN, description="The recipient to render for.")]
+    event_id: Annotated[
+        str | None, Field(pattern=ID_PATTERN, description="The event, for `event` variables.")
+    ] = None
 
 
 class RenderedMessage(ApiModel):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
+from eventcrm.events.errors import EventNotFound
 from eventcrm.kit.clock import Clock
 from eventcrm.kit.cursor import CursorCodec
 from eventcrm.kit.ids import IdGenerator
@@ -20,7 +21,7 @@ from eventcrm.templates.errors import (
 )
 from eventcrm.templates.rendering import MessageTemplate, RenderedContent, RenderError
 from eventcrm.templates.schemas import TemplateCreate, TemplateReplace
-from eventcrm.templates.variables import message_variables
+from eventcrm.templates.variables import event_variables, message_variables
 from eventcrm.unsubscribe.tokens import UnsubscribeLinks
 from eventcrm.users.errors import UserNotFound
 
@@ -103,14 +104,22 @@ class TemplateService:
             raise TemplateInUse(template_id)
         await self._uow.templates.delete(template_id)
 
-    async def preview(self, *, template_id: str, user_id: str) -> RenderedContent:
+    async def preview(
+        self, *, template_id: str, user_id: str, event_id: str | None = None
+    ) -> RenderedContent:
         template = await self.get(template_id=template_id)
         user = await self._uow.users.get(user_id)
         if user is None:
             raise UserNotFound(user_id)
+        context: dict[str, Any] = {}
+        if event_id is not None:
+            event = await self._uow.events.get(event_id)
+            if event is None:
+                raise EventNotFound(event_id)
+            context["event"] = event_variables(event)
         compiled = MessageTemplate(subject=template.subject, html=template.html, text=template.text)
         variables = message_variables(
-            user=user, unsubscribe_url=self._unsubscribe.url(user.id), context={}
+            user=user, unsubscribe_url=self._unsubscribe.url(user.id), context=context
         )
         try:
             return compiled.render(variables)

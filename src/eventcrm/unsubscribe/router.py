@@ -24,7 +24,9 @@ registered for (confirmations, changes, cancellations) will still reach you.</p>
 """
 
 
-def get_unsubscribe_service(uow: WriteUnitOfWorkDep, container: ContainerDep) -> UnsubscribeService:
+async def get_unsubscribe_service(
+    uow: WriteUnitOfWorkDep, container: ContainerDep
+) -> UnsubscribeService:
     return UnsubscribeService(uow=uow, clock=container.clock, links=container.unsubscribe)
 
 

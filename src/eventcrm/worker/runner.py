@@ -134,8 +134,13 @@ class DeliveryWorker:
             batch = await uow.deliveries.claim(
                 now=now, lease_until=now + self._lease, token=token, limit=self.config.batch_size
             )
-            prepared = [await self._prepare(uow, d) for d in batch]
+            campaigns = {
+                cid: await self._campaign(uow, cid) for cid in {d.campaign_id for d in batch}
+            }
             await uow.commit()
+        # Rendering happens outside the claim's transaction: on SQLite that
+        # transaction holds the database's only write lock.
+        prepared = [self._prepare(d, *campaigns[d.campaign_id]) for d in batch]
         if not batch:
             return 0
         outcomes = [p.outcome for p in prepared if p.outcome is not None]
@@ -152,8 +157,9 @@ class DeliveryWorker:
         async with self._storage.unit_of_work(write=False) as uow:
             return await uow.deliveries.next_due_at()
 
-    async def _prepare(self, uow: UnitOfWork, delivery: ClaimedDelivery) -> _Prepared:
-        campaign, template = await self._campaign(uow, delivery.campaign_id)
+    def _prepare(
+        self, delivery: ClaimedDelivery, campaign: Campaign, template: MessageTemplate | None
+    ) -> _Prepared:
         now = self._clock.now()
 
         def decided(status: DeliveryStatus, reason: str) -> _Prepared:
