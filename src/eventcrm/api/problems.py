@@ -98,8 +98,9 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
             if len(loc) > 1:
                 message = f"{message} at character {loc[1]}"
             loc = ("body",)
-        if kind == "read_only":
-            loc = (*loc, err.get("ctx", {}).get("field", ""))
+        if kind in ("read_only", "nul_character"):
+            # Raised for the whole body; the context names the field.
+            loc = (*loc, *str(err.get("ctx", {}).get("field", "")).split("."))
         if kind == "extra_forbidden":
             message = f"Unknown field {loc[-1]!r}."
         problems.append(FieldProblem(_camel_loc(loc), message.removeprefix("Value error, "), kind))
