@@ -73,7 +73,13 @@ async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
     if isinstance(exc, InvalidInput):
         errors = [_field_error(p.loc, p.message, p.type) for p in exc.errors]
     return problem(
-        request, status=status, code=exc.code, title=exc.title, detail=exc.detail, errors=errors
+        request,
+        status=status,
+        code=exc.code,
+        title=exc.title,
+        detail=exc.detail,
+        errors=errors,
+        headers={"Retry-After": "1"} if isinstance(exc, Busy) else None,
     )
 
 
