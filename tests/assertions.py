@@ -5,61 +5,70 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+import sqlalchemy as sa
 
-from eventcrm.storage.ports import Storage
-from eventcrm.users.domain import User
+from eventcrm.storage.sql.storage import SqlStorage
+from eventcrm.storage.sql.tables import metadata
 
 PROBLEM_JSON = "application/problem+json"
+PROBLEM_TYPE = "urn:eventcrm:problem:"
+
+Snapshot = dict[str, list[tuple[Any, ...]]]
 
 
 def assert_problem(
     response: httpx.Response,
     status: int,
     *,
+    code: str | None = None,
     field: str | None = None,
     location: list[str | int] | None = None,
 ) -> dict[str, Any]:
-    """An RFC 9457 problem with ``status``; with ``field``, an ``errors`` entry names it."""
+    """An RFC 9457 problem with ``status`` (and ``code``); with ``field``, an
+    ``errors`` entry names it (at ``location``, when given)."""
     assert response.status_code == status, response.text
     assert response.headers["content-type"] == PROBLEM_JSON
     body: dict[str, Any] = response.json()
     assert body["status"] == status
-    assert isinstance(body["type"], str)
-    assert body["type"]
-    assert isinstance(body["title"], str)
-    assert body["title"]
-    assert isinstance(body["detail"], str)
-    assert body["detail"]
+    for key in ("type", "title", "detail"):
+        assert isinstance(body[key], str)
+        assert body[key]
+    if code is not None:
+        assert body["type"] == PROBLEM_TYPE + code, body
     if field is not None:
-        entries = [e for e in body["errors"] if e["field"] == field]
-        assert entries, f"no error names {field!r}: {body['errors']}"
+        entries = [e for e in body.get("errors", []) if e["field"] == field]
+        assert entries, f"no error names {field!r}: {body.get('errors')}"
         assert all(e["message"] for e in entries)
         if location is not None:
             assert location in [e["location"] for e in entries], body["errors"]
     return body
 
 
-async def stored_users(storage: Storage) -> list[User]:
-    """Every user in the database, read through the repository, in id order."""
-    async with storage.unit_of_work(write=False) as uow:
-        page = await uow.users.list(where=None, sort=(), limit=10_000)
-    return page.items
+async def snapshot(storage: SqlStorage) -> Snapshot:
+    """Every row of every table, in primary-key order: what "nothing changed" compares."""
+    rows: Snapshot = {}
+    async with storage.engine.connect() as conn:
+        for table in metadata.sorted_tables:
+            query = sa.select(table).order_by(*table.primary_key.columns)
+            rows[table.name] = [tuple(r) for r in (await conn.execute(query)).all()]
+    return rows
 
 
-async def assert_rejected(
+async def assert_refused(
     client: httpx.AsyncClient,
-    storage: Storage,
+    storage: SqlStorage,
     method: str,
     url: str,
     *,
     status: int,
-    field: str | None,
+    code: str | None = None,
+    field: str | None = None,
     location: list[str | int] | None = None,
     **request: Any,
 ) -> dict[str, Any]:
-    """The request gets a problem naming ``field`` and the database is exactly as before."""
-    before = await stored_users(storage)
+    """The request gets a problem response and the database is exactly as before."""
+    before = await snapshot(storage)
     response = await client.request(method, url, **request)
-    body = assert_problem(response, status, field=field, location=location)
-    assert await stored_users(storage) == before
+    body = assert_problem(response, status, code=code, field=field, location=location)
+    assert await snapshot(storage) == before
     return body

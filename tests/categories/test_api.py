@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from eventcrm.storage.sql.storage import SqlStorage
-from tests.event_assertions import assert_problem, assert_refused
+from tests.assertions import assert_problem, assert_refused
 from tests.factories import category_payload, create_category, create_event
 
 CATEGORIES = "/api/v1/categories"

@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from eventcrm.storage.sql.storage import SqlStorage
-from tests.event_assertions import assert_problem, assert_refused
+from tests.assertions import assert_problem, assert_refused
 from tests.factories import create_event, create_user, register
 
 EVENTS = "/api/v1/events"

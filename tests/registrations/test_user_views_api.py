@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.event_assertions import assert_problem
+from tests.assertions import assert_problem
 from tests.factories import create_event, create_user, iso, register
 
 USERS = "/api/v1/users"

@@ -11,7 +11,7 @@ import pytest
 
 from eventcrm.kit.text import to_camel
 from eventcrm.storage.ports import Storage
-from tests.assertions import assert_problem, assert_rejected
+from tests.assertions import assert_problem, assert_refused
 from tests.factories import create_user, make_user, store, user_payload
 
 USERS = "/api/v1/users"
@@ -169,7 +169,7 @@ async def test_create_keeps_a_client_id_matching_the_pattern(
 async def test_create_rejects_a_client_id_not_matching_the_pattern(
     client: httpx.AsyncClient, storage: Storage, client_id: str
 ) -> None:
-    await assert_rejected(
+    await assert_refused(
         client, storage, "POST", USERS, json=user_payload(id=client_id), status=422, field="id"
     )
 
@@ -195,7 +195,7 @@ async def test_create_with_an_email_taken_in_another_case_is_a_conflict(
     client: httpx.AsyncClient, storage: Storage
 ) -> None:
     await create_user(client, email="ada@example.com")
-    body = await assert_rejected(
+    body = await assert_refused(
         client,
         storage,
         "POST",
@@ -212,7 +212,7 @@ async def test_create_with_a_taken_id_is_a_conflict(
     client: httpx.AsyncClient, storage: Storage
 ) -> None:
     await create_user(client, id="ada")
-    body = await assert_rejected(
+    body = await assert_refused(
         client, storage, "POST", USERS, json=user_payload(id="ada"), status=409, field=None
     )
     assert body["type"].endswith("user_id_taken")
@@ -224,7 +224,7 @@ async def test_create_with_a_taken_id_is_a_conflict(
 async def test_malformed_json_is_a_400_naming_the_body(
     client: httpx.AsyncClient, storage: Storage
 ) -> None:
-    body = await assert_rejected(
+    body = await assert_refused(
         client,
         storage,
         "POST",
@@ -238,7 +238,7 @@ async def test_malformed_json_is_a_400_naming_the_body(
 
 
 async def test_a_json_array_body_is_rejected(client: httpx.AsyncClient, storage: Storage) -> None:
-    await assert_rejected(
+    await assert_refused(
         client, storage, "POST", USERS, json=[user_payload()], status=422, field="body"
     )
 
@@ -259,7 +259,7 @@ async def test_a_json_array_body_is_rejected(client: httpx.AsyncClient, storage:
 async def test_a_wrong_type_is_rejected_naming_the_field(
     client: httpx.AsyncClient, storage: Storage, field: str, value: Any
 ) -> None:
-    await assert_rejected(
+    await assert_refused(
         client,
         storage,
         "POST",
@@ -277,14 +277,14 @@ async def test_a_missing_required_field_is_rejected(
 ) -> None:
     payload = user_payload()
     del payload[field]
-    await assert_rejected(client, storage, "POST", USERS, json=payload, status=422, field=field)
+    await assert_refused(client, storage, "POST", USERS, json=payload, status=422, field=field)
 
 
 @pytest.mark.parametrize("field", ["firstName", "lastName"])
 async def test_a_blank_name_is_rejected(
     client: httpx.AsyncClient, storage: Storage, field: str
 ) -> None:
-    await assert_rejected(
+    await assert_refused(
         client, storage, "POST", USERS, json=user_payload(**{field: "   "}), status=422, field=field
     )
 
@@ -292,7 +292,7 @@ async def test_a_blank_name_is_rejected(
 async def test_an_unknown_body_field_is_rejected_by_name(
     client: httpx.AsyncClient, storage: Storage
 ) -> None:
-    body = await assert_rejected(
+    body = await assert_refused(
         client,
         storage,
         "POST",
@@ -311,7 +311,7 @@ async def test_create_rejects_read_only_fields(
     client: httpx.AsyncClient, storage: Storage, field: str
 ) -> None:
     value = 5 if "events" in field else "2020-01-01T00:00:00Z"
-    body = await assert_rejected(
+    body = await assert_refused(
         client,
         storage,
         "POST",
@@ -330,7 +330,7 @@ async def test_create_rejects_read_only_fields(
 async def test_an_invalid_email_is_rejected(
     client: httpx.AsyncClient, storage: Storage, email: str
 ) -> None:
-    await assert_rejected(
+    await assert_refused(
         client, storage, "POST", USERS, json=user_payload(email=email), status=422, field="email"
     )
 
@@ -341,7 +341,7 @@ async def test_an_invalid_email_is_rejected(
 async def test_an_invalid_phone_number_is_rejected(
     client: httpx.AsyncClient, storage: Storage, phone: str
 ) -> None:
-    await assert_rejected(
+    await assert_refused(
         client,
         storage,
         "POST",
@@ -356,7 +356,7 @@ async def test_an_invalid_phone_number_is_rejected(
 async def test_an_invalid_avatar_url_is_rejected(
     client: httpx.AsyncClient, storage: Storage, avatar: str
 ) -> None:
-    await assert_rejected(
+    await assert_refused(
         client, storage, "POST", USERS, json=user_payload(avatar=avatar), status=422, field="avatar"
     )
 
@@ -379,7 +379,7 @@ async def test_an_invalid_avatar_url_is_rejected(
 async def test_an_over_long_string_is_rejected(
     client: httpx.AsyncClient, storage: Storage, field: str, value: str
 ) -> None:
-    await assert_rejected(
+    await assert_refused(
         client, storage, "POST", USERS, json=user_payload(**{field: value}), status=422, field=field
     )
 
@@ -457,7 +457,7 @@ async def test_put_normalises_the_phone_number(client: httpx.AsyncClient) -> Non
 async def test_put_of_an_unknown_user_is_a_404_and_creates_nothing(
     client: httpx.AsyncClient, storage: Storage
 ) -> None:
-    await assert_rejected(
+    await assert_refused(
         client, storage, "PUT", f"{USERS}/ghost", json=user_payload(), status=404, field=None
     )
 
@@ -466,7 +466,7 @@ async def test_put_without_a_required_field_is_rejected(
     client: httpx.AsyncClient, storage: Storage
 ) -> None:
     created = await create_user(client)
-    await assert_rejected(
+    await assert_refused(
         client,
         storage,
         "PUT",
@@ -482,7 +482,7 @@ async def test_put_rejects_read_only_fields(
     client: httpx.AsyncClient, storage: Storage, field: str
 ) -> None:
     created = await create_user(client)
-    await assert_rejected(
+    await assert_refused(
         client,
         storage,
         "PUT",
@@ -498,7 +498,7 @@ async def test_put_taking_another_users_email_is_a_conflict(
 ) -> None:
     await create_user(client, email="ada@example.com")
     grace = await create_user(client, email="grace@example.com")
-    await assert_rejected(
+    await assert_refused(
         client,
         storage,
         "PUT",
@@ -517,7 +517,7 @@ async def test_put_with_bad_input_changes_nothing(
     client: httpx.AsyncClient, storage: Storage, field: str, value: Any
 ) -> None:
     created = await create_user(client, **full_payload())
-    await assert_rejected(
+    await assert_refused(
         client,
         storage,
         "PUT",
@@ -582,7 +582,7 @@ async def test_patch_taking_another_users_email_is_a_conflict(
 ) -> None:
     await create_user(client, email="ada@example.com")
     grace = await create_user(client, email="grace@example.com")
-    await assert_rejected(
+    await assert_refused(
         client,
         storage,
         "PATCH",
@@ -598,7 +598,7 @@ async def test_patch_cannot_clear_a_required_field(
     client: httpx.AsyncClient, storage: Storage, field: str
 ) -> None:
     created = await create_user(client)
-    await assert_rejected(
+    await assert_refused(
         client,
         storage,
         "PATCH",
@@ -614,7 +614,7 @@ async def test_patch_rejects_read_only_fields(
     client: httpx.AsyncClient, storage: Storage, field: str
 ) -> None:
     created = await create_user(client)
-    await assert_rejected(
+    await assert_refused(
         client,
         storage,
         "PATCH",
@@ -639,7 +639,7 @@ async def test_patch_with_bad_input_changes_nothing(
     client: httpx.AsyncClient, storage: Storage, field: str, value: Any
 ) -> None:
     created = await create_user(client, **full_payload())
-    await assert_rejected(
+    await assert_refused(
         client,
         storage,
         "PATCH",
@@ -653,7 +653,7 @@ async def test_patch_with_bad_input_changes_nothing(
 async def test_patch_of_an_unknown_user_is_a_404(
     client: httpx.AsyncClient, storage: Storage
 ) -> None:
-    await assert_rejected(
+    await assert_refused(
         client, storage, "PATCH", f"{USERS}/ghost", json={"city": "X"}, status=404, field=None
     )
 
@@ -662,7 +662,7 @@ async def test_patch_with_malformed_json_is_a_400(
     client: httpx.AsyncClient, storage: Storage
 ) -> None:
     created = await create_user(client)
-    await assert_rejected(
+    await assert_refused(
         client,
         storage,
         "PATCH",
@@ -967,7 +967,7 @@ async def test_total_is_not_given_unless_asked_for(client: httpx.AsyncClient) ->
 async def test_a_limit_outside_1_to_100_is_rejected(
     client: httpx.AsyncClient, storage: Storage, limit: str
 ) -> None:
-    await assert_rejected(
+    await assert_refused(
         client,
         storage,
         "GET",
@@ -984,7 +984,7 @@ async def test_an_invalid_cursor_is_a_400(
     client: httpx.AsyncClient, storage: Storage, cursor: str
 ) -> None:
     await create_user(client)
-    await assert_rejected(
+    await assert_refused(
         client,
         storage,
         "GET",
@@ -998,7 +998,7 @@ async def test_an_invalid_cursor_is_a_400(
 
 async def test_an_over_long_cursor_is_rejected(client: httpx.AsyncClient, storage: Storage) -> None:
     # No cursor this service issues comes near the length limit.
-    await assert_rejected(
+    await assert_refused(
         client, storage, "GET", USERS, params={"cursor": "x" * 2049}, status=422, field="cursor"
     )
 
@@ -1020,7 +1020,7 @@ async def test_a_tampered_cursor_is_a_400(client: httpx.AsyncClient, storage: St
     await store(storage, *(make_user(id=f"u{n}") for n in range(3)))
     cursor = (await client.get(USERS, params={"limit": 1})).json()["nextCursor"]
     for forged in tampered(cursor):
-        await assert_rejected(
+        await assert_refused(
             client,
             storage,
             "GET",
@@ -1038,7 +1038,7 @@ async def test_a_cursor_reused_with_a_different_sort_is_a_400(
     cursor = (await client.get(USERS, params={"limit": 1, "sort": "last_name"})).json()[
         "nextCursor"
     ]
-    body = await assert_rejected(
+    body = await assert_refused(
         client,
         storage,
         "GET",
@@ -1054,7 +1054,7 @@ async def test_a_cursor_reused_with_a_different_sort_is_a_400(
 async def test_an_unknown_sort_field_is_rejected(
     client: httpx.AsyncClient, storage: Storage, sort: str
 ) -> None:
-    await assert_rejected(
+    await assert_refused(
         client,
         storage,
         "GET",
@@ -1069,7 +1069,7 @@ async def test_an_unknown_sort_field_is_rejected(
 async def test_a_sort_field_given_twice_is_rejected(
     client: httpx.AsyncClient, storage: Storage
 ) -> None:
-    await assert_rejected(
+    await assert_refused(
         client, storage, "GET", USERS, params={"sort": "city,-city"}, status=422, field="sort"
     )
 
@@ -1077,7 +1077,7 @@ async def test_a_sort_field_given_twice_is_rejected(
 async def test_an_unknown_query_parameter_is_rejected_by_name(
     client: httpx.AsyncClient, storage: Storage
 ) -> None:
-    body = await assert_rejected(
+    body = await assert_refused(
         client,
         storage,
         "GET",
@@ -1107,7 +1107,7 @@ async def test_a_range_whose_minimum_exceeds_its_maximum_is_rejected(
     low_value: str,
     high_value: str,
 ) -> None:
-    body = await assert_rejected(
+    body = await assert_refused(
         client,
         storage,
         "GET",
@@ -1133,7 +1133,7 @@ async def test_a_range_whose_minimum_exceeds_its_maximum_is_rejected(
 async def test_a_malformed_query_parameter_is_rejected_by_name(
     client: httpx.AsyncClient, storage: Storage, param: str, value: str
 ) -> None:
-    await assert_rejected(
+    await assert_refused(
         client,
         storage,
         "GET",
@@ -1148,7 +1148,7 @@ async def test_a_malformed_query_parameter_is_rejected_by_name(
 async def test_an_over_long_value_of_a_repeated_filter_is_rejected_by_position(
     client: httpx.AsyncClient, storage: Storage
 ) -> None:
-    await assert_rejected(
+    await assert_refused(
         client,
         storage,
         "GET",
@@ -1264,7 +1264,7 @@ async def test_search_accepts_snake_and_camel_case_keys(
 async def test_search_rejects_an_unknown_field_op_or_shape_naming_where(
     client: httpx.AsyncClient, storage: Storage, expression: dict[str, Any], field: str
 ) -> None:
-    await assert_rejected(
+    await assert_refused(
         client, storage, "POST", SEARCH, json={"filter": expression}, status=422, field=field
     )
 
@@ -1288,7 +1288,7 @@ async def test_search_rejects_an_unknown_field_op_or_shape_naming_where(
 async def test_search_rejects_a_value_of_the_wrong_type(
     client: httpx.AsyncClient, storage: Storage, condition: dict[str, Any], field: str
 ) -> None:
-    await assert_rejected(
+    await assert_refused(
         client, storage, "POST", SEARCH, json={"filter": condition}, status=422, field=field
     )
 
@@ -1299,7 +1299,7 @@ async def test_search_rejects_a_filter_nested_too_deep(
     expression: dict[str, Any] = {"field": "city", "op": "eq", "value": "Austin"}
     for _ in range(12):
         expression = {"not": expression}
-    body = await assert_rejected(
+    body = await assert_refused(
         client, storage, "POST", SEARCH, json={"filter": expression}, status=422, field=None
     )
     assert "deep" in body["errors"][0]["message"]
@@ -1310,7 +1310,7 @@ async def test_search_rejects_a_filter_with_too_many_nodes(
     client: httpx.AsyncClient, storage: Storage
 ) -> None:
     leaf = {"field": "city", "op": "eq", "value": "Austin"}
-    await assert_rejected(
+    await assert_refused(
         client,
         storage,
         "POST",
@@ -1336,7 +1336,7 @@ async def test_search_rejects_a_filter_with_too_many_nodes(
 async def test_search_rejects_bad_paging_and_sorting_by_name(
     client: httpx.AsyncClient, storage: Storage, body: dict[str, Any], field: str, status: int
 ) -> None:
-    await assert_rejected(
+    await assert_refused(
         client,
         storage,
         "POST",
@@ -1353,7 +1353,7 @@ async def test_search_with_a_cursor_from_another_sort_is_a_400(
 ) -> None:
     await store(storage, *(make_user(id=f"u{n}") for n in range(3)))
     first = (await client.post(SEARCH, json={"limit": 1, "sort": ["city"]})).json()
-    await assert_rejected(
+    await assert_refused(
         client,
         storage,
         "POST",
@@ -1367,7 +1367,7 @@ async def test_search_with_a_cursor_from_another_sort_is_a_400(
 async def test_search_with_malformed_json_is_a_400(
     client: httpx.AsyncClient, storage: Storage
 ) -> None:
-    await assert_rejected(
+    await assert_refused(
         client,
         storage,
         "POST",

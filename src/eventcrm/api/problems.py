@@ -73,7 +73,13 @@ async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
     if isinstance(exc, InvalidInput):
         errors = [_field_error(p.loc, p.message, p.type) for p in exc.errors]
     return problem(
-        request, status=status, code=exc.code, title=exc.title, detail=exc.detail, errors=errors
+        request,
+        status=status,
+        code=exc.code,
+        title=exc.title,
+        detail=exc.detail,
+        errors=errors,
+        headers={"Retry-After": "1"} if isinstance(exc, Busy) else None,
     )
 
 
@@ -98,8 +104,9 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
             if len(loc) > 1:
                 message = f"{message} at character {loc[1]}"
             loc = ("body",)
-        if kind == "read_only":
-            loc = (*loc, err.get("ctx", {}).get("field", ""))
+        if kind in ("read_only", "nul_character"):
+            # Raised for the whole body; the context names the field.
+            loc = (*loc, *str(err.get("ctx", {}).get("field", "")).split("."))
         if kind == "extra_forbidden":
             message = f"Unknown field {loc[-1]!r}."
         problems.append(FieldProblem(_camel_loc(loc), message.removeprefix("Value error, "), kind))

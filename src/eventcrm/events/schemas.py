@@ -8,7 +8,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     AfterValidator,
-    AwareDatetime,
     Field,
     StringConstraints,
     ValidationInfo,
@@ -17,7 +16,7 @@ from pydantic import (
 
 from eventcrm.events.domain import READ_ONLY_FIELDS, EventStatus
 from eventcrm.kit.ids import ID_PATTERN
-from eventcrm.kit.schemas import ApiModel, WriteModel
+from eventcrm.kit.schemas import ApiModel, AwareUtcDateTime, UtcDateTime, WriteModel
 from eventcrm.kit.text import to_camel
 
 SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
@@ -97,8 +96,8 @@ class EventReplace(WriteModel):
     slug: Slug | None = None
     title: Title
     description: Description = None
-    start_at: AwareDatetime
-    end_at: AwareDatetime
+    start_at: AwareUtcDateTime
+    end_at: AwareUtcDateTime
     timezone: TimeZone = None
     venue: Venue = None
     capacity: Capacity = None
@@ -138,8 +137,8 @@ class EventUpdate(WriteModel):
     slug: Slug | None = None
     title: Title | None = None
     description: Description = None
-    start_at: AwareDatetime | None = None
-    end_at: AwareDatetime | None = None
+    start_at: AwareUtcDateTime | None = None
+    end_at: AwareUtcDateTime | None = None
     timezone: TimeZone = None
     venue: Venue = None
     capacity: Capacity = None
@@ -199,8 +198,12 @@ class EventFilterParams(WriteModel):
 
     status: Annotated[list[EventStatus], Field(max_length=5)] = []
     category_id: Id | None = None
-    start_after: datetime | None = Field(default=None, description="Starting at or after.")
-    end_before: datetime | None = Field(default=None, description="Ending at or before.")
+    start_after: UtcDateTime | None = Field(
+        default=None, description="Starting at or after (UTC when no offset is given)."
+    )
+    end_before: UtcDateTime | None = Field(
+        default=None, description="Ending at or before (UTC when no offset is given)."
+    )
     q: Annotated[str | None, StringConstraints(max_length=200)] = Field(
         default=None, description="Words that must each appear in the title or description."
     )

@@ -208,6 +208,8 @@ class _Parser:
                 raise self.fail(loc, f"field {spec.name!r} takes a string")
             if len(raw) > MAX_TEXT_LENGTH:
                 raise self.fail(loc, f"a string value may be at most {MAX_TEXT_LENGTH} characters")
+            if "\x00" in raw:
+                raise self.fail(loc, "a string value must not contain NUL characters")
             if spec.type is FieldType.ENUM and raw not in spec.choices:
                 allowed = ", ".join(sorted(spec.choices))
                 raise self.fail(loc, f"{raw!r} is not one of: {allowed}")
@@ -229,4 +231,7 @@ class _Parser:
         except ValueError:
             raise self.fail(loc, f"{raw!r} is not an ISO 8601 date-time") from None
         # A date-time without an offset is read as UTC.
-        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+        try:
+            return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
+        except OverflowError:
+            raise self.fail(loc, f"{raw!r} is out of range once converted to UTC") from None

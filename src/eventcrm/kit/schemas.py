@@ -2,13 +2,47 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Generic, TypeVar
+from datetime import UTC, datetime
+from typing import Annotated, Any, ClassVar, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, model_validator
 from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
 
 from eventcrm.kit.text import to_snake
+
+
+def to_utc(value: datetime) -> datetime:
+    """UTC, reading a value without an offset as UTC; out-of-range values are bad input."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("date-time is out of range once converted to UTC") from None
+
+
+#: A date-time that must carry an offset; stored and returned in UTC.
+AwareUtcDateTime = Annotated[AwareDatetime, AfterValidator(to_utc)]
+#: A date-time bound in a query; without an offset it is read as UTC.
+UtcDateTime = Annotated[datetime, AfterValidator(to_utc)]
+
+
+def _nul_location(value: Any, path: tuple[str, ...] = ()) -> tuple[str, ...] | None:
+    """Where a NUL character hides in a JSON-like value (PostgreSQL text cannot hold one)."""
+    if isinstance(value, str):
+        return path if "\x00" in value else None
+    if isinstance(value, dict):
+        items: Any = value.items()
+    elif isinstance(value, list | tuple):
+        items = enumerate(value)
+    else:
+        return None
+    for key, item in items:
+        found = _nul_location(item, (*path, str(key)))
+        if found is not None:
+            return found
+    return None
 
 
 class ApiModel(BaseModel):
@@ -31,15 +65,23 @@ class WriteModel(ApiModel):
 
     @model_validator(mode="before")
     @classmethod
-    def _reject_read_only(cls, data: Any) -> Any:
-        if isinstance(data, dict) and cls.read_only:
-            for key in data:
-                if isinstance(key, str) and to_snake(key) in cls.read_only:
-                    raise PydanticCustomError(
-                        "read_only",
-                        "{field} is read-only and cannot be set by a client",
-                        {"field": key},
-                    )
+    def _reject_read_only_and_nul(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        for key in data:
+            if isinstance(key, str) and to_snake(key) in cls.read_only:
+                raise PydanticCustomError(
+                    "read_only",
+                    "{field} is read-only and cannot be set by a client",
+                    {"field": key},
+                )
+        where = _nul_location(data)
+        if where is not None:
+            raise PydanticCustomError(
+                "nul_character",
+                "{field} must not contain NUL characters",
+                {"field": ".".join(where)},
+            )
         return data
 
 

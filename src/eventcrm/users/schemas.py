@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any
 
 from pydantic import (
@@ -17,17 +17,12 @@ from pydantic import (
 
 from eventcrm.kit.filters import MAX_TEXT_LENGTH
 from eventcrm.kit.ids import ID_PATTERN
-from eventcrm.kit.schemas import ApiModel, WriteModel
+from eventcrm.kit.schemas import ApiModel, UtcDateTime, WriteModel
 from eventcrm.users.domain import READ_ONLY_FIELDS
 
 
 def _blank_to_none(value: str | None) -> str | None:
     return value or None
-
-
-def _naive_as_utc(value: datetime | None) -> datetime | None:
-    # As in the filter language: a date-time without an offset is read as UTC.
-    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
 
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
@@ -146,10 +141,10 @@ class UserListParams(WriteModel):
     max_events_hosted: Annotated[int | None, Field(ge=0)] = None
     min_events_attended: Annotated[int | None, Field(ge=0)] = None
     max_events_attended: Annotated[int | None, Field(ge=0)] = None
-    created_after: Annotated[datetime | None, AfterValidator(_naive_as_utc)] = Field(
+    created_after: UtcDateTime | None = Field(
         default=None, description="Created at or after (inclusive); UTC when no offset is given."
     )
-    created_before: Annotated[datetime | None, AfterValidator(_naive_as_utc)] = Field(
+    created_before: UtcDateTime | None = Field(
         default=None, description="Created strictly before; UTC when no offset is given."
     )
     sort: Annotated[str | None, StringConstraints(max_length=300)] = Field(
