@@ -12,6 +12,8 @@ from eventcrm.storage.ports import Storage
 from tests.factories import create_campaign, create_template, create_user
 
 API = "/api/v1/campaigns"
+#: Valid ISO 8601, but past the year 9999 once converted to UTC.
+FAR_FUTURE = "9999-12-31T23:00-12:00"
 
 
 async def _send(client: httpx.AsyncClient, campaign_id: str, **body: Any) -> dict[str, Any]:
@@ -150,6 +152,8 @@ async def test_emails_send_creates_and_sends_in_one_call(client: httpx.AsyncClie
         ({"subject": "s", "text": "t", "filter": {"field": "nope", "op": "eq"}}, "filter.field"),
         ({"subject": "s", "text": "t", "segmentId": "missing"}, "segmentId"),
         ({"subject": "s", "text": "t", "filter": None, "scheduledAt": "2030-01-01T00:00"}, ""),
+        ({"subject": "s", "text": "t", "filter": None, "scheduledAt": FAR_FUTURE}, ""),
+        ({"subject": "s\u0000", "text": "t", "filter": None}, "subject"),
     ],
 )
 async def test_bad_send_requests_are_4xx_and_write_nothing(

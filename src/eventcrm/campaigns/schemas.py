@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Self
 
-from pydantic import AwareDatetime, Field, StringConstraints, model_validator
+from pydantic import Field, StringConstraints, model_validator
 
 from eventcrm.campaigns.domain import CampaignKind, CampaignStatus, DeliveryStatus
 from eventcrm.kit.ids import ID_PATTERN
-from eventcrm.kit.schemas import ApiModel, WriteModel
+from eventcrm.kit.schemas import ApiModel, AwareUtcDateTime, WriteModel
 from eventcrm.registrations.domain import RegistrationStatus, Role
 from eventcrm.templates.schemas import MAX_BODY
 
@@ -99,7 +99,7 @@ class CampaignCreate(_Message):
 
 
 class CampaignSend(WriteModel):
-    scheduled_at: AwareDatetime | None = Field(
+    scheduled_at: AwareUtcDateTime | None = Field(
         default=None, description="Send from this moment on (default: now)."
     )
 
@@ -114,7 +114,7 @@ class EmailSend(_Message):
     event_id: Id | None = Field(default=None, description="Send to this event's registrants.")
     statuses: Statuses = None
     roles: Roles = None
-    scheduled_at: AwareDatetime | None = None
+    scheduled_at: AwareUtcDateTime | None = None
 
     @model_validator(mode="after")
     def _exactly_one(self) -> Self:
