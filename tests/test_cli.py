@@ -170,3 +170,27 @@ def test_serve_stores_what_the_api_is_given(server: Server) -> None:
     assert created.status_code == 201, created.text
     fetched = httpx.get(f"{server.base_url}/api/v1/users/{created.json()['id']}")
     assert fetched.json() == created.json()
+
+
+def test_serve_sends_email_into_the_outbox_with_nothing_configured(server: Server) -> None:
+    """The embedded worker: a campaign sent through the API lands in ./var/outbox/."""
+    payload = {"firstName": "Grace", "lastName": "Hopper", "email": "grace@example.com"}
+    user = httpx.post(f"{server.base_url}/api/v1/users", json=payload).json()
+    sent = httpx.post(
+        f"{server.base_url}/api/v1/emails/send",
+        json={"subject": "Hi {{ user.firstName }}", "text": "Hello", "userIds": [user["id"]]},
+    )
+    assert sent.status_code == 202, sent.text
+    campaign_url = f"{server.base_url}/api/v1/campaigns/{sent.json()['campaignId']}"
+    deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
+    while httpx.get(campaign_url).json()["status"] != "completed":
+        assert time.monotonic() < deadline, server.stderr.read_text()[-2000:]
+        time.sleep(0.1)
+    [message] = sorted((server.workdir / "var" / "outbox").glob("*.eml"))
+    assert b"Subject: Hi Grace" in message.read_bytes()
+
+
+def test_worker_until_idle_exits_when_nothing_is_queued(database: Path) -> None:
+    result = CliRunner().invoke(app, ["worker", "--until-idle"])
+    assert result.exit_code == 0, result.output
+    assert "deliveries" in table_names(database)

@@ -6,6 +6,7 @@ import asyncio
 import random
 import time
 from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 
 import httpx
 import pytest
@@ -13,8 +14,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from eventcrm.bootstrap import build_container
+from eventcrm.bootstrap import build_container, build_worker
 from eventcrm.settings import Settings
+from eventcrm.storage.ports import UnitOfWork
+from eventcrm.storage.sql.storage import SqlStorage
 from eventcrm.worker.retry import MAX_DELAY_SECONDS, backoff_seconds
 from eventcrm.worker.runner import DeliveryWorker
 from tests.factories import create_user
@@ -81,3 +84,38 @@ def test_a_bad_sender_address_stops_start_up(settings: Settings) -> None:
 @pytest.mark.parametrize(("security", "port"), [("none", 25), ("starttls", 587), ("tls", 465)])
 def test_the_smtp_port_follows_the_security(security: str, port: int) -> None:
     assert Settings(smtp_security=security).resolved_smtp_port == port  # type: ignore[arg-type]
+
+
+class _FlakyStorage:
+    """The real storage, except that its first few transactions fail (a restarting database)."""
+
+    def __init__(self, inner: SqlStorage, failures: int) -> None:
+        self._inner = inner
+        self.failures = failures
+
+    def unit_of_work(self, *, write: bool) -> AbstractAsyncContextManager[UnitOfWork]:
+        if self.failures > 0:
+            self.failures -= 1
+            raise ConnectionRefusedError("the database is restarting")
+        return self._inner.unit_of_work(write=write)
+
+    async def ping(self) -> None:
+        await self._inner.ping()
+
+    async def close(self) -> None:
+        await self._inner.close()
+
+
+async def test_the_worker_outlives_database_errors(
+    client: httpx.AsyncClient,
+    smtp_sink: SmtpSink,
+    smtp_settings: Settings,
+    storage: SqlStorage,
+) -> None:
+    users = [await create_user(client) for _ in range(5)]
+    await send_campaign(client, subject="s", text="t", userIds=[u["id"] for u in users])
+    flaky = _FlakyStorage(storage, failures=3)
+    worker = build_worker(build_container(smtp_settings, storage=flaky))
+    await drain(worker)
+    assert flaky.failures == 0
+    assert dict(smtp_sink.handler.recipients) == {u["email"]: 1 for u in users}

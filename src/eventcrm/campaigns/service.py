@@ -192,7 +192,7 @@ class CampaignService:
         now = self._clock.now()
         if campaign.template_id is not None:
             template = await self._uow.templates.get(campaign.template_id)
-            if template is None:  # pragma: no cover - the foreign key clears template_id
+            if template is None:  # deleted in a race with this request
                 raise CampaignStateConflict("The campaign's template no longer exists.")
             # The campaign keeps its own copy: editing the template mid-send
             # must not give one audience two different messages.

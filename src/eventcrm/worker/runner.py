@@ -102,19 +102,28 @@ class DeliveryWorker:
         """Work until ``stop`` is set (finishing the batch in hand), or, with
         ``until_idle``, until no delivery is queued or in flight."""
         log.info("worker_started", provider=self._sender.name, **_public(self.config))
+        failures = 0
         async with self.connections() as connections:
             while not stop.is_set():
-                handled = await self.run_once(connections)
+                try:
+                    handled = await self.run_once(connections)
+                    next_due = None if handled else await self._next_due()
+                    failures = 0
+                except Exception:
+                    # The database restarting or a deadlock must not end the worker:
+                    # what it had claimed is reclaimed when the lease runs out.
+                    failures += 1
+                    log.exception("worker_batch_failed", consecutive=failures)
+                    await _sleep_or_stop(stop, min(30.0, self.config.poll_interval * failures))
+                    continue
                 if handled:
                     continue
-                next_due = await self._next_due()
                 if until_idle and next_due is None:
                     break
                 delay = self.config.poll_interval
                 if next_due is not None:
                     delay = min(delay, max(0.0, (next_due - self._clock.now()).total_seconds()))
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), timeout=max(delay, 0.01))
+                await _sleep_or_stop(stop, delay)
         log.info("worker_stopped", sent=self.sent)
 
     @asynccontextmanager
@@ -292,6 +301,11 @@ class DeliveryWorker:
                 # and they are sent again (at-least-once, never lost).
                 log.exception("record_failed", attempt=attempt, deliveries=len(outcomes))
                 await asyncio.sleep(min(30.0, 0.5 * 2**attempt))
+
+
+async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), timeout=max(seconds, 0.01))
 
 
 def _public(config: WorkerConfig) -> dict[str, object]:

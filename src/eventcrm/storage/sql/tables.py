@@ -203,6 +203,3 @@ deliveries = sa.Table(
     sa.Column("updated_at", UTCDateTime, nullable=False),
     sa.UniqueConstraint("campaign_id", "user_id"),
 )
-
-#: A delivery the worker may pick up: queued, or sending with an expired lease.
-ACTIVE_DELIVERY_STATUSES = ("queued", "sending")
