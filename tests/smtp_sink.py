@@ -38,6 +38,8 @@ class SinkHandler:
         self.messages: list[EmailMessage] = []
         self.recipients: Counter[str] = Counter()
         self.data_seen = 0
+        #: Per accepted message: whether the session was encrypted, and who logged in.
+        self.sessions: list[tuple[bool, str | None]] = []
         self.lock = threading.Lock()
 
     async def handle_RCPT(
@@ -62,6 +64,9 @@ class SinkHandler:
                 return "421 4.3.2 Closing"
             for rcpt in envelope.rcpt_tos:
                 self.recipients[rcpt] += 1
+            login = session.auth_data if isinstance(session.auth_data, str) else None
+            encrypted = server.transport.get_extra_info("ssl_object") is not None
+            self.sessions.append((encrypted, login))
             if self.parse:
                 message = email.message_from_bytes(envelope.content, policy=email.policy.default)
                 assert isinstance(message, EmailMessage)
@@ -77,14 +82,23 @@ class SinkHandler:
 class SmtpSink:
     """An aiosmtpd server in a background thread on 127.0.0.1."""
 
-    def __init__(self, *, parse: bool = True, port: int | None = None) -> None:
+    def __init__(
+        self, *, parse: bool = True, port: int | None = None, **server_options: Any
+    ) -> None:
+        """``server_options`` go to aiosmtpd (``ssl_context`` for implicit TLS;
+        ``tls_context``, ``require_starttls``, ``authenticator``, ``auth_required``)."""
         self.handler = SinkHandler(parse=parse)
         self.port = port or free_port()
+        self._options = server_options
         self._controller: Controller | None = None
 
     def start(self) -> None:
         self._controller = Controller(
-            self.handler, hostname="127.0.0.1", port=self.port, data_size_limit=10_000_000
+            self.handler,
+            hostname="127.0.0.1",
+            port=self.port,
+            data_size_limit=10_000_000,
+            **self._options,
         )
         self._controller.start()
 

@@ -57,6 +57,7 @@ def build_mail_sender(settings: Settings, mail_from: Mailbox) -> MailSender:
             username=settings.smtp_username,
             password=password,
             timeout=settings.smtp_timeout_seconds,
+            ca_file=str(settings.smtp_ca_file) if settings.smtp_ca_file else None,
         )
         return SmtpMailSender(config=config, sender=mail_from)
     if settings.email_provider == "sendgrid":

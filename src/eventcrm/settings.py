@@ -47,6 +47,8 @@ class Settings(BaseSettings):
     smtp_password: SecretStr | None = None
     smtp_security: Literal["none", "starttls", "tls"] = "starttls"
     smtp_timeout_seconds: float = Field(default=30.0, gt=0)
+    #: CA certificates to trust for the SMTP server (a relay with a private CA).
+    smtp_ca_file: Path | None = None
     sendgrid_api_key: SecretStr | None = None
     sendgrid_base_url: str = Field(default="https://api.sendgrid.com", pattern=r"^https?://\S+$")
 

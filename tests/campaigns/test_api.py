@@ -154,6 +154,8 @@ async def test_emails_send_creates_and_sends_in_one_call(client: httpx.AsyncClie
         ({"subject": "s", "text": "t", "filter": None, "scheduledAt": "2030-01-01T00:00"}, ""),
         ({"subject": "s", "text": "t", "filter": None, "scheduledAt": FAR_FUTURE}, ""),
         ({"subject": "s\u0000", "text": "t", "filter": None}, "subject"),
+        ({"subject": "s", "text": "t", "userIds": None}, "body"),
+        ({"subject": "s", "text": "t", "segmentId": None}, "body"),
     ],
 )
 async def test_bad_send_requests_are_4xx_and_write_nothing(

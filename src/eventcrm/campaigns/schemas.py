@@ -10,6 +10,7 @@ from pydantic import Field, StringConstraints, model_validator
 from eventcrm.campaigns.domain import CampaignKind, CampaignStatus, DeliveryStatus
 from eventcrm.kit.ids import ID_PATTERN
 from eventcrm.kit.schemas import ApiModel, AwareUtcDateTime, WriteModel
+from eventcrm.kit.text import to_camel
 from eventcrm.registrations.domain import RegistrationStatus, Role
 from eventcrm.templates.schemas import MAX_BODY
 
@@ -40,6 +41,9 @@ def _one_audience(model: WriteModel) -> None:
     given = [k for k in _AUDIENCE_KEYS if k in model.model_fields_set]
     if len(given) != 1:
         raise ValueError("give exactly one of userIds, filter, segmentId, eventId")
+    # Only a filter may be null (everyone); a null list or id selects nothing meaningful.
+    if given[0] != "filter" and getattr(model, given[0]) is None:
+        raise ValueError(f"{to_camel(given[0])} cannot be null")
     if "event_id" not in given and {"statuses", "roles"} & model.model_fields_set:
         raise ValueError("statuses and roles go with eventId")
 

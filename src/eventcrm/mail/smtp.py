@@ -34,6 +34,8 @@ class SmtpConfig:
     username: str | None
     password: str | None
     timeout: float
+    #: Extra CA certificates to trust (PEM); None: the system's.
+    ca_file: str | None = None
 
 
 class SmtpMailSender:
@@ -128,6 +130,7 @@ class SmtpConnection:
             username=config.username,
             password=config.password,
             timeout=config.timeout,
+            cert_bundle=config.ca_file,
         )
         await smtp.connect()
         self._smtp = smtp
