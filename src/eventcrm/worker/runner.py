@@ -91,9 +91,10 @@ class DeliveryWorker:
         self.config = config
         rate = config.send_rate
         self._limiter = AsyncLimiter(rate, 1.0) if rate else None
-        # A lease must outlast the slowest batch, or a live batch would be reclaimed.
+        # A lease must outlast the slowest batch, or a live batch would be
+        # reclaimed: a rate-limited batch takes at least batch_size / rate.
         slowest = 2 * config.batch_size / rate if rate else 0.0
-        self._lease = timedelta(seconds=max(config.lease_seconds, slowest + 60.0))
+        self._lease = timedelta(seconds=max(config.lease_seconds, slowest))
         self._templates: OrderedDict[str, tuple[Campaign, MessageTemplate | None]] = OrderedDict()
         self._rng = random.Random()
         self.sent = 0
