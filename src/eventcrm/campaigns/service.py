@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime
-from typing import Any
 
 from eventcrm.campaigns.domain import (
     FINAL_DELIVERY_STATUSES,
@@ -37,7 +36,7 @@ from eventcrm.kit.clock import Clock
 from eventcrm.kit.cursor import CursorCodec
 from eventcrm.kit.filters import Condition, Op, parse_filter
 from eventcrm.kit.ids import IdGenerator
-from eventcrm.kit.pagination import ListResult, paginate
+from eventcrm.kit.pagination import ListResult, page_in_order
 from eventcrm.kit.sorting import SortKey
 from eventcrm.registrations.domain import RegistrationStatus, Role
 from eventcrm.segments.service import segment_filter
@@ -166,18 +165,12 @@ class CampaignService:
     ) -> ListResult[CampaignProgress]:
         repo = self._uow.campaigns
 
-        async def fetch(*, limit: int, after: Any, **_: Any) -> Any:
-            return await repo.list(kind=kind, limit=limit, after=after)
-
-        page = await paginate(
-            fetch=fetch,
-            count=None,
+        page = await page_in_order(
+            lambda limit, after: repo.list(kind=kind, limit=limit, after=after),
             cursors=self._cursors,
-            where=None,
             sort=_NEWEST_FIRST,
             limit=limit,
             cursor=cursor,
-            include_total=False,
         )
         now = self._clock.now()
         items = [progress_of(c, await self._uow.deliveries.counts(c.id), now) for c in page.items]
@@ -264,18 +257,14 @@ class CampaignService:
         await self._get(campaign_id)
         repo = self._uow.deliveries
 
-        async def fetch(*, limit: int, after: Any, **_: Any) -> Any:
-            return await repo.list(campaign_id=campaign_id, status=status, limit=limit, after=after)
-
-        return await paginate(
-            fetch=fetch,
-            count=None,
+        return await page_in_order(
+            lambda limit, after: repo.list(
+                campaign_id=campaign_id, status=status, limit=limit, after=after
+            ),
             cursors=self._cursors,
-            where=None,
             sort=_BY_ID,
             limit=limit,
             cursor=cursor,
-            include_total=False,
         )
 
     async def _get(self, campaign_id: str) -> Campaign:

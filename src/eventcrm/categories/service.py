@@ -17,7 +17,7 @@ from eventcrm.errors import FieldProblem, InvalidInput
 from eventcrm.kit.clock import Clock
 from eventcrm.kit.cursor import CursorCodec
 from eventcrm.kit.ids import IdGenerator
-from eventcrm.kit.pagination import ListResult, paginate
+from eventcrm.kit.pagination import ListResult, page_in_order
 from eventcrm.kit.sorting import SortKey
 from eventcrm.storage.ports import UnitOfWork
 
@@ -68,19 +68,12 @@ class CategoryService:
 
     async def list(self, *, params: CategoryListParams) -> ListResult[Category]:
         repo = self._uow.categories
-
-        async def fetch(**kwargs: Any) -> Any:
-            return await repo.list(limit=kwargs["limit"], after=kwargs["after"])
-
-        return await paginate(
-            fetch=fetch,
-            count=None,
+        return await page_in_order(
+            lambda limit, after: repo.list(limit=limit, after=after),
             cursors=self._cursors,
-            where=None,
             sort=_SORT,
             limit=params.limit,
             cursor=params.cursor,
-            include_total=False,
         )
 
     async def _write(self, category_id: str, changes: dict[str, Any]) -> Category:

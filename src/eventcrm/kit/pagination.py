@@ -29,6 +29,9 @@ class _Page(Protocol[T_co]):
     def next_key(self) -> tuple[KeyValue, ...] | None: ...
 
 
+After = tuple[KeyValue, ...] | None
+
+
 async def paginate(
     *,
     fetch: Callable[..., Awaitable[_Page[T]]],
@@ -41,14 +44,38 @@ async def paginate(
     include_total: bool,
     cursor_loc: tuple[str | int, ...] = ("query", "cursor"),
 ) -> ListResult[T]:
-    """Fetch one keyset page. The cursor is bound to the sort it was made for."""
+    """One page of a filtered, sorted listing (``fetch(where=, sort=, limit=, after=)``),
+    with the total when asked for."""
+    result = await page_in_order(
+        lambda limit, after: fetch(where=where, sort=sort, limit=limit, after=after),
+        cursors=cursors,
+        sort=sort,
+        limit=limit,
+        cursor=cursor,
+        cursor_loc=cursor_loc,
+    )
+    if include_total and count is not None:
+        return ListResult(result.items, result.next_cursor, await count(where=where))
+    return result
+
+
+async def page_in_order(
+    fetch: Callable[[int, After], Awaitable[_Page[T]]],
+    *,
+    cursors: CursorCodec,
+    sort: Sequence[SortKey],
+    limit: int,
+    cursor: str | None,
+    cursor_loc: tuple[str | int, ...] = ("query", "cursor"),
+) -> ListResult[T]:
+    """One keyset page of ``fetch(limit, after)``, whose rows come in ``sort`` order.
+    The cursor is bound to the sort it was made for."""
     signature = sort_signature(sort)
     after = cursors.decode(cursor, sort=signature, loc=cursor_loc) if cursor else None
     if after is not None and len(after) != len(sort) + 1:  # + the id tie-breaker
         raise InvalidCursor(loc=cursor_loc)
-    page = await fetch(where=where, sort=sort, limit=limit, after=after)
+    page = await fetch(limit, after)
     next_cursor = (
         cursors.encode(sort=signature, key=page.next_key) if page.next_key is not None else None
     )
-    total = await count(where=where) if include_total and count is not None else None
-    return ListResult(list(page.items), next_cursor, total)
+    return ListResult(list(page.items), next_cursor)

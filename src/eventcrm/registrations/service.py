@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, replace
 from datetime import datetime
 from typing import Any, TypeVar
@@ -22,7 +22,7 @@ from eventcrm.events.domain import OPEN_FOR_REGISTRATION, Event, EventStatus
 from eventcrm.events.errors import EventNotFound
 from eventcrm.kit.clock import Clock
 from eventcrm.kit.cursor import CursorCodec
-from eventcrm.kit.pagination import ListResult, paginate
+from eventcrm.kit.pagination import ListResult, page_in_order
 from eventcrm.kit.sorting import SortKey
 from eventcrm.notifications.service import Notifications
 from eventcrm.registrations.domain import (
@@ -42,7 +42,7 @@ from eventcrm.registrations.errors import (
     OwnerRegistration,
     RegistrationNotFound,
 )
-from eventcrm.storage.ports import KeysetPage, StoredResponse, UnitOfWork
+from eventcrm.storage.ports import StoredResponse, UnitOfWork
 from eventcrm.users.errors import UserNotFound
 
 T = TypeVar("T")
@@ -157,12 +157,15 @@ class RegistrationService:
             raise EventNotFound(event_id)
         repo = self._uow.registrations
 
-        async def fetch(**kwargs: Any) -> KeysetPage[Participant]:
-            return await repo.participants(
-                event_id, status=status, role=role, limit=kwargs["limit"], after=kwargs["after"]
-            )
-
-        return await self._paginate(fetch, _BY_JOINED, limit, cursor)
+        return await page_in_order(
+            lambda limit, after: repo.participants(
+                event_id, status=status, role=role, limit=limit, after=after
+            ),
+            cursors=self._cursors,
+            sort=_BY_JOINED,
+            limit=limit,
+            cursor=cursor,
+        )
 
     async def user_events(
         self,
@@ -177,29 +180,14 @@ class RegistrationService:
             raise UserNotFound(user_id)
         repo = self._uow.registrations
 
-        async def fetch(**kwargs: Any) -> KeysetPage[UserEvent]:
-            return await repo.user_events(
-                user_id, status=status, role=role, limit=kwargs["limit"], after=kwargs["after"]
-            )
-
-        return await self._paginate(fetch, _BY_START, limit, cursor)
-
-    async def _paginate(
-        self,
-        fetch: Callable[..., Awaitable[KeysetPage[T]]],
-        sort: tuple[SortKey, ...],
-        limit: int,
-        cursor: str | None,
-    ) -> ListResult[T]:
-        return await paginate(
-            fetch=fetch,
-            count=None,
+        return await page_in_order(
+            lambda limit, after: repo.user_events(
+                user_id, status=status, role=role, limit=limit, after=after
+            ),
             cursors=self._cursors,
-            where=None,
-            sort=sort,
+            sort=_BY_START,
             limit=limit,
             cursor=cursor,
-            include_total=False,
         )
 
     async def _locked(self, event_id: str) -> Event:

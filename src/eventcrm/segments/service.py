@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
 
 from eventcrm.kit.clock import Clock
 from eventcrm.kit.cursor import CursorCodec
 from eventcrm.kit.filters import Node, parse_filter
 from eventcrm.kit.ids import IdGenerator
-from eventcrm.kit.pagination import ListResult, paginate
+from eventcrm.kit.pagination import ListResult, page_in_order, paginate
 from eventcrm.kit.sorting import SortKey, parse_sort
 from eventcrm.segments.domain import Segment
 from eventcrm.segments.errors import SegmentIdTaken, SegmentNotFound
@@ -59,18 +58,12 @@ class SegmentService:
     async def list(self, *, limit: int, cursor: str | None) -> ListResult[Segment]:
         repo = self._uow.segments
 
-        async def fetch(*, limit: int, after: Any, **_: Any) -> Any:
-            return await repo.list(limit=limit, after=after)
-
-        return await paginate(
-            fetch=fetch,
-            count=None,
+        return await page_in_order(
+            lambda limit, after: repo.list(limit=limit, after=after),
             cursors=self._cursors,
-            where=None,
             sort=_BY_NAME,
             limit=limit,
             cursor=cursor,
-            include_total=False,
         )
 
     async def replace(self, *, segment_id: str, data: SegmentReplace) -> Segment:

@@ -9,7 +9,7 @@ from eventcrm.events.errors import EventNotFound
 from eventcrm.kit.clock import Clock
 from eventcrm.kit.cursor import CursorCodec
 from eventcrm.kit.ids import IdGenerator
-from eventcrm.kit.pagination import ListResult, paginate
+from eventcrm.kit.pagination import ListResult, page_in_order
 from eventcrm.kit.sorting import SortKey
 from eventcrm.storage.ports import UnitOfWork
 from eventcrm.templates.domain import EmailTemplate
@@ -70,18 +70,12 @@ class TemplateService:
     async def list(self, *, limit: int, cursor: str | None) -> ListResult[EmailTemplate]:
         repo = self._uow.templates
 
-        async def fetch(*, limit: int, after: Any, **_: Any) -> Any:
-            return await repo.list(limit=limit, after=after)
-
-        return await paginate(
-            fetch=fetch,
-            count=None,
+        return await page_in_order(
+            lambda limit, after: repo.list(limit=limit, after=after),
             cursors=self._cursors,
-            where=None,
             sort=_BY_NAME,
             limit=limit,
             cursor=cursor,
-            include_total=False,
         )
 
     async def replace(self, *, template_id: str, data: TemplateReplace) -> EmailTemplate:
