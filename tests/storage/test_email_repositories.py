@@ -16,11 +16,12 @@ from eventcrm.campaigns.domain import (
     StoredStatus,
     UserIdsAudience,
 )
+from eventcrm.campaigns.errors import CampaignIdTaken
 from eventcrm.segments.domain import Segment
-from eventcrm.segments.errors import SegmentNameTaken
+from eventcrm.segments.errors import SegmentIdTaken, SegmentNameTaken
 from eventcrm.storage.ports import Storage
 from eventcrm.templates.domain import EmailTemplate
-from eventcrm.templates.errors import TemplateNameTaken
+from eventcrm.templates.errors import TemplateIdTaken, TemplateNameTaken
 
 NOW = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
 
@@ -123,3 +124,20 @@ async def test_only_unsent_campaigns_hold_on_to_a_template(storage: Storage) -> 
         assert kept is not None
         assert kept.template_id is None
         assert kept.subject == "s"
+
+
+async def test_a_taken_id_is_reported_as_such_and_leaves_the_transaction_usable(
+    storage: Storage,
+) -> None:
+    async with storage.unit_of_work(write=True) as uow:
+        await uow.templates.add(_template("t1", "Welcome"))
+        with pytest.raises(TemplateIdTaken):
+            await uow.templates.add(_template("t1", "Another name"))
+        await uow.segments.add(Segment("s1", "Austin", None, None, NOW, NOW))
+        with pytest.raises(SegmentIdTaken):
+            await uow.segments.add(Segment("s1", "Boston", None, None, NOW, NOW))
+        await uow.campaigns.add(_campaign("c1"))
+        with pytest.raises(CampaignIdTaken):
+            await uow.campaigns.add(_campaign("c1"))
+        await uow.campaigns.add(_campaign("c2"))
+        assert await uow.campaigns.get("c2") == _campaign("c2")

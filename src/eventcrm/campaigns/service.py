@@ -25,7 +25,6 @@ from eventcrm.campaigns.domain import (
     UsersMatching,
 )
 from eventcrm.campaigns.errors import (
-    CampaignIdTaken,
     CampaignNotFound,
     CampaignStateConflict,
     InvalidAudience,
@@ -305,8 +304,6 @@ class CampaignService:
             created_at=now,
             updated_at=now,
         )
-        if await self._uow.campaigns.get(campaign.id) is not None:
-            raise CampaignIdTaken(campaign.id)
         await self._uow.campaigns.add(campaign)
         return campaign
 

@@ -11,7 +11,7 @@ from eventcrm.kit.ids import IdGenerator
 from eventcrm.kit.pagination import ListResult, page_in_order, paginate
 from eventcrm.kit.sorting import SortKey, parse_sort
 from eventcrm.segments.domain import Segment
-from eventcrm.segments.errors import SegmentIdTaken, SegmentNotFound
+from eventcrm.segments.errors import SegmentNotFound
 from eventcrm.segments.schemas import SegmentCreate, SegmentReplace, SegmentUsersParams
 from eventcrm.storage.ports import UnitOfWork
 from eventcrm.users.domain import DEFAULT_SORT, FILTER_FIELDS, SORT_FIELDS, User
@@ -44,8 +44,6 @@ class SegmentService:
             created_at=now,
             updated_at=now,
         )
-        if await self._uow.segments.get(segment.id) is not None:
-            raise SegmentIdTaken(segment.id)
         await self._uow.segments.add(segment)
         return segment
 

@@ -208,7 +208,7 @@ class StoredResponse:
 
 class TemplateRepository(Protocol):
     async def add(self, template: EmailTemplate) -> None:
-        """Insert; raises TemplateNameTaken."""
+        """Insert; raises TemplateIdTaken or TemplateNameTaken."""
 
     async def get(self, template_id: str) -> EmailTemplate | None: ...
 
@@ -227,7 +227,7 @@ class TemplateRepository(Protocol):
 
 class SegmentRepository(Protocol):
     async def add(self, segment: Segment) -> None:
-        """Insert; raises SegmentNameTaken."""
+        """Insert; raises SegmentIdTaken or SegmentNameTaken."""
 
     async def get(self, segment_id: str) -> Segment | None: ...
 
@@ -243,7 +243,8 @@ class SegmentRepository(Protocol):
 
 
 class CampaignRepository(Protocol):
-    async def add(self, campaign: Campaign) -> None: ...
+    async def add(self, campaign: Campaign) -> None:
+        """Insert; raises CampaignIdTaken."""
 
     async def get(self, campaign_id: str) -> Campaign | None: ...
 

@@ -14,7 +14,6 @@ from eventcrm.kit.sorting import SortKey
 from eventcrm.storage.ports import UnitOfWork
 from eventcrm.templates.domain import EmailTemplate
 from eventcrm.templates.errors import (
-    TemplateIdTaken,
     TemplateInUse,
     TemplateNotFound,
     TemplateRenderFailed,
@@ -56,8 +55,6 @@ class TemplateService:
             created_at=now,
             updated_at=now,
         )
-        if await self._uow.templates.get(template.id) is not None:
-            raise TemplateIdTaken(template.id)
         await self._uow.templates.add(template)
         return template
 

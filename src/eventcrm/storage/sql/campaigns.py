@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -32,6 +33,7 @@ from eventcrm.campaigns.domain import (
     audience_from_json,
     audience_to_json,
 )
+from eventcrm.campaigns.errors import CampaignIdTaken
 from eventcrm.kit.cursor import KeyValue
 from eventcrm.kit.sorting import SortKey
 from eventcrm.storage.ports import KeysetPage
@@ -68,7 +70,11 @@ class SqlCampaignRepository:
         self._conn = conn
 
     async def add(self, campaign: Campaign) -> None:
-        await self._conn.execute(campaigns.insert().values(_campaign_row(campaign)))
+        try:
+            async with self._conn.begin_nested():
+                await self._conn.execute(campaigns.insert().values(_campaign_row(campaign)))
+        except IntegrityError:
+            raise CampaignIdTaken(campaign.id) from None
 
     async def get(self, campaign_id: str) -> Campaign | None:
         query = campaigns.select().where(campaigns.c.id == campaign_id)

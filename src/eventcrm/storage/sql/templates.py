@@ -11,12 +11,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from eventcrm.kit.cursor import KeyValue
 from eventcrm.kit.sorting import SortKey
 from eventcrm.segments.domain import Segment
-from eventcrm.segments.errors import SegmentNameTaken
+from eventcrm.segments.errors import SegmentIdTaken, SegmentNameTaken
 from eventcrm.storage.ports import KeysetPage
 from eventcrm.storage.sql.query import FieldMap, after_key, order_by, sort_columns
 from eventcrm.storage.sql.tables import email_templates, segments
 from eventcrm.templates.domain import EmailTemplate
-from eventcrm.templates.errors import TemplateNameTaken
+from eventcrm.templates.errors import TemplateIdTaken, TemplateNameTaken
 
 _BY_NAME = (SortKey("name"),)
 
@@ -47,6 +47,8 @@ class SqlTemplateRepository:
             async with self._conn.begin_nested():
                 await self._conn.execute(email_templates.insert().values(_row(template)))
         except IntegrityError:
+            if await self.get(template.id) is not None:
+                raise TemplateIdTaken(template.id) from None
             raise TemplateNameTaken(template.name) from None
 
     async def get(self, template_id: str) -> EmailTemplate | None:
@@ -105,6 +107,8 @@ class SqlSegmentRepository:
             async with self._conn.begin_nested():
                 await self._conn.execute(segments.insert().values(row))
         except IntegrityError:
+            if await self.get(segment.id) is not None:
+                raise SegmentIdTaken(segment.id) from None
             raise SegmentNameTaken(segment.name) from None
 
     async def get(self, segment_id: str) -> Segment | None:
