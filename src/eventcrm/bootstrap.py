@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from eventcrm.container import Container
 from eventcrm.kit.clock import Clock, SystemClock
@@ -109,11 +111,16 @@ def build_storage(settings: Settings) -> SqlStorage:
 
 def migrate(settings: Settings, *, action: str = "upgrade", revision: str = "head") -> None:
     """Apply schema migrations (a blocking call, for the CLI and test set-up)."""
+    on_database(settings, lambda engine: apply_migrations(engine, action, revision))
+
+
+def on_database(settings: Settings, operation: Callable[[AsyncEngine], Awaitable[None]]) -> None:
+    """Run ``operation`` on an engine for the configured database, then close it (blocking)."""
 
     async def run() -> None:
         storage = build_storage(settings)
         try:
-            await apply_migrations(storage.engine, action, revision)
+            await operation(storage.engine)
         finally:
             await storage.close()
 

@@ -5,14 +5,23 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+from pathlib import Path
 from typing import Annotated
 
 import typer
 import uvicorn
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from eventcrm.bootstrap import build_container, build_worker, database_location, migrate
+from eventcrm.bootstrap import (
+    build_container,
+    build_worker,
+    database_location,
+    migrate,
+    on_database,
+)
 from eventcrm.kit.logging import configure_logging
 from eventcrm.settings import Settings
+from eventcrm.storage.sql.migrate import show_current, show_history, write_revision
 
 app = typer.Typer(help="eventcrm: an events CRM backend.", no_args_is_help=True)
 db = typer.Typer(help="Database schema migrations.", no_args_is_help=True)
@@ -102,9 +111,50 @@ def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
     typer.echo(f"upgraded {database_location(settings)} to {revision}")
 
 
-@db.command("downgrade")
-def db_downgrade(revision: Annotated[str, typer.Argument(help="e.g. -1 or base")]) -> None:
+# A relative revision such as -1 looks like an option to click: take unknown
+# options as arguments, so `eventcrm db downgrade -1` works (and `-- -1` too).
+@db.command("downgrade", context_settings={"ignore_unknown_options": True})
+def db_downgrade(revision: Annotated[str, typer.Argument(help="e.g. -1, 0002 or base")]) -> None:
     """Revert migrations down to REVISION."""
     settings = Settings()
     migrate(settings, action="downgrade", revision=revision)
     typer.echo(f"downgraded {database_location(settings)} to {revision}")
+
+
+@db.command("current")
+def db_current(
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show details.")] = False,
+) -> None:
+    """Show the database's revision (nothing when it has none yet)."""
+    on_database(Settings(), lambda engine: show_current(engine, verbose=verbose))
+
+
+@db.command("history")
+def db_history(
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show details.")] = False,
+) -> None:
+    """List the revisions, newest first."""
+    show_history(verbose=verbose)
+
+
+@db.command("revision")
+def db_revision(
+    message: Annotated[str, typer.Option("--message", "-m", help="What the revision does.")],
+    autogenerate: Annotated[
+        bool,
+        typer.Option(
+            "--autogenerate",
+            help="Fill it in from the difference between the tables and the database.",
+        ),
+    ] = False,
+) -> None:
+    """Write a new revision file (a development command: the database must be at head)."""
+    written: list[Path] = []
+
+    async def revise(engine: AsyncEngine) -> None:
+        path = await write_revision(engine, message=message, autogenerate=autogenerate)
+        written.extend([path] if path else [])
+
+    on_database(Settings(), revise)
+    for path in written:
+        typer.echo(f"wrote {path}")

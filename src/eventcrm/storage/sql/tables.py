@@ -22,8 +22,13 @@ metadata = sa.MetaData(
 )
 
 
+#: The empty-string default as SQL: the DDL is the same as ``server_default=""``, but
+#: Alembic compares a plain ``""`` with SQLite's reflected ``''`` as a change.
+EMPTY = sa.text("''")
+
+
 def _text(name: str, length: int) -> sa.Column[str]:
-    return sa.Column(name, sa.String(length), nullable=False, server_default="")
+    return sa.Column(name, sa.String(length), nullable=False, server_default=EMPTY)
 
 
 users = sa.Table(
@@ -46,6 +51,23 @@ users = sa.Table(
     sa.Column("updated_at", UTCDateTime, nullable=False),
     sa.Column("email_opt_out", sa.Boolean, nullable=False, server_default=sa.false()),
 )
+# Case-insensitive uniqueness; also serves equality filters and sorts on email.
+sa.Index("uq_users_email_lower", sa.func.lower(users.c.email), unique=True)
+# (sort key, id): one index range scan per keyset page, filtered or not.
+for _name in ("first_name", "last_name", "job_title", "company", "city", "state"):
+    sa.Index(f"ix_users_{_name}_lower", sa.func.lower(users.c[_name]), users.c.id)
+for _name in ("created_at", "updated_at", "events_hosted", "events_attended"):
+    sa.Index(f"ix_users_{_name}", users.c[_name], users.c.id)
+# Trigram indexes serve `q` (substring search) on PostgreSQL only. Migration 0001
+# qualifies the operator class with the schema pg_trgm lives in (``public``);
+# unqualified, it resolves through the search_path, which always ends in ``public``.
+for _name in ("first_name", "last_name", "email"):
+    sa.Index(
+        f"ix_users_{_name}_trgm",
+        sa.func.lower(users.c[_name]).label(f"{_name}_lower"),
+        postgresql_using="gin",
+        postgresql_ops={f"{_name}_lower": "gin_trgm_ops"},
+    ).ddl_if(dialect="postgresql")
 
 categories = sa.Table(
     "categories",
@@ -56,6 +78,7 @@ categories = sa.Table(
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False),
 )
+sa.Index("uq_categories_name_lower", sa.func.lower(categories.c.name), unique=True)
 
 email_templates = sa.Table(
     "email_templates",
@@ -68,6 +91,7 @@ email_templates = sa.Table(
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False),
 )
+sa.Index("uq_email_templates_name", email_templates.c.name, unique=True)
 
 segments = sa.Table(
     "segments",
@@ -80,6 +104,7 @@ segments = sa.Table(
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False),
 )
+sa.Index("uq_segments_name", segments.c.name, unique=True)
 
 events = sa.Table(
     "events",
@@ -87,7 +112,7 @@ events = sa.Table(
     sa.Column("id", sa.String(64), primary_key=True),
     sa.Column("slug", sa.String(120), nullable=False),
     sa.Column("title", sa.String(200), nullable=False),
-    sa.Column("description", sa.Text, nullable=False, server_default=""),
+    sa.Column("description", sa.Text, nullable=False, server_default=EMPTY),
     sa.Column("start_at", UTCDateTime, nullable=False),
     sa.Column("end_at", UTCDateTime, nullable=False),
     _text("timezone", 64),
@@ -109,6 +134,22 @@ events = sa.Table(
     sa.CheckConstraint("capacity IS NULL OR capacity >= 0", name="capacity_not_negative"),
     sa.CheckConstraint("registered_count >= 0 AND waitlist_count >= 0", name="counts_not_negative"),
 )
+# A slug is unique among live events only: a deleted event frees its slug.
+_LIVE = sa.text("deleted_at IS NULL")
+sa.Index(
+    "uq_events_slug_live",
+    events.c.slug,
+    unique=True,
+    sqlite_where=_LIVE,
+    postgresql_where=_LIVE,
+)
+sa.Index("ix_events_start_at", events.c.start_at, events.c.id)
+sa.Index("ix_events_created_at", events.c.created_at, events.c.id)
+sa.Index("ix_events_title_lower", sa.func.lower(events.c.title), events.c.id)
+sa.Index("ix_events_end_at", events.c.end_at)
+sa.Index("ix_events_status", events.c.status)
+sa.Index("ix_events_category_id", events.c.category_id)
+sa.Index("ix_events_owner_id", events.c.owner_id)
 
 registrations = sa.Table(
     "registrations",
@@ -127,6 +168,22 @@ registrations = sa.Table(
     sa.Column("checked_in_at", UTCDateTime, nullable=True),
     sa.CheckConstraint("(status = 'waitlisted') = (waitlist_seq IS NOT NULL)", name="waitlist_seq"),
 )
+# Participants of an event, in the order they joined; and the waitlist in FIFO order.
+sa.Index(
+    "ix_registrations_event_joined",
+    registrations.c.event_id,
+    registrations.c.registered_at,
+    registrations.c.user_id,
+)
+sa.Index(
+    "uq_registrations_waitlist",
+    registrations.c.event_id,
+    registrations.c.waitlist_seq,
+    unique=True,
+)
+sa.Index(
+    "ix_registrations_user", registrations.c.user_id, registrations.c.role, registrations.c.status
+)
 
 idempotency_keys = sa.Table(
     "idempotency_keys",
@@ -138,6 +195,7 @@ idempotency_keys = sa.Table(
     sa.Column("body", sa.JSON, nullable=False),
     sa.Column("created_at", UTCDateTime, nullable=False),
 )
+sa.Index("ix_idempotency_keys_created_at", idempotency_keys.c.created_at)
 
 campaigns = sa.Table(
     "campaigns",
@@ -168,6 +226,8 @@ campaigns = sa.Table(
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False),
 )
+sa.Index("ix_campaigns_created_at", campaigns.c.created_at, campaigns.c.id)
+sa.Index("ix_campaigns_template_id", campaigns.c.template_id)
 
 deliveries = sa.Table(
     "deliveries",
@@ -203,3 +263,19 @@ deliveries = sa.Table(
     sa.Column("updated_at", UTCDateTime, nullable=False),
     sa.UniqueConstraint("campaign_id", "user_id"),
 )
+# Counts per status and `?status=failed` pages: an index range per campaign.
+sa.Index(
+    "ix_deliveries_campaign_status", deliveries.c.campaign_id, deliveries.c.status, deliveries.c.id
+)
+# The queue: only deliveries still to do are indexed, so claiming stays a short
+# range scan however many sent rows accumulate.
+_ACTIVE = sa.text("status IN ('queued', 'sending')")
+sa.Index(
+    "ix_deliveries_due",
+    deliveries.c.next_attempt_at,
+    deliveries.c.id,
+    sqlite_where=_ACTIVE,
+    postgresql_where=_ACTIVE,
+)
+# Deleting a contact sets user_id NULL here; without this index that is a scan.
+sa.Index("ix_deliveries_user_id", deliveries.c.user_id)
