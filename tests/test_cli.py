@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import sqlite3
 import subprocess
@@ -14,9 +15,12 @@ from pathlib import Path
 
 import httpx
 import pytest
+from alembic.script import ScriptDirectory
 from typer.testing import CliRunner
 
 from eventcrm.cli import app
+from eventcrm.storage.sql import migrate
+from eventcrm.storage.sql.tables import metadata
 
 STARTUP_TIMEOUT_SECONDS = 60
 
@@ -78,6 +82,99 @@ def test_db_downgrade_needs_a_revision(database: Path) -> None:
     result = CliRunner().invoke(app, ["db", "downgrade"])
     assert result.exit_code != 0
     assert not database.exists()
+
+
+@pytest.mark.parametrize("args", [["-1"], ["--", "-1"]], ids=["-1", "-- -1"])
+def test_db_downgrade_minus_one_reverts_the_newest_revision(
+    database: Path, args: list[str]
+) -> None:
+    runner = CliRunner()
+    assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
+    result = runner.invoke(app, ["db", "downgrade", *args])
+    assert result.exit_code == 0, result.output
+    scripts = ScriptDirectory.from_config(migrate.alembic_config())
+    previous = scripts.get_revision(scripts.get_current_head()).down_revision
+    assert runner.invoke(app, ["db", "current"]).output.strip() == previous
+
+
+def test_db_current_shows_the_head_after_an_upgrade(database: Path) -> None:
+    runner = CliRunner()
+    assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
+    result = runner.invoke(app, ["db", "current"])
+    assert result.exit_code == 0, result.output
+    head = ScriptDirectory.from_config(migrate.alembic_config()).get_current_head()
+    assert result.output.strip() == f"{head} (head)"
+
+
+def test_db_history_lists_every_revision(database: Path) -> None:
+    result = CliRunner().invoke(app, ["db", "history"])
+    assert result.exit_code == 0, result.output
+    scripts = ScriptDirectory.from_config(migrate.alembic_config())
+    for script in scripts.walk_revisions():
+        assert f"{script.revision}, " in result.output or f"{script.revision} (head)" in (
+            result.output
+        )
+
+
+@pytest.fixture
+def migrations_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A copy of the migrations that new revisions are written into."""
+    copy = tmp_path / "migrations"
+    shutil.copytree(migrate.MIGRATIONS_DIR, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(migrate, "MIGRATIONS_DIR", copy)
+    return copy
+
+
+def test_db_revision_autogenerate_writes_what_the_database_lacks(
+    database: Path, migrations_copy: Path
+) -> None:
+    """Without its newest revision, autogenerate writes one that makes up for it."""
+    scripts = ScriptDirectory.from_config(migrate.alembic_config())
+    newest = scripts.get_revision(scripts.get_current_head())
+    Path(newest.path).unlink()
+    runner = CliRunner()
+    assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
+    added = set(metadata.tables) - table_names(database)
+    assert added, "the newest revision creates a table"
+
+    result = runner.invoke(app, ["db", "revision", "--autogenerate", "-m", "Make up for it"])
+    assert result.exit_code == 0, result.output
+    written = migrations_copy / "versions" / f"{newest.revision}_make_up_for_it.py"
+    assert f"wrote {written}" in result.output
+    assert f"revision = {newest.revision!r}" in written.read_text()
+
+    assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
+    assert added <= table_names(database)
+
+
+def test_db_revision_autogenerate_writes_nothing_when_nothing_changed(
+    database: Path, migrations_copy: Path
+) -> None:
+    runner = CliRunner()
+    assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
+    before = sorted((migrations_copy / "versions").glob("*.py"))
+    result = runner.invoke(app, ["db", "revision", "--autogenerate", "-m", "Nothing"])
+    assert result.exit_code == 0, result.output
+    assert "No changes in schema detected" in result.output
+    assert sorted((migrations_copy / "versions").glob("*.py")) == before
+
+
+def test_plain_alembic_command_migrates_the_configured_database(
+    database: Path, repo_root: Path
+) -> None:
+    """`alembic upgrade head` from the repository root, the URL from EVENTCRM_DATABASE_URL."""
+    alembic = Path(sys.executable).with_name("alembic")
+    env = {
+        **without_eventcrm_settings(),
+        "EVENTCRM_DATABASE_URL": os.environ["EVENTCRM_DATABASE_URL"],
+    }
+    for command in (["upgrade", "head"], ["check"]):
+        done = subprocess.run(
+            [str(alembic), *command], cwd=repo_root, env=env, capture_output=True, text=True
+        )
+        assert done.returncode == 0, done.stderr
+    assert "No new upgrade operations detected" in done.stdout
+    assert "deliveries" in table_names(database)
 
 
 # --- eventcrm serve ----------------------------------------------------------------------

@@ -7,6 +7,7 @@ The same configuration serves ``eventcrm db ...`` (built here) and the plain
 from __future__ import annotations
 
 import asyncio
+import sys
 from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -33,7 +34,8 @@ SQLITE_EXPRESSION_INDEX_WARNINGS = (
 
 
 def alembic_config() -> Config:
-    config = Config()
+    # Alembic's default stdout is the one at import time; take the current one.
+    config = Config(stdout=sys.stdout)
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     # New revisions are numbered like the existing ones: versions/0004_add_x.py.
     config.set_main_option("file_template", "%%(rev)s_%%(slug)s")

@@ -11,9 +11,10 @@ from __future__ import annotations
 import asyncio
 import warnings
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Literal
 
 from alembic import context
+from alembic.autogenerate.api import AutogenContext
 from alembic.operations.ops import MigrationScript
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
@@ -23,6 +24,15 @@ from eventcrm.settings import Settings
 from eventcrm.storage.sql.engine import create_engine
 from eventcrm.storage.sql.migrate import AUTOGENERATE_OPTIONS, SQLITE_EXPRESSION_INDEX_WARNINGS
 from eventcrm.storage.sql.tables import metadata
+from eventcrm.storage.sql.types import UTCDateTime
+
+
+def _render_item(type_: str, obj: Any, autogen_context: AutogenContext) -> str | Literal[False]:
+    """Write our column types into a new revision the way the existing ones do."""
+    if type_ == "type" and isinstance(obj, UTCDateTime):
+        autogen_context.imports.add("from eventcrm.storage.sql.types import UTCDateTime")
+        return "UTCDateTime()"
+    return False
 
 
 def _number_revision(
@@ -54,6 +64,7 @@ def run_migrations(connection: Connection) -> None:
         target_metadata=metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         process_revision_directives=_number_revision,
+        render_item=_render_item,
         **AUTOGENERATE_OPTIONS,
     )
     with context.begin_transaction(), warnings.catch_warnings():
