@@ -1,5 +1,9 @@
 """Table definitions (SQLAlchemy Core). Migrations in ``migrations/`` create them.
 
+Everything the migrations create is declared here too, indexes included and
+under the same names, so autogenerate sees no difference between these tables
+and a migrated database (tests/storage/test_migrations.py holds it to that).
+
 Optional text columns are NOT NULL with '' for "absent": it keeps every sort
 key non-null, so keyset pagination is a plain index range scan on both
 databases. Repositories map '' to None at the boundary.
