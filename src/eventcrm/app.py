@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from eventcrm import __version__
-from eventcrm.api import problems
+from eventcrm.api import idempotency, problems
 from eventcrm.api.health import router as health_router
 from eventcrm.api.middleware import RequestContextMiddleware
 from eventcrm.bootstrap import build_container, build_worker
@@ -70,6 +70,7 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
     app.state.container = container
     app.add_middleware(RequestContextMiddleware)
     problems.install(app)
+    idempotency.install(app)
     app.include_router(health_router)
     for router in (
         users_router,

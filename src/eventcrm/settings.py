@@ -28,6 +28,8 @@ class Settings(BaseSettings):
     #: Region assumed for phone numbers written without a ``+country`` prefix
     #: (ISO 3166 alpha-2, e.g. ``US``). Unset: numbers must be international.
     default_phone_region: str | None = Field(default=None, pattern=r"^[A-Z]{2}$")
+    #: How long a response is kept for retries with the same ``Idempotency-Key``.
+    idempotency_ttl_seconds: int = Field(default=86_400, ge=1, le=30 * 86_400)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["json", "console"] = "json"
 

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query, Response, status
 
 from eventcrm.api.deps import ContainerDep, UnitOfWorkDep
+from eventcrm.api.idempotency import IdempotentRoute
 from eventcrm.campaigns.domain import CampaignProgress, audience_to_json
 from eventcrm.campaigns.schemas import (
     CampaignCreate,
@@ -24,8 +25,8 @@ from eventcrm.campaigns.service import CampaignService
 from eventcrm.kit.ids import ID_PATTERN
 from eventcrm.kit.schemas import Page
 
-router = APIRouter(prefix="/campaigns", tags=["campaigns"])
-emails_router = APIRouter(prefix="/emails", tags=["campaigns"])
+router = APIRouter(prefix="/campaigns", tags=["campaigns"], route_class=IdempotentRoute)
+emails_router = APIRouter(prefix="/emails", tags=["campaigns"], route_class=IdempotentRoute)
 
 
 async def get_campaign_service(uow: UnitOfWorkDep, container: ContainerDep) -> CampaignService:

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query, status
 
 from eventcrm.api.deps import ContainerDep, UnitOfWorkDep
+from eventcrm.api.idempotency import IdempotentRoute
 from eventcrm.categories.schemas import (
     CategoryCreate,
     CategoryListParams,
@@ -18,7 +19,7 @@ from eventcrm.categories.service import CategoryService
 from eventcrm.kit.ids import ID_PATTERN
 from eventcrm.kit.schemas import Page
 
-router = APIRouter(prefix="/categories", tags=["categories"])
+router = APIRouter(prefix="/categories", tags=["categories"], route_class=IdempotentRoute)
 
 
 async def get_category_service(uow: UnitOfWorkDep, container: ContainerDep) -> CategoryService:

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query, Response, status
 
 from eventcrm.api.deps import ContainerDep, UnitOfWorkDep
+from eventcrm.api.idempotency import IdempotentRoute
 from eventcrm.events.domain import Event
 from eventcrm.events.schemas import (
     SLUG_PATTERN,
@@ -23,7 +24,7 @@ from eventcrm.kit.ids import ID_PATTERN
 from eventcrm.kit.schemas import Page
 from eventcrm.notifications.service import Notifications
 
-router = APIRouter(prefix="/events", tags=["events"])
+router = APIRouter(prefix="/events", tags=["events"], route_class=IdempotentRoute)
 
 
 async def get_event_service(uow: UnitOfWorkDep, container: ContainerDep) -> EventService:

@@ -6,13 +6,12 @@ RegistrationError
 ├── EventFull                (Conflict)
 ├── EventNotOpen             (Conflict)
 ├── NotRegistered            (Conflict)  e.g. checking in someone on the waitlist
-├── OwnerRegistration        (Conflict)
-└── IdempotencyKeyReused     (InvalidInput)
+└── OwnerRegistration        (Conflict)
 """
 
 from __future__ import annotations
 
-from eventcrm.errors import Conflict, DomainError, FieldProblem, InvalidInput, NotFound
+from eventcrm.errors import Conflict, DomainError, NotFound
 
 
 class RegistrationError(DomainError):
@@ -72,12 +71,3 @@ class OwnerRegistration(RegistrationError, Conflict):
         super().__init__(
             f"The owner of event {event_id!r} is its ownerId; change the event's ownerId instead."
         )
-
-
-class IdempotencyKeyReused(RegistrationError, InvalidInput):
-    code = "idempotency_key_reused"
-    title = "Idempotency key reused"
-
-    def __init__(self) -> None:
-        message = "This Idempotency-Key was already used for a different request."
-        super().__init__(message, [FieldProblem(("header", "Idempotency-Key"), message)])

@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Path, Query, Response, status
+from fastapi import APIRouter, Depends, Path, Query, status
 
 from eventcrm.api.deps import ContainerDep, UnitOfWorkDep
+from eventcrm.api.idempotency import IdempotentRoute
 from eventcrm.kit.ids import ID_PATTERN
 from eventcrm.kit.pagination import ListResult
 from eventcrm.kit.schemas import Page
@@ -30,8 +31,12 @@ from eventcrm.registrations.schemas import (
 )
 from eventcrm.registrations.service import RegistrationService
 
-router = APIRouter(prefix="/events/{event_id}/registrations", tags=["registrations"])
-user_router = APIRouter(prefix="/users/{user_id}", tags=["registrations"])
+router = APIRouter(
+    prefix="/events/{event_id}/registrations", tags=["registrations"], route_class=IdempotentRoute
+)
+user_router = APIRouter(
+    prefix="/users/{user_id}", tags=["registrations"], route_class=IdempotentRoute
+)
 
 
 async def get_registration_service(
@@ -48,16 +53,6 @@ async def get_registration_service(
 ServiceDep = Annotated[RegistrationService, Depends(get_registration_service)]
 EventId = Annotated[str, Path(pattern=ID_PATTERN)]
 UserId = Annotated[str, Path(pattern=ID_PATTERN)]
-IdempotencyKey = Annotated[
-    str | None,
-    Header(
-        alias="Idempotency-Key",
-        max_length=255,
-        pattern=r"^[\x21-\x7e]+$",
-        description="Retrying with the same key returns the first response instead of "
-        "registering twice.",
-    ),
-]
 
 
 def _read(registration: Registration) -> RegistrationRead:
@@ -79,19 +74,12 @@ async def register(
     event_id: EventId,
     body: RegistrationCreate,
     service: ServiceDep,
-    response: Response,
-    idempotency_key: IdempotencyKey = None,
 ) -> RegistrationRead:
     """Register a user: `registered` while seats are free, else `waitlisted` (or 409
     `event_full` when the waitlist is off). Hosts never take a seat."""
-    registration, replayed = await service.register(
-        event_id=event_id,
-        user_id=body.user_id,
-        role=Role(body.role),
-        idempotency_key=idempotency_key,
+    registration = await service.register(
+        event_id=event_id, user_id=body.user_id, role=Role(body.role)
     )
-    if replayed:
-        response.headers["Idempotent-Replayed"] = "true"
     return _read(registration)
 
 

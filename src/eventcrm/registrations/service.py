@@ -11,12 +11,10 @@ event.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Sequence
-from dataclasses import asdict, replace
+from dataclasses import replace
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from eventcrm.events.domain import OPEN_FOR_REGISTRATION, Event, EventStatus
 from eventcrm.events.errors import EventNotFound
@@ -37,12 +35,11 @@ from eventcrm.registrations.errors import (
     AlreadyRegistered,
     EventFull,
     EventNotOpen,
-    IdempotencyKeyReused,
     NotRegistered,
     OwnerRegistration,
     RegistrationNotFound,
 )
-from eventcrm.storage.ports import StoredResponse, UnitOfWork
+from eventcrm.storage.ports import UnitOfWork
 from eventcrm.users.errors import UserNotFound
 
 T = TypeVar("T")
@@ -71,21 +68,10 @@ class RegistrationService:
         event_id: str,
         user_id: str,
         role: Role,
-        idempotency_key: str | None = None,
-    ) -> tuple[Registration, bool]:
-        """Register (or waitlist) a user. Returns the registration and whether it
-        is the replay of an earlier request with the same idempotency key."""
+    ) -> Registration:
+        """Register (or waitlist) a user."""
         uow = self._uow
         event = await self._locked(event_id)
-        request_hash = _hash({"userId": user_id, "role": role.value})
-        scope = f"registrations:{event_id}"
-        if idempotency_key is not None:
-            stored = await uow.idempotency.get(scope=scope, key=idempotency_key)
-            if stored is not None:
-                if stored.request_hash != request_hash:
-                    raise IdempotencyKeyReused()
-                return _registration_from_json(stored.body), True
-
         if event.status is EventStatus.CANCELLED or (
             role is Role.ATTENDEE and event.status not in OPEN_FOR_REGISTRATION
         ):
@@ -116,10 +102,7 @@ class RegistrationService:
         if registration.status is REGISTERED:
             # Queued in this transaction: no email if the registration rolls back.
             await self._notifications.registration_confirmed(event=event, user_id=user_id)
-        if idempotency_key is not None:
-            stored = StoredResponse(request_hash, 201, _registration_to_json(registration), now)
-            await uow.idempotency.put(scope=scope, key=idempotency_key, response=stored)
-        return registration, False
+        return registration
 
     async def cancel(self, *, event_id: str, user_id: str) -> None:
         """Cancel a registration or leave the waitlist; a freed seat goes to the
@@ -303,25 +286,3 @@ async def sync_hosting(
             await uow.registrations.update(replace(existing, role=role))
         else:
             raise AlreadyRegistered(event.id, user_id, existing.status.value, existing.role.value)
-
-
-def _hash(payload: dict[str, Any]) -> str:
-    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
-
-
-def _registration_to_json(registration: Registration) -> dict[str, Any]:
-    data = asdict(registration)
-    for key, value in data.items():
-        if isinstance(value, datetime):
-            data[key] = value.isoformat()
-    return data
-
-
-def _registration_from_json(data: dict[str, Any]) -> Registration:
-    fields = dict(data)
-    for key in ("registered_at", "promoted_at", "checked_in_at"):
-        if fields[key] is not None:
-            fields[key] = datetime.fromisoformat(fields[key])
-    fields["role"] = Role(fields["role"])
-    fields["status"] = RegistrationStatus(fields["status"])
-    return Registration(**fields)

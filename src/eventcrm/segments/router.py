@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query, Response, status
 
 from eventcrm.api.deps import ContainerDep, UnitOfWorkDep
+from eventcrm.api.idempotency import IdempotentRoute
 from eventcrm.kit.ids import ID_PATTERN
 from eventcrm.kit.schemas import Page
 from eventcrm.segments.schemas import (
@@ -20,7 +21,7 @@ from eventcrm.segments.schemas import (
 from eventcrm.segments.service import SegmentService
 from eventcrm.users.schemas import UserRead
 
-router = APIRouter(prefix="/segments", tags=["segments"])
+router = APIRouter(prefix="/segments", tags=["segments"], route_class=IdempotentRoute)
 
 
 async def get_segment_service(uow: UnitOfWorkDep, container: ContainerDep) -> SegmentService:

@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Generic, Protocol, TypeVar
 
 from eventcrm.campaigns.domain import (
     Campaign,
@@ -191,19 +191,38 @@ class RegistrationRepository(Protocol):
 
 
 class IdempotencyRepository(Protocol):
-    async def get(self, *, scope: str, key: str) -> StoredResponse | None: ...
+    """The first successful response to each request sent with an ``Idempotency-Key``.
 
-    async def put(self, *, scope: str, key: str, response: StoredResponse) -> None: ...
+    ``scope`` names the caller and the route the key belongs to; the HTTP
+    boundary builds it. Rows are written in the transaction of the change they
+    describe, so a rolled-back request leaves none behind.
+    """
+
+    async def lock(self, *, scope: str, key: str) -> bool:
+        """Hold ``(scope, key)`` until this transaction ends. False when another
+        transaction holds it: a request with this key is still in flight."""
+
+    async def get(self, *, scope: str, key: str, now: datetime) -> StoredResponse | None:
+        """The stored response, unless it has expired by ``now``."""
+
+    async def put(self, *, scope: str, key: str, response: StoredResponse) -> None:
+        """Store a response (replacing an expired one under the same key)."""
+
+    async def purge_expired(self, *, now: datetime, limit: int) -> int:
+        """Delete up to ``limit`` responses expired by ``now``; returns how many."""
 
 
 @dataclass(frozen=True, slots=True)
 class StoredResponse:
-    """The first response to an idempotent request, replayed for retries."""
+    """An HTTP response as first sent, replayed to retries of the same request."""
 
+    #: A fingerprint of the request (query and body): a retry must match it.
     request_hash: str
     status_code: int
-    body: dict[str, Any]
+    headers: tuple[tuple[str, str], ...]
+    body: bytes
     created_at: datetime
+    expires_at: datetime
 
 
 class TemplateRepository(Protocol):

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query, Response, status
 
 from eventcrm.api.deps import ContainerDep, UnitOfWorkDep
+from eventcrm.api.idempotency import IdempotentRoute, no_idempotency_key
 from eventcrm.kit.ids import ID_PATTERN
 from eventcrm.kit.schemas import Page
 from eventcrm.templates.schemas import (
@@ -19,7 +20,7 @@ from eventcrm.templates.schemas import (
 )
 from eventcrm.templates.service import TemplateService
 
-router = APIRouter(prefix="/email-templates", tags=["email templates"])
+router = APIRouter(prefix="/email-templates", tags=["email templates"], route_class=IdempotentRoute)
 
 
 async def get_template_service(uow: UnitOfWorkDep, container: ContainerDep) -> TemplateService:
@@ -76,6 +77,7 @@ async def delete_template(template_id: TemplateId, service: ServiceDep) -> None:
 
 
 @router.post("/{template_id}/preview")
+@no_idempotency_key
 async def preview_template(
     template_id: TemplateId, body: TemplatePreviewRequest, service: ServiceDep
 ) -> RenderedMessage:

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query, Response, status
 
 from eventcrm.api.deps import ContainerDep, UnitOfWorkDep
+from eventcrm.api.idempotency import IdempotentRoute, no_idempotency_key
 from eventcrm.kit.ids import ID_PATTERN
 from eventcrm.kit.pagination import ListResult
 from eventcrm.kit.schemas import Page
@@ -22,7 +23,7 @@ from eventcrm.users.schemas import (
 )
 from eventcrm.users.service import UserService
 
-router = APIRouter(prefix="/users", tags=["users"])
+router = APIRouter(prefix="/users", tags=["users"], route_class=IdempotentRoute)
 
 
 async def get_user_service(uow: UnitOfWorkDep, container: ContainerDep) -> UserService:
@@ -65,6 +66,7 @@ async def list_users(
 
 
 @router.post("/search")
+@no_idempotency_key
 async def search_users(body: UserSearch, service: UserServiceDep) -> Page[UserRead]:
     """List contacts selected by a filter expression (and/or/not over field conditions)."""
     return _page(await service.search(body=body))

@@ -12,6 +12,10 @@ Guarantees (see docs/email.md):
   worker that overran its lease cannot overwrite the new holder's result.
 * Memory is bounded by the batch size, not the audience: nothing but the
   current batch (and a small cache of compiled campaign templates) is held.
+
+Between batches it also purges expired idempotency keys (every
+``purge_interval`` seconds, ``purge_batch_size`` rows per transaction, so a
+backlog never holds SQLite's write lock for long).
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import asyncio
 import contextlib
 import math
 import random
+import time
 import uuid
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Sequence
@@ -61,6 +66,8 @@ class WorkerConfig:
     send_rate: float | None = None
     lease_seconds: float = 300.0
     retry_base_seconds: float = 30.0
+    purge_interval: float = 60.0
+    purge_batch_size: int = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +104,7 @@ class DeliveryWorker:
         self._lease = timedelta(seconds=max(config.lease_seconds, slowest))
         self._templates: OrderedDict[str, tuple[Campaign, MessageTemplate | None]] = OrderedDict()
         self._rng = random.Random()
+        self._next_purge = 0.0  # monotonic; the first loop purges at once
         self.sent = 0
 
     async def run(self, stop: asyncio.Event, *, until_idle: bool = False) -> None:
@@ -107,6 +115,7 @@ class DeliveryWorker:
         async with self.connections() as connections:
             while not stop.is_set():
                 try:
+                    purged_all = await self._purge_when_due()
                     handled = await self.run_once(connections)
                     next_due = None if handled else await self._next_due()
                     failures = 0
@@ -117,7 +126,7 @@ class DeliveryWorker:
                     log.exception("worker_batch_failed", consecutive=failures)
                     await _sleep_or_stop(stop, min(30.0, self.config.poll_interval * failures))
                     continue
-                if handled:
+                if handled or not purged_all:
                     continue
                 if until_idle and next_due is None:
                     break
@@ -162,6 +171,27 @@ class DeliveryWorker:
         await self._record(token, outcomes)
         self.sent += sum(1 for o in outcomes if o.status is DeliveryStatus.SENT)
         return len(batch)
+
+    async def purge_expired_keys(self) -> int:
+        """Delete one batch of expired idempotency keys; returns how many."""
+        async with self._storage.unit_of_work(write=True) as uow:
+            purged = await uow.idempotency.purge_expired(
+                now=self._clock.now(), limit=self.config.purge_batch_size
+            )
+            await uow.commit()
+        if purged:
+            log.info("idempotency_keys_purged", count=purged)
+        return purged
+
+    async def _purge_when_due(self) -> bool:
+        """Purge when the interval has passed; False while a backlog remains."""
+        started = time.monotonic()
+        if started < self._next_purge:
+            return True
+        if await self.purge_expired_keys() >= self.config.purge_batch_size:
+            return False  # more are waiting: purge again on the next turn
+        self._next_purge = started + self.config.purge_interval
+        return True
 
     async def _next_due(self) -> datetime | None:
         async with self._storage.unit_of_work(write=False) as uow:

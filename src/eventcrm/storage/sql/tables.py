@@ -189,15 +189,22 @@ sa.Index(
     "ix_registrations_user", registrations.c.user_id, registrations.c.role, registrations.c.status
 )
 
+#: The first successful response to a request with an Idempotency-Key (see api/idempotency.py).
 idempotency_keys = sa.Table(
     "idempotency_keys",
     metadata,
-    sa.Column("scope", sa.String(200), primary_key=True),
+    #: A digest of the caller and the route (method, template, path parameters).
+    sa.Column("scope", sa.String(64), primary_key=True),
     sa.Column("key", sa.String(255), primary_key=True),
     sa.Column("request_hash", sa.String(64), nullable=False),
     sa.Column("status_code", sa.Integer, nullable=False),
-    sa.Column("body", sa.JSON, nullable=False),
+    #: [[name, value], ...] of the headers replayed (Location, Content-Type, ...).
+    sa.Column("headers", sa.JSON, nullable=False),
+    sa.Column("body", sa.LargeBinary, nullable=False),
     sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("expires_at", UTCDateTime, nullable=False),
+    # The worker's purge walks expired keys in this order.
+    sa.Index("ix_idempotency_keys_expires_at", "expires_at"),
 )
 sa.Index("ix_idempotency_keys_created_at", idempotency_keys.c.created_at)
 
