@@ -206,7 +206,6 @@ idempotency_keys = sa.Table(
     # The worker's purge walks expired keys in this order.
     sa.Index("ix_idempotency_keys_expires_at", "expires_at"),
 )
-sa.Index("ix_idempotency_keys_created_at", idempotency_keys.c.created_at)
 
 campaigns = sa.Table(
     "campaigns",
