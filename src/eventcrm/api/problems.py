@@ -164,16 +164,22 @@ def http_problem(
     return problem(request, status=status, code=code, title=title, detail=detail, headers=headers)
 
 
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
 def _allowed_methods(request: Request) -> str:
     """Every method some route serves at this path. Starlette stops at the first
-    route whose path matches, so its ``Allow`` names that route's methods only."""
-    methods: set[str] = set()
-    for route in request.app.router.routes:
-        match, _ = route.matches(dict(request.scope))
-        if match is not Match.NONE:
-            methods |= getattr(route, "methods", None) or set()
-    order = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
-    return ", ".join(sorted(methods, key=lambda m: (order.index(m) if m in order else 99, m)))
+    route whose path matches, so its ``Allow`` names that route's methods only;
+    here each method is tried against every route (a full match serves it)."""
+    routes = request.app.router.routes
+    allowed = [
+        method
+        for method in _METHODS
+        if any(
+            route.matches({**request.scope, "method": method})[0] is Match.FULL for route in routes
+        )
+    ]
+    return ", ".join(allowed)
 
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
