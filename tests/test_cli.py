@@ -9,7 +9,7 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,8 +22,10 @@ from typer.testing import CliRunner
 from eventcrm.cli import app
 from eventcrm.storage.sql import migrate
 from eventcrm.storage.sql.tables import metadata
+from tests.http_connection import KeepAliveConnection, Reply
 
 STARTUP_TIMEOUT_SECONDS = 60
+USERS = "/api/v1/users"
 
 
 def free_port() -> int:
@@ -297,3 +299,46 @@ def test_worker_until_idle_exits_when_nothing_is_queued(database: Path) -> None:
     result = CliRunner().invoke(app, ["worker", "--until-idle"])
     assert result.exit_code == 0, result.output
     assert "deliveries" in table_names(database)
+
+
+# --- limits and kept connections -----------------------------------------------------------
+
+
+def test_serve_keeps_the_connection_after_every_refusal(server: Server) -> None:
+    """Each refusal is problem+json, and the same connection serves the next request."""
+    conn = KeepAliveConnection(server.base_url)
+    big = b" " * (1024 * 1024 + 1)
+    JSON = [("content-type", "application/json")]
+    refusals: list[tuple[int, str, Callable[[], Reply]]] = [
+        (413, "payload_too_large", lambda: conn.request("POST", USERS, body=big)),
+        (413, "payload_too_large", lambda: conn.request("POST", USERS, chunks=[big[:65536]] * 17)),
+        (414, "uri_too_long", lambda: conn.request("GET", f"{USERS}?q={'a' * 40_000}")),
+        (405, "method_not_allowed", lambda: conn.request("OPTIONS", f"{USERS}/some-id")),
+        (404, "user_not_found", lambda: conn.request("GET", f"{USERS}/missing")),
+        (400, "malformed_json", lambda: conn.request("POST", USERS, body=b"{", headers=JSON)),
+        (422, "validation_error", lambda: conn.request("POST", USERS, json_body={})),
+    ]
+    try:
+        for status, code, refused in refusals:
+            reply = refused()
+            assert reply.status == status, reply
+            assert reply.content_type == "application/problem+json"
+            assert reply.json()["type"] == f"urn:eventcrm:problem:{code}"
+            assert conn.request("GET", f"{USERS}?limit=1").status == 200
+        allow = conn.request("DELETE", f"{USERS}").headers["allow"]
+        assert allow == "GET, POST"
+    finally:
+        conn.close()
+    assert conn.requests == 2 * len(refusals) + 1
+
+
+def test_serve_refuses_a_request_line_over_64_kibibytes_itself(server: Server) -> None:
+    """Past the HTTP parser's own limit the server answers before the app can:
+    a plain-text 400, and the connection is closed (see the README)."""
+    host, port = server.base_url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=30) as sock:
+        sock.sendall(f"GET {USERS}?q={'a' * 70_000} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+        answer = sock.makefile("rb").read()  # until the server closes
+    head = answer.split(b"\r\n\r\n")[0].lower()
+    assert head.startswith(b"http/1.1 400")
+    assert b"content-type: text/plain" in head

@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from eventcrm import __version__
 from eventcrm.api import idempotency, problems
 from eventcrm.api.health import router as health_router
-from eventcrm.api.middleware import RequestContextMiddleware
+from eventcrm.api.middleware import RequestContextMiddleware, RequestLimitsMiddleware
 from eventcrm.bootstrap import build_container, build_worker
 from eventcrm.campaigns.router import emails_router
 from eventcrm.campaigns.router import router as campaigns_router
@@ -68,6 +68,13 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
         lifespan=lifespan,
     )
     app.state.container = container
+    # The last added runs first: every answer, a refused body's too, carries a request id.
+    app.add_middleware(
+        RequestLimitsMiddleware,
+        max_body_bytes=settings.max_body_bytes,
+        max_url_bytes=settings.max_url_bytes,
+        body_limits={},  # path prefix → bytes, for a route that must accept more
+    )
     app.add_middleware(RequestContextMiddleware)
     problems.install(app)
     idempotency.install(app)

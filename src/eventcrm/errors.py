@@ -7,6 +7,7 @@ mapping to RFC 9457 problem responses lives in ``eventcrm.api.problems``::
     ├── NotFound            the thing named does not exist (404)
     ├── Conflict            the request clashes with current state (409)
     ├── Busy                a transient clash with concurrent work; retry (503)
+    ├── Unavailable         the database cannot be reached right now; retry later (503)
     └── InvalidInput        well-formed but unacceptable input (422, or 400)
         └── InvalidCursor   a pagination cursor that is malformed or tampered (400)
 """
@@ -55,6 +56,20 @@ class Busy(DomainError):
 
     code = "busy"
     title = "Busy, retry"
+
+
+class Unavailable(DomainError):
+    """The storage cannot be reached (refused or dropped connections, an
+    exhausted pool, a database file that cannot be opened). The request may
+    not have been applied; it can be retried once the storage is back."""
+
+    code = "service_unavailable"
+    title = "Service unavailable"
+
+    def __init__(
+        self, detail: str = "The database cannot be reached right now; retry later."
+    ) -> None:
+        super().__init__(detail)
 
 
 class InvalidInput(DomainError):

@@ -30,6 +30,11 @@ class Settings(BaseSettings):
     default_phone_region: str | None = Field(default=None, pattern=r"^[A-Z]{2}$")
     #: How long a response is kept for retries with the same ``Idempotency-Key``.
     idempotency_ttl_seconds: int = Field(default=86_400, ge=1, le=30 * 86_400)
+    #: Largest request body accepted (413 above it); a route may be given more.
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    #: Longest URL (path and query string) accepted (414 above it). ``eventcrm
+    #: serve`` itself refuses a request line or header block over 64 KiB.
+    max_url_bytes: int = Field(default=32 * 1024, ge=256, le=60 * 1024)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["json", "console"] = "json"
 

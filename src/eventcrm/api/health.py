@@ -29,5 +29,6 @@ async def ready(request: Request, container: ContainerDep) -> dict[str, str] | J
             code="not_ready",
             title="Service Unavailable",
             detail=f"The database is not reachable: {type(exc).__name__}.",
+            headers={"Retry-After": "5"},
         )
     return {"status": "ok", "database": "ok"}

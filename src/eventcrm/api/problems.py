@@ -10,6 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from eventcrm.errors import (
     Busy,
@@ -19,6 +20,7 @@ from eventcrm.errors import (
     InvalidCursor,
     InvalidInput,
     NotFound,
+    Unavailable,
 )
 from eventcrm.kit.text import to_camel
 
@@ -31,9 +33,14 @@ _STATUS_BY_ERROR: tuple[tuple[type[DomainError], int], ...] = (
     (NotFound, 404),
     (Conflict, 409),
     (Busy, 503),
+    (Unavailable, 503),
     (InvalidCursor, 400),
     (InvalidInput, 422),
 )
+
+#: Seconds a client should wait before retrying (RFC 9110 §10.2.3): a collision
+#: clears at once; a database outage takes longer.
+_RETRY_AFTER: tuple[tuple[type[DomainError], int], ...] = ((Busy, 1), (Unavailable, 5))
 
 
 def problem(
@@ -79,7 +86,9 @@ async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
         title=exc.title,
         detail=exc.detail,
         errors=errors,
-        headers={"Retry-After": "1"} if isinstance(exc, Busy) else None,
+        headers=next(
+            ({"Retry-After": str(s)} for cls, s in _RETRY_AFTER if isinstance(exc, cls)), None
+        ),
     )
 
 
@@ -131,18 +140,58 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+#: Codes and titles that do not follow from Python's reason phrase (which also
+#: changed between versions: 413 is "Content Too Large" since RFC 9110).
+_HTTP_PROBLEMS: dict[int, tuple[str, str]] = {
+    413: ("payload_too_large", "Payload Too Large"),
+    414: ("uri_too_long", "URI Too Long"),
+}
+
+
+def http_problem(
+    request: Request,
+    *,
+    status: int,
+    detail: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    """The problem for an HTTP-level refusal (unknown route, wrong method, too large)."""
+    phrase = HTTPStatus(status).phrase
+    code, title = _HTTP_PROBLEMS.get(
+        status, (phrase.lower().replace(" ", "_").replace("-", "_"), phrase)
+    )
+    detail = detail if detail and detail != phrase else title + "."
+    return problem(request, status=status, code=code, title=title, detail=detail, headers=headers)
+
+
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method some route serves at this path. Starlette stops at the first
+    route whose path matches, so its ``Allow`` names that route's methods only;
+    here each method is tried against every route (a full match serves it)."""
+    routes = request.app.router.routes
+    allowed = [
+        method
+        for method in _METHODS
+        if any(
+            route.matches({**request.scope, "method": method})[0] is Match.FULL for route in routes
+        )
+    ]
+    return ", ".join(allowed)
+
+
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
-    phrase = HTTPStatus(exc.status_code).phrase
-    code = phrase.lower().replace(" ", "_").replace("-", "_")
-    detail = exc.detail if isinstance(exc.detail, str) and exc.detail != phrase else phrase + "."
-    return problem(
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        headers["Allow"] = _allowed_methods(request) or headers.get("Allow", "")
+    return http_problem(
         request,
         status=exc.status_code,
-        code=code,
-        title=phrase,
-        detail=detail,
-        headers=getattr(exc, "headers", None),
+        detail=exc.detail if isinstance(exc.detail, str) else None,
+        headers=headers or None,
     )
 
 

@@ -36,6 +36,7 @@ from eventcrm.registrations.service import fill_free_seats, sync_hosting
 from eventcrm.storage.ports import UnitOfWork
 
 _SLUG_ATTEMPTS = 20
+_SLUG_LENGTH = 120  # the column's width
 
 
 class EventService:
@@ -59,9 +60,8 @@ class EventService:
         await self._check_references(fields, data.host_ids)
         now = self._clock.now()
         event_id = data.id or self._new_id()
-        slug = data.slug or await self._free_slug(data.title, event_id)
         event = Event(
-            **{**fields, "slug": slug},
+            **{**fields, "slug": data.slug or ""},
             id=event_id,
             host_ids=(),
             registered_count=0,
@@ -69,7 +69,10 @@ class EventService:
             created_at=now,
             updated_at=now,
         )
-        await self._uow.events.add(event)
+        if data.slug:
+            await self._uow.events.add(event)  # a slug the client chose: taken is a 409
+        else:
+            event = await self._add_with_free_slug(event, data.title)
         await sync_hosting(
             self._uow,
             event=replace(event, owner_id=None),  # nobody holds a role yet
@@ -202,13 +205,27 @@ class EventService:
             field = "ownerId" if owner_id in missing else "hostIds"
             raise _invalid(field, f"No user with id {sorted(missing)[0]!r}.")
 
-    async def _free_slug(self, title: str, event_id: str) -> str:
+    async def _add_with_free_slug(self, event: Event, title: str) -> Event:
+        """Add ``event`` under the first free slug made from its title. A
+        concurrent create may take a candidate between the check and the
+        insert; the insert (in a savepoint) then fails and the next one is
+        tried. After a bounded number of tries the event's own id, which no
+        other event has, makes the slug unique."""
         base = slugify(title, max_length=100, word_boundary=True) or "event"
         for n in range(1, _SLUG_ATTEMPTS + 1):
-            candidate = base if n == 1 else f"{base}-{n}"
-            if not await self._uow.events.slug_taken(candidate):
-                return candidate
-        return f"{base}-{slugify(event_id)[-12:]}"
+            candidate = replace(event, slug=base if n == 1 else f"{base}-{n}")
+            if await self._uow.events.slug_taken(candidate.slug):
+                continue
+            try:
+                await self._uow.events.add(candidate)
+            except EventSlugTaken:
+                continue
+            return candidate
+        suffix = slugify(event.id)[-36:]  # a UUID's worth: unique to this event
+        prefix = base[: _SLUG_LENGTH - 1 - len(suffix)].rstrip("-")
+        candidate = replace(event, slug=f"{prefix}-{suffix}")
+        await self._uow.events.add(candidate)
+        return candidate
 
 
 def _json(value: Any) -> Any:

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import ExceptionContext, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from eventcrm.errors import Busy
+from eventcrm.errors import Busy, DomainError, Unavailable
 
 #: Execution option a write transaction sets so SQLite takes the write lock up front.
 WRITE_OPTION = "eventcrm_write"
@@ -39,6 +42,51 @@ def create_engine(
     return engine
 
 
+#: PostgreSQL SQLSTATEs that mean "the server cannot be used right now": the
+#: connection exception class (08), shutdown or start-up in progress (57P01-57P03)
+#: and too many connections (53300).
+_UNREACHABLE_SQLSTATES = frozenset({"57P01", "57P02", "57P03", "53300"})
+#: SQLite: the database file (or its directory) is gone or cannot be read.
+_SQLITE_UNREACHABLE = ("unable to open database file", "disk I/O error")
+
+
+def _sqlstate(error: BaseException) -> str | None:
+    sqlstate = getattr(error, "sqlstate", None) or getattr(error.__cause__, "sqlstate", None)
+    return sqlstate if isinstance(sqlstate, str) else None
+
+
+def is_unreachable(error: BaseException) -> bool:
+    """Whether ``error`` says the database cannot be reached, as opposed to a
+    bad statement: refused, reset or timed-out connections, a server shutting
+    down, an exhausted pool, a SQLite file that cannot be opened."""
+    if isinstance(error, sa_exc.DBAPIError):
+        if error.connection_invalidated:
+            return True
+        error = error.orig if error.orig is not None else error
+    if isinstance(error, sa_exc.TimeoutError | OSError):  # pool checkout; socket errors
+        return True
+    sqlstate = _sqlstate(error)
+    if sqlstate is not None and (sqlstate.startswith("08") or sqlstate in _UNREACHABLE_SQLSTATES):
+        return True
+    message = str(error)
+    return "connection is closed" in message or any(m in message for m in _SQLITE_UNREACHABLE)
+
+
+@contextmanager
+def unreachable_as_unavailable() -> Iterator[None]:
+    """Connection set-up errors that bypass the ``handle_error`` hook (asyncpg
+    raises ``OSError`` from connect; the pool raises its own time-out) become
+    ``Unavailable`` like the rest."""
+    try:
+        yield
+    except DomainError:
+        raise
+    except Exception as error:
+        if is_unreachable(error):
+            raise Unavailable() from error
+        raise
+
+
 #: PostgreSQL SQLSTATEs that mean "retry me": serialization failure, deadlock,
 #: lock not available (https://www.postgresql.org/docs/current/errcodes-appendix.html).
 _RETRYABLE_SQLSTATES = frozenset({"40001", "40P01", "55P03"})
@@ -46,9 +94,10 @@ _RETRYABLE_SQLSTATES = frozenset({"40001", "40P01", "55P03"})
 
 def _translate_transient_errors(context: ExceptionContext) -> None:
     original = context.original_exception
-    sqlstate = getattr(original, "sqlstate", None) or getattr(
-        getattr(original, "__cause__", None), "sqlstate", None
-    )
+    if context.is_disconnect or is_unreachable(original):
+        # SQLAlchemy still invalidates the connection (and with it the pool).
+        raise Unavailable() from original
+    sqlstate = _sqlstate(original)
     locked = "database is locked" in str(original)  # SQLite, after busy_timeout
     if sqlstate in _RETRYABLE_SQLSTATES or locked:
         raise Busy(

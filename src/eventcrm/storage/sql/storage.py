@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from eventcrm.storage.sql.engine import unreachable_as_unavailable
 from eventcrm.storage.sql.uow import SqlUnitOfWork
 
 
@@ -16,8 +17,9 @@ class SqlStorage:
         return SqlUnitOfWork(self.engine, write=write)
 
     async def ping(self) -> None:
-        async with self.engine.connect() as conn:
-            await conn.execute(sa.text("SELECT 1"))
+        with unreachable_as_unavailable():
+            async with self.engine.connect() as conn:
+                await conn.execute(sa.text("SELECT 1"))
 
     async def refresh_statistics(self) -> None:
         # PostgreSQL's autovacuum keeps statistics fresh. SQLite has none until

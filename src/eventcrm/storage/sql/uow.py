@@ -21,7 +21,7 @@ from eventcrm.storage.ports import (
 )
 from eventcrm.storage.sql.campaigns import SqlCampaignRepository, SqlDeliveryRepository
 from eventcrm.storage.sql.categories import SqlCategoryRepository
-from eventcrm.storage.sql.engine import WRITE_OPTION
+from eventcrm.storage.sql.engine import WRITE_OPTION, unreachable_as_unavailable
 from eventcrm.storage.sql.events import SqlEventRepository
 from eventcrm.storage.sql.idempotency import SqlIdempotencyRepository
 from eventcrm.storage.sql.registrations import SqlRegistrationRepository
@@ -49,10 +49,15 @@ class SqlUnitOfWork:
         self._after_commit: list[Callable[[], Awaitable[None]]] = []
 
     async def __aenter__(self) -> SqlUnitOfWork:
-        conn = await self._engine.connect()
-        if self._write:
-            conn = await conn.execution_options(**{WRITE_OPTION: True})
-        await conn.begin()
+        with unreachable_as_unavailable():
+            conn = await self._engine.connect()
+            try:
+                if self._write:
+                    conn = await conn.execution_options(**{WRITE_OPTION: True})
+                await conn.begin()
+            except BaseException:
+                await conn.close()
+                raise
         self._conn = conn
         self.users = SqlUserRepository(conn)
         self.categories = SqlCategoryRepository(conn)
@@ -81,7 +86,8 @@ class SqlUnitOfWork:
 
     async def commit(self) -> None:
         assert self._conn is not None
-        await self._conn.commit()
+        with unreachable_as_unavailable():
+            await self._conn.commit()
         callbacks, self._after_commit = self._after_commit, []
         for callback in callbacks:
             try:
