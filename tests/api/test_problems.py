@@ -105,3 +105,22 @@ async def test_an_unsafe_request_id_is_replaced_by_a_generated_one(
 ) -> None:
     response = await http.get("/health/live", headers={"X-Request-ID": unsafe})
     assert GENERATED_ID.match(response.headers["x-request-id"])
+
+
+@pytest.mark.parametrize(
+    ("sent", "named"),
+    [
+        ("nick_name", "nickName"),
+        ("nickName", "nickName"),
+        # Not a field's spelling: echoed as sent, never made to look like a field.
+        ("Nick_Name", "Nick_Name"),
+        ("Email", "Email"),
+        ("nick-name", "nick-name"),
+    ],
+)
+async def test_an_unknown_body_field_is_named_in_camel_case_or_as_sent(
+    http: httpx.AsyncClient, sent: str, named: str
+) -> None:
+    user = {"firstName": "Ada", "lastName": "L", "email": "ada@example.com", sent: "x"}
+    body = assert_problem(await http.post("/api/v1/users", json=user), 422, field=named)
+    assert [e["field"] for e in body["errors"]] == [named]

@@ -8,8 +8,8 @@ from typing import Any
 
 import httpx
 import pytest
+from pydantic.alias_generators import to_camel
 
-from eventcrm.kit.text import to_camel
 from eventcrm.storage.ports import Storage
 from tests.assertions import assert_problem, assert_refused
 from tests.factories import create_user, make_user, store, user_payload

@@ -16,6 +16,7 @@ import hypothesis
 import pytest
 from hypothesis import HealthCheck, given
 from hypothesis import strategies as st
+from pydantic.alias_generators import to_camel
 
 from eventcrm.kit.cursor import CursorCodec
 from eventcrm.kit.filters import (
@@ -32,7 +33,6 @@ from eventcrm.kit.filters import (
 )
 from eventcrm.kit.pagination import paginate
 from eventcrm.kit.sorting import SortKey
-from eventcrm.kit.text import to_camel
 from eventcrm.storage.ports import Storage
 from eventcrm.users.domain import FILTER_FIELDS, SORT_FIELDS, User
 from tests.factories import make_user, store

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from http import HTTPStatus
 from typing import Any
 
@@ -9,6 +10,7 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic.alias_generators import to_camel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
@@ -22,7 +24,6 @@ from eventcrm.errors import (
     NotFound,
     Unavailable,
 )
-from eventcrm.kit.text import to_camel
 
 log = structlog.get_logger(__name__)
 
@@ -92,11 +93,20 @@ async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+#: A field's own name; anything else in a location (a key the client made up) is
+#: echoed as sent.
+_SNAKE_NAME = re.compile(r"[a-z][a-z0-9]*(?:_[a-z0-9]+)*")
+
+
 def _camel_loc(loc: tuple[Any, ...]) -> tuple[str | int, ...]:
     # Body fields are named as clients write them (camelCase); query params stay snake_case.
     if loc and loc[0] == "body":
-        return ("body", *(to_camel(p) if isinstance(p, str) else p for p in loc[1:]))
+        return ("body", *(_camel(p) if isinstance(p, str) else p for p in loc[1:]))
     return tuple(loc)
+
+
+def _camel(part: str) -> str:
+    return to_camel(part) if _SNAKE_NAME.fullmatch(part) else part
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:

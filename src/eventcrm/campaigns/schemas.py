@@ -6,11 +6,11 @@ from datetime import datetime
 from typing import Annotated, Any, Self
 
 from pydantic import Field, StringConstraints, model_validator
+from pydantic.alias_generators import to_camel
 
 from eventcrm.campaigns.domain import CampaignKind, CampaignStatus, DeliveryStatus
 from eventcrm.kit.ids import ID_PATTERN
 from eventcrm.kit.schemas import ApiModel, AwareUtcDateTime, WriteModel
-from eventcrm.kit.text import to_camel
 from eventcrm.registrations.domain import RegistrationStatus, Role
 from eventcrm.templates.schemas import MAX_BODY
 

@@ -13,11 +13,11 @@ from pydantic import (
     ValidationInfo,
     field_validator,
 )
+from pydantic.alias_generators import to_camel
 
 from eventcrm.events.domain import READ_ONLY_FIELDS, EventStatus
 from eventcrm.kit.ids import ID_PATTERN
 from eventcrm.kit.schemas import ApiModel, AwareUtcDateTime, UtcDateTime, WriteModel
-from eventcrm.kit.text import to_camel
 
 SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 MAX_CAPACITY = 1_000_000

@@ -25,7 +25,7 @@ from enum import StrEnum
 from typing import Any
 
 from eventcrm.errors import FieldProblem, InvalidInput
-from eventcrm.kit.text import to_snake
+from eventcrm.kit.text import snake_name
 
 MAX_DEPTH = 8
 MAX_NODES = 256
@@ -168,7 +168,7 @@ class _Parser:
 
     def condition(self, raw: dict[str, Any], loc: tuple[str | int, ...]) -> Condition:
         name = raw["field"]
-        spec = self.fields.get(to_snake(name)) if isinstance(name, str) else None
+        spec = self.fields.get(snake_name(name)) if isinstance(name, str) else None
         if spec is None:
             raise self.fail(
                 (*loc, "field"),

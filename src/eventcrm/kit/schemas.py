@@ -9,7 +9,7 @@ from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, model
 from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
 
-from eventcrm.kit.text import to_snake
+from eventcrm.kit.text import snake_name
 
 
 def to_utc(value: datetime) -> datetime:
@@ -69,7 +69,7 @@ class WriteModel(ApiModel):
         if not isinstance(data, dict):
             return data
         for key in data:
-            if isinstance(key, str) and to_snake(key) in cls.read_only:
+            if isinstance(key, str) and snake_name(key) in cls.read_only:
                 raise PydanticCustomError(
                     "read_only",
                     "{field} is read-only and cannot be set by a client",

@@ -6,7 +6,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from eventcrm.errors import FieldProblem, InvalidInput
-from eventcrm.kit.text import to_snake
+from eventcrm.kit.text import snake_name
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,7 +38,7 @@ def parse_sort(
     for raw in parts:
         token = raw.strip()
         descending = token.startswith("-")
-        name = to_snake(token.lstrip("-+"))
+        name = snake_name(token.lstrip("-+"))
         if name not in allowed:
             raise InvalidInput(
                 f"Cannot sort by {token!r}.",

@@ -1,17 +1,19 @@
-"""Tiny string helpers."""
+"""Field names as clients spell them (``jobTitle`` or ``job_title``)."""
 
 from __future__ import annotations
 
-import re
+from pydantic.alias_generators import to_snake
 
-_CAMEL_BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
-
-
-def to_snake(name: str) -> str:
-    """``jobTitle`` -> ``job_title``; snake_case passes through unchanged."""
-    return _CAMEL_BOUNDARY.sub("_", name).lower()
+#: Longer than any field name. Pydantic's ``to_snake`` takes time quadratic in a
+#: run of capitals, so a longer string, which names no field, is left as it is.
+_MAX_NAME_LENGTH = 64
 
 
-def to_camel(name: str) -> str:
-    head, *rest = name.split("_")
-    return head + "".join(part[:1].upper() + part[1:] for part in rest)
+def snake_name(name: str) -> str:
+    """The snake_case field a client's name refers to (``jobTitle`` -> ``job_title``).
+
+    Kebab-case is not a spelling of a field: ``job-title`` stays as it is.
+    """
+    if len(name) > _MAX_NAME_LENGTH or "-" in name:
+        return name
+    return to_snake(name)

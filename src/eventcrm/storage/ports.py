@@ -85,22 +85,26 @@ class UserRepository(Protocol):
         """Add ``sign`` to the counters of everyone an event counts for (soft delete/restore)."""
 
 
-class CategoryRepository(Protocol):
-    async def add(self, category: Category) -> None:
-        """Insert; raises CategoryIdTaken or CategoryNameTaken."""
+class NamedRepository(Protocol[T]):
+    """Things with a unique id and a unique name: categories, email templates, segments."""
 
-    async def get(self, category_id: str) -> Category | None: ...
+    async def add(self, item: T, /) -> None:
+        """Insert; raises the feature's IdTaken or NameTaken error."""
 
-    async def replace(self, category: Category) -> None:
-        """Raises CategoryNameTaken."""
+    async def get(self, item_id: str, /) -> T | None: ...
 
-    async def delete(self, category_id: str) -> bool:
-        """Raises CategoryInUse while any event (even a soft-deleted one) uses it."""
+    async def replace(self, item: T, /) -> None:
+        """Write every field of an existing item; raises the feature's NameTaken error."""
 
-    async def list(
-        self, *, limit: int, after: tuple[KeyValue, ...] | None = None
-    ) -> KeysetPage[Category]:
-        """By name (case-insensitively), then id."""
+    async def delete(self, item_id: str, /) -> bool: ...
+
+    async def list(self, *, limit: int, after: tuple[KeyValue, ...] | None = None) -> KeysetPage[T]:
+        """By name, then id."""
+
+
+class CategoryRepository(NamedRepository[Category], Protocol):
+    """Names are unique and sorted case-insensitively. ``delete`` raises
+    CategoryInUse while any event (even a soft-deleted one) uses the category."""
 
 
 class EventRepository(Protocol):
@@ -225,40 +229,12 @@ class StoredResponse:
     expires_at: datetime
 
 
-class TemplateRepository(Protocol):
-    async def add(self, template: EmailTemplate) -> None:
-        """Insert; raises TemplateIdTaken or TemplateNameTaken."""
-
-    async def get(self, template_id: str) -> EmailTemplate | None: ...
-
+class TemplateRepository(NamedRepository[EmailTemplate], Protocol):
     async def get_by_name(self, name: str) -> EmailTemplate | None: ...
 
-    async def replace(self, template: EmailTemplate) -> None:
-        """Write every field of an existing template; raises TemplateNameTaken."""
 
-    async def delete(self, template_id: str) -> bool: ...
-
-    async def list(
-        self, *, limit: int, after: tuple[KeyValue, ...] | None = None
-    ) -> KeysetPage[EmailTemplate]:
-        """By name, then id."""
-
-
-class SegmentRepository(Protocol):
-    async def add(self, segment: Segment) -> None:
-        """Insert; raises SegmentIdTaken or SegmentNameTaken."""
-
-    async def get(self, segment_id: str) -> Segment | None: ...
-
-    async def replace(self, segment: Segment) -> None:
-        """Write every field of an existing segment; raises SegmentNameTaken."""
-
-    async def delete(self, segment_id: str) -> bool: ...
-
-    async def list(
-        self, *, limit: int, after: tuple[KeyValue, ...] | None = None
-    ) -> KeysetPage[Segment]:
-        """By name, then id."""
+class SegmentRepository(NamedRepository[Segment], Protocol):
+    """Saved user filters."""
 
 
 class CampaignRepository(Protocol):

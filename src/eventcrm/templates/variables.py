@@ -2,28 +2,19 @@
 
 from __future__ import annotations
 
+from dataclasses import fields
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from pydantic.alias_generators import to_camel
+
 from eventcrm.events.domain import Event
-from eventcrm.kit.text import to_camel
 from eventcrm.users.domain import User
 
-_CONTACT_FIELDS = (
-    "id",
-    "first_name",
-    "last_name",
-    "email",
-    "phone_number",
-    "avatar",
-    "gender",
-    "job_title",
-    "company",
-    "city",
-    "state",
-    "events_hosted",
-    "events_attended",
+#: What a template may print about a contact: every field but the bookkeeping.
+_CONTACT_FIELDS = tuple(
+    f.name for f in fields(User) if f.name not in {"created_at", "updated_at", "email_opt_out"}
 )
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 
 from eventcrm.kit.filters import FieldSpec, FieldType
@@ -30,21 +30,9 @@ class User:
     email_opt_out: bool = False
 
 
-#: Fields a client writes; everything else on User is server-maintained.
-WRITABLE_FIELDS = (
-    "first_name",
-    "last_name",
-    "email",
-    "phone_number",
-    "avatar",
-    "gender",
-    "job_title",
-    "company",
-    "city",
-    "state",
-    "email_opt_out",
-)
 READ_ONLY_FIELDS = frozenset({"id", "events_hosted", "events_attended", "created_at", "updated_at"})
+#: Fields a client writes; everything else on User is server-maintained.
+WRITABLE_FIELDS = tuple(f.name for f in fields(User) if f.name not in READ_ONLY_FIELDS)
 
 _T, _I, _D, _B = FieldType.TEXT, FieldType.INT, FieldType.DATETIME, FieldType.BOOL
 

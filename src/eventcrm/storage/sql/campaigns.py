@@ -15,7 +15,6 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -37,10 +36,11 @@ from eventcrm.campaigns.errors import CampaignIdTaken
 from eventcrm.kit.cursor import KeyValue
 from eventcrm.kit.sorting import SortKey
 from eventcrm.storage.ports import KeysetPage
-from eventcrm.storage.sql.query import FieldMap, after_key, compile_filter, order_by, sort_columns
+from eventcrm.storage.sql.query import FieldMap, compile_filter, keyset_rows, sort_columns
 from eventcrm.storage.sql.tables import campaigns, deliveries, registrations, users
 from eventcrm.storage.sql.types import UTCDateTime
 from eventcrm.storage.sql.users import USER_FIELDS, row_to_user
+from eventcrm.storage.sql.writes import write_or_raise
 
 #: Must match the predicate of the partial index ``ix_deliveries_due`` word for
 #: word, so both databases can use that index to find due work.
@@ -70,11 +70,11 @@ class SqlCampaignRepository:
         self._conn = conn
 
     async def add(self, campaign: Campaign) -> None:
-        try:
-            async with self._conn.begin_nested():
-                await self._conn.execute(campaigns.insert().values(_campaign_row(campaign)))
-        except IntegrityError:
-            raise CampaignIdTaken(campaign.id) from None
+        await write_or_raise(
+            self._conn,
+            campaigns.insert().values(_campaign_row(campaign)),
+            on_conflict=CampaignIdTaken(campaign.id),
+        )
 
     async def get(self, campaign_id: str) -> Campaign | None:
         query = campaigns.select().where(campaigns.c.id == campaign_id)
@@ -100,15 +100,10 @@ class SqlCampaignRepository:
         after: tuple[KeyValue, ...] | None = None,
     ) -> KeysetPage[Campaign]:
         keys = sort_columns(_NEWEST_FIRST, _CAMPAIGN_KEYS)
-        query = sa.select(campaigns).order_by(*order_by(keys)).limit(limit + 1)
+        query = sa.select(campaigns)
         if kind is not None:
             query = query.where(campaigns.c.kind == str(kind))
-        if after is not None:
-            query = query.where(after_key(keys, after))
-        rows = list((await self._conn.execute(query)).all())
-        more = len(rows) > limit
-        rows = rows[:limit]
-        next_key = (rows[-1].created_at, rows[-1].id) if more else None
+        rows, next_key = await keyset_rows(self._conn, query, keys, limit=limit, after=after)
         return KeysetPage([_to_campaign(r) for r in rows], next_key)
 
     async def uses_template_unsent(self, template_id: str) -> bool:
@@ -221,20 +216,12 @@ class SqlDeliveryRepository:
         limit: int,
         after: tuple[KeyValue, ...] | None = None,
     ) -> KeysetPage[Delivery]:
-        query = (
-            deliveries.select()
-            .where(deliveries.c.campaign_id == campaign_id)
-            .order_by(deliveries.c.id)
-            .limit(limit + 1)
-        )
+        query = deliveries.select().where(deliveries.c.campaign_id == campaign_id)
         if status is not None:
             query = query.where(deliveries.c.status == str(status))
-        if after is not None:
-            query = query.where(deliveries.c.id > after[0])
-        rows = list((await self._conn.execute(query)).all())
-        more = len(rows) > limit
-        rows = rows[:limit]
-        return KeysetPage([_to_delivery(r) for r in rows], (rows[-1].id,) if more else None)
+        keys = [(deliveries.c.id, False)]
+        rows, next_key = await keyset_rows(self._conn, query, keys, limit=limit, after=after)
+        return KeysetPage([_to_delivery(r) for r in rows], next_key)
 
     async def requeue_failed(self, *, campaign_id: str, now: datetime) -> int:
         result = await self._conn.execute(

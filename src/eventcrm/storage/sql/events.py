@@ -7,7 +7,6 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from eventcrm.events.domain import CategoryRef, Event, EventStatus
@@ -19,6 +18,7 @@ from eventcrm.registrations.domain import Role
 from eventcrm.storage.ports import KeysetPage
 from eventcrm.storage.sql.query import FieldMap, compile_filter, keyset_rows, sort_columns
 from eventcrm.storage.sql.tables import categories, events, registrations
+from eventcrm.storage.sql.writes import if_exists, write_or_raise
 
 _OPTIONAL_TEXT = ("description", "timezone", "venue", "organizer")
 _OWN_COLUMNS = [c for c in events.columns if c.name != "waitlist_seq"]
@@ -93,13 +93,13 @@ class SqlEventRepository:
         return _to_event(row, hosts.get(row._mapping["id"], ()))
 
     async def add(self, event: Event) -> None:
-        try:
-            async with self._conn.begin_nested():
-                await self._conn.execute(events.insert().values(_to_row(event)))
-        except IntegrityError:
-            if await self.get(event.id, include_deleted=True) is not None:
-                raise EventIdTaken(event.id) from None
-            raise EventSlugTaken(event.slug) from None
+        await write_or_raise(
+            self._conn,
+            events.insert().values(_to_row(event)),
+            on_conflict=if_exists(
+                events.c.id == event.id, EventIdTaken(event.id), else_=EventSlugTaken(event.slug)
+            ),
+        )
 
     async def get(self, event_id: str, *, include_deleted: bool = False) -> Event | None:
         query = _SELECT.where(events.c.id == event_id)
@@ -122,11 +122,11 @@ class SqlEventRepository:
         row = _to_row(event)
         for name in ("id", "created_at", "registered_count", "waitlist_count", "deleted_at"):
             del row[name]
-        try:
-            async with self._conn.begin_nested():
-                await self._conn.execute(events.update().where(events.c.id == event.id).values(row))
-        except IntegrityError:
-            raise EventSlugTaken(event.slug) from None
+        await write_or_raise(
+            self._conn,
+            events.update().where(events.c.id == event.id).values(row),
+            on_conflict=EventSlugTaken(event.slug),
+        )
 
     async def slug_taken(self, slug: str, *, except_id: str | None = None) -> bool:
         query = sa.select(events.c.id).where(events.c.slug == slug, events.c.deleted_at.is_(None))
@@ -135,13 +135,15 @@ class SqlEventRepository:
         return (await self._conn.execute(query.limit(1))).first() is not None
 
     async def set_deleted(self, event_id: str, deleted_at: datetime | None) -> None:
-        statement = events.update().where(events.c.id == event_id).values(deleted_at=deleted_at)
-        try:
-            async with self._conn.begin_nested():
-                await self._conn.execute(statement)
-        except IntegrityError:
-            slug = await self._conn.scalar(sa.select(events.c.slug).where(events.c.id == event_id))
-            raise EventSlugTaken(str(slug)) from None
+        async def slug_taken(conn: AsyncConnection) -> Exception:
+            slug = await conn.scalar(sa.select(events.c.slug).where(events.c.id == event_id))
+            return EventSlugTaken(str(slug))
+
+        await write_or_raise(
+            self._conn,
+            events.update().where(events.c.id == event_id).values(deleted_at=deleted_at),
+            on_conflict=slug_taken,
+        )
 
     async def take_seat(self, event_id: str) -> bool:
         result = await self._conn.execute(

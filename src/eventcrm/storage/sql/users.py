@@ -6,7 +6,6 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from eventcrm.kit.cursor import KeyValue
@@ -16,6 +15,7 @@ from eventcrm.registrations.domain import RegistrationStatus
 from eventcrm.storage.ports import KeysetPage
 from eventcrm.storage.sql.query import FieldMap, compile_filter, keyset_rows, sort_columns
 from eventcrm.storage.sql.tables import events, registrations, users
+from eventcrm.storage.sql.writes import if_exists, write_or_raise
 from eventcrm.users.domain import User
 from eventcrm.users.errors import UserEmailTaken, UserIdTaken
 
@@ -93,13 +93,13 @@ class SqlUserRepository:
         self._conn = conn
 
     async def add(self, user: User) -> None:
-        try:
-            async with self._conn.begin_nested():
-                await self._conn.execute(users.insert().values(_to_row(user)))
-        except IntegrityError:
-            if await self.get(user.id) is not None:
-                raise UserIdTaken(user.id) from None
-            raise UserEmailTaken(user.email) from None
+        await write_or_raise(
+            self._conn,
+            users.insert().values(_to_row(user)),
+            on_conflict=if_exists(
+                users.c.id == user.id, UserIdTaken(user.id), else_=UserEmailTaken(user.email)
+            ),
+        )
 
     async def get(self, user_id: str) -> User | None:
         row = (await self._conn.execute(users.select().where(users.c.id == user_id))).first()
@@ -108,11 +108,11 @@ class SqlUserRepository:
     async def replace(self, user: User) -> None:
         row = _to_row(user)
         del row["id"], row["created_at"], row["events_hosted"], row["events_attended"]
-        try:
-            async with self._conn.begin_nested():
-                await self._conn.execute(users.update().where(users.c.id == user.id).values(row))
-        except IntegrityError:
-            raise UserEmailTaken(user.email) from None
+        await write_or_raise(
+            self._conn,
+            users.update().where(users.c.id == user.id).values(row),
+            on_conflict=UserEmailTaken(user.email),
+        )
 
     async def delete(self, user_id: str) -> bool:
         result = await self._conn.execute(users.delete().where(users.c.id == user_id))
