@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, status
+from fastapi import APIRouter, Path, Query, status
 
-from eventcrm.api.deps import ContainerDep, UnitOfWorkDep
+from eventcrm.api.services import CategoryServiceDep
 from eventcrm.categories.schemas import (
     CategoryCreate,
     CategoryListParams,
@@ -14,20 +14,12 @@ from eventcrm.categories.schemas import (
     CategoryReplace,
     CategoryUpdate,
 )
-from eventcrm.categories.service import CategoryService
 from eventcrm.kit.ids import ID_PATTERN
 from eventcrm.kit.schemas import Page
 
 router = APIRouter(prefix="/categories", tags=["categories"])
 
 
-async def get_category_service(uow: UnitOfWorkDep, container: ContainerDep) -> CategoryService:
-    return CategoryService(
-        uow=uow, clock=container.clock, new_id=container.new_id, cursors=container.cursors
-    )
-
-
-CategoryServiceDep = Annotated[CategoryService, Depends(get_category_service)]
 CategoryId = Annotated[str, Path(pattern=ID_PATTERN)]
 
 
