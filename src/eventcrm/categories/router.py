@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, status
+from fastapi import APIRouter, Path, Query, Response, status
 
+from eventcrm.api.paths import location
 from eventcrm.api.services import CategoryServiceDep
 from eventcrm.categories.schemas import (
     CategoryCreate,
@@ -24,9 +25,13 @@ CategoryId = Annotated[str, Path(pattern=ID_PATTERN)]
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
-async def create_category(body: CategoryCreate, service: CategoryServiceDep) -> CategoryRead:
+async def create_category(
+    body: CategoryCreate, service: CategoryServiceDep, response: Response
+) -> CategoryRead:
     """Create a category; 409 if the id or (case-insensitively) the name is taken."""
-    return CategoryRead.model_validate(await service.create(data=body))
+    category = await service.create(data=body)
+    response.headers["Location"] = location(router, category.id)
+    return CategoryRead.model_validate(category)
 
 
 @router.get("")
