@@ -13,6 +13,7 @@ from eventcrm import __version__
 from eventcrm.api import idempotency, problems
 from eventcrm.api.health import router as health_router
 from eventcrm.api.middleware import RequestContextMiddleware, RequestLimitsMiddleware
+from eventcrm.api.paths import API_PREFIX
 from eventcrm.bootstrap import build_container, build_worker
 from eventcrm.campaigns.router import emails_router
 from eventcrm.campaigns.router import router as campaigns_router
@@ -27,8 +28,6 @@ from eventcrm.settings import Settings
 from eventcrm.templates.router import router as templates_router
 from eventcrm.unsubscribe.router import router as unsubscribe_router
 from eventcrm.users.router import router as users_router
-
-API_PREFIX = "/api/v1"
 
 
 def create_app(settings: Settings | None = None, *, container: Container | None = None) -> FastAPI:

@@ -9,6 +9,7 @@ from pathlib import Path
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from eventcrm.api.paths import API_PREFIX
 from eventcrm.container import Container
 from eventcrm.kit.clock import Clock, SystemClock
 from eventcrm.kit.cursor import CursorCodec
@@ -44,7 +45,9 @@ def build_container(
         cursors=CursorCodec(key),
         mail=mail or build_mail_sender(settings, mail_from),
         mail_from=mail_from,
-        unsubscribe=UnsubscribeLinks(secret_key=key, public_url=settings.public_url),
+        unsubscribe=UnsubscribeLinks(
+            secret_key=key, base_url=f"{settings.public_url.rstrip('/')}{API_PREFIX}/unsubscribe/"
+        ),
     )
 
 

@@ -42,6 +42,13 @@ async def test_create_returns_201_with_every_field(client: httpx.AsyncClient) ->
     assert body["createdAt"] == body["updatedAt"]
 
 
+async def test_create_points_location_at_the_new_category(client: httpx.AsyncClient) -> None:
+    response = await client.post(CATEGORIES, json={"name": "Workshops"})
+    assert response.status_code == 201, response.text
+    assert response.headers["Location"] == f"{CATEGORIES}/{response.json()['id']}"
+    assert (await client.get(response.headers["Location"])).json() == response.json()
+
+
 async def test_created_category_can_be_read_back(client: httpx.AsyncClient) -> None:
     created = await create_category(client, description="Hands-on")
     assert await read(client, created["id"]) == created

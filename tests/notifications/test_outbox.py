@@ -73,12 +73,12 @@ async def test_a_registration_that_rolls_back_queues_nothing(
 
     async def register_then_fail() -> None:
         async with storage.unit_of_work(write=True) as uow:
-            notifications = Notifications(uow=uow, clock=SystemClock(), new_id=container.new_id)
+            notifier = Notifications(uow=uow, clock=SystemClock(), new_id=container.new_id)
             service = RegistrationService(
                 uow=uow,
                 clock=SystemClock(),
                 cursors=container.cursors,
-                notifications=notifications,
+                notifier=notifier,
             )
             await service.register(event_id=event["id"], user_id=user["id"], role=Role.ATTENDEE)
             # The confirmation is queued inside this transaction...

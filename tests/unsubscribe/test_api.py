@@ -11,7 +11,9 @@ SECRET = "test-secret-key-0123456789"  # the test settings' key
 
 
 def _token(user_id: str) -> str:
-    return UnsubscribeLinks(secret_key=SECRET, public_url="http://x").token(user_id)
+    return UnsubscribeLinks(secret_key=SECRET, base_url="http://x/api/v1/unsubscribe/").token(
+        user_id
+    )
 
 
 async def test_get_unsubscribes_and_shows_a_page(client: httpx.AsyncClient) -> None:
@@ -45,7 +47,9 @@ async def test_a_tampered_token_changes_nothing(client: httpx.AsyncClient) -> No
 
 async def test_a_token_signed_with_another_key_is_refused(client: httpx.AsyncClient) -> None:
     user = await create_user(client)
-    other = UnsubscribeLinks(secret_key="another-key-0123456789", public_url="http://x")
+    other = UnsubscribeLinks(
+        secret_key="another-key-0123456789", base_url="http://x/api/v1/unsubscribe/"
+    )
     response = await client.post(f"/api/v1/unsubscribe/{other.token(user['id'])}")
     assert response.status_code == 404
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Response, status
+from fastapi import APIRouter, Path, Query, Response, status
 
-from eventcrm.api.deps import ContainerDep, UnitOfWorkDep
 from eventcrm.api.idempotency import IdempotentRoute
+from eventcrm.api.paths import location
+from eventcrm.api.services import CampaignServiceDep
 from eventcrm.campaigns.domain import CampaignProgress, audience_to_json
 from eventcrm.campaigns.schemas import (
     CampaignCreate,
@@ -21,7 +22,6 @@ from eventcrm.campaigns.schemas import (
     EmailSendAccepted,
     Requeued,
 )
-from eventcrm.campaigns.service import CampaignService
 from eventcrm.kit.ids import ID_PATTERN
 from eventcrm.kit.schemas import Page
 
@@ -29,13 +29,6 @@ router = APIRouter(prefix="/campaigns", tags=["campaigns"], route_class=Idempote
 emails_router = APIRouter(prefix="/emails", tags=["campaigns"], route_class=IdempotentRoute)
 
 
-async def get_campaign_service(uow: UnitOfWorkDep, container: ContainerDep) -> CampaignService:
-    return CampaignService(
-        uow=uow, clock=container.clock, new_id=container.new_id, cursors=container.cursors
-    )
-
-
-ServiceDep = Annotated[CampaignService, Depends(get_campaign_service)]
 CampaignId = Annotated[str, Path(pattern=ID_PATTERN, description="The campaign's id.")]
 
 
@@ -66,17 +59,17 @@ def _read(p: CampaignProgress) -> CampaignRead:
 
 @router.post("", status_code=status.HTTP_201_CREATED)
 async def create_campaign(
-    body: CampaignCreate, service: ServiceDep, response: Response
+    body: CampaignCreate, service: CampaignServiceDep, response: Response
 ) -> CampaignRead:
     """Create a draft: a message (template or inline) and an audience, nothing sent yet."""
     progress = await service.create(data=body)
-    response.headers["Location"] = f"/api/v1/campaigns/{progress.campaign.id}"
+    response.headers["Location"] = location(router, progress.campaign.id)
     return _read(progress)
 
 
 @router.get("")
 async def list_campaigns(
-    params: Annotated[CampaignListParams, Query()], service: ServiceDep
+    params: Annotated[CampaignListParams, Query()], service: CampaignServiceDep
 ) -> Page[CampaignRead]:
     """Newest first."""
     result = await service.list(kind=params.kind, limit=params.limit, cursor=params.cursor)
@@ -86,20 +79,20 @@ async def list_campaigns(
 
 
 @router.get("/{campaign_id}")
-async def get_campaign(campaign_id: CampaignId, service: ServiceDep) -> CampaignRead:
+async def get_campaign(campaign_id: CampaignId, service: CampaignServiceDep) -> CampaignRead:
     """The campaign with delivery counts per status, progress and an estimated finish."""
     return _read(await service.get(campaign_id=campaign_id))
 
 
 @router.delete("/{campaign_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def delete_campaign(campaign_id: CampaignId, service: ServiceDep) -> None:
+async def delete_campaign(campaign_id: CampaignId, service: CampaignServiceDep) -> None:
     """Delete a draft (a sent campaign keeps its ledger: cancel it instead)."""
     await service.delete(campaign_id=campaign_id)
 
 
 @router.post("/{campaign_id}/send", status_code=status.HTTP_202_ACCEPTED)
 async def send_campaign(
-    campaign_id: CampaignId, service: ServiceDep, body: CampaignSend | None = None
+    campaign_id: CampaignId, service: CampaignServiceDep, body: CampaignSend | None = None
 ) -> CampaignRead:
     """Freeze the audience (one delivery per recipient) and hand it to the worker."""
     scheduled_at = body.scheduled_at if body is not None else None
@@ -107,13 +100,13 @@ async def send_campaign(
 
 
 @router.post("/{campaign_id}/cancel")
-async def cancel_campaign(campaign_id: CampaignId, service: ServiceDep) -> CampaignRead:
+async def cancel_campaign(campaign_id: CampaignId, service: CampaignServiceDep) -> CampaignRead:
     """Stop what is still queued; messages already handed to the provider are not recalled."""
     return _read(await service.cancel(campaign_id=campaign_id))
 
 
 @router.post("/{campaign_id}/retry-failed", status_code=status.HTTP_202_ACCEPTED)
-async def retry_failed(campaign_id: CampaignId, service: ServiceDep) -> Requeued:
+async def retry_failed(campaign_id: CampaignId, service: CampaignServiceDep) -> Requeued:
     """Queue the failed deliveries again (only those), each with a fresh attempt budget."""
     return Requeued(requeued=await service.retry_failed(campaign_id=campaign_id))
 
@@ -122,7 +115,7 @@ async def retry_failed(campaign_id: CampaignId, service: ServiceDep) -> Requeued
 async def list_deliveries(
     campaign_id: CampaignId,
     params: Annotated[DeliveryListParams, Query()],
-    service: ServiceDep,
+    service: CampaignServiceDep,
 ) -> Page[DeliveryRead]:
     """The per-recipient ledger, optionally one status (e.g. ``?status=failed``)."""
     result = await service.deliveries(
@@ -135,7 +128,7 @@ async def list_deliveries(
 
 
 @emails_router.post("/send", status_code=status.HTTP_202_ACCEPTED)
-async def send_email(body: EmailSend, service: ServiceDep) -> EmailSendAccepted:
+async def send_email(body: EmailSend, service: CampaignServiceDep) -> EmailSendAccepted:
     """Create and send a campaign in one call; returns its id and recipient count."""
     progress = await service.send_now(data=body)
     return EmailSendAccepted(

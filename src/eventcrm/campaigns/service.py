@@ -29,6 +29,7 @@ from eventcrm.campaigns.errors import (
     CampaignStateConflict,
     InvalidAudience,
 )
+from eventcrm.campaigns.outbox import queue_campaign
 from eventcrm.campaigns.schemas import AudienceIn, CampaignCreate, EmailSend
 from eventcrm.errors import FieldProblem, InvalidInput
 from eventcrm.kit.clock import Clock
@@ -38,7 +39,7 @@ from eventcrm.kit.ids import IdGenerator
 from eventcrm.kit.pagination import ListResult, page_in_order
 from eventcrm.kit.sorting import SortKey
 from eventcrm.registrations.domain import RegistrationStatus, Role
-from eventcrm.segments.service import segment_filter
+from eventcrm.segments.domain import segment_filter
 from eventcrm.storage.ports import UnitOfWork
 from eventcrm.templates.rendering import MessageTemplate
 from eventcrm.templates.variables import event_variables
@@ -46,36 +47,6 @@ from eventcrm.users.domain import FILTER_FIELDS
 
 _NEWEST_FIRST = (SortKey("created_at", descending=True),)
 _BY_ID: tuple[SortKey, ...] = ()  # the id tie-breaker alone
-
-
-async def queue_campaign(
-    uow: UnitOfWork,
-    *,
-    campaign: Campaign,
-    recipients: RecipientSelection,
-    now: datetime,
-    scheduled_at: datetime | None = None,
-) -> Campaign:
-    """Freeze the audience (one delivery per recipient, written by the database)
-    and mark the campaign queued. Runs in the caller's transaction."""
-    due_at = max(now, scheduled_at) if scheduled_at is not None else now
-    count = await uow.deliveries.freeze(
-        campaign_id=campaign.id,
-        recipients=recipients,
-        honour_opt_out=campaign.kind is CampaignKind.CAMPAIGN,
-        due_at=due_at,
-        now=now,
-    )
-    queued = replace(
-        campaign,
-        status=StoredStatus.QUEUED,
-        recipient_count=count,
-        scheduled_at=scheduled_at,
-        queued_at=now,
-        updated_at=now,
-    )
-    await uow.campaigns.replace(queued)
-    return queued
 
 
 def progress_of(

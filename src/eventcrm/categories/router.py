@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, status
+from fastapi import APIRouter, Path, Query, Response, status
 
-from eventcrm.api.deps import ContainerDep, UnitOfWorkDep
 from eventcrm.api.idempotency import IdempotentRoute
+from eventcrm.api.paths import location
+from eventcrm.api.services import CategoryServiceDep
 from eventcrm.categories.schemas import (
     CategoryCreate,
     CategoryListParams,
@@ -15,27 +16,23 @@ from eventcrm.categories.schemas import (
     CategoryReplace,
     CategoryUpdate,
 )
-from eventcrm.categories.service import CategoryService
 from eventcrm.kit.ids import ID_PATTERN
 from eventcrm.kit.schemas import Page
 
 router = APIRouter(prefix="/categories", tags=["categories"], route_class=IdempotentRoute)
 
 
-async def get_category_service(uow: UnitOfWorkDep, container: ContainerDep) -> CategoryService:
-    return CategoryService(
-        uow=uow, clock=container.clock, new_id=container.new_id, cursors=container.cursors
-    )
-
-
-CategoryServiceDep = Annotated[CategoryService, Depends(get_category_service)]
 CategoryId = Annotated[str, Path(pattern=ID_PATTERN)]
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
-async def create_category(body: CategoryCreate, service: CategoryServiceDep) -> CategoryRead:
+async def create_category(
+    body: CategoryCreate, service: CategoryServiceDep, response: Response
+) -> CategoryRead:
     """Create a category; 409 if the id or (case-insensitively) the name is taken."""
-    return CategoryRead.model_validate(await service.create(data=body))
+    category = await service.create(data=body)
+    response.headers["Location"] = location(router, category.id)
+    return CategoryRead.model_validate(category)
 
 
 @router.get("")

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Response, status
+from fastapi import APIRouter, Path, Query, Response, status
 
-from eventcrm.api.deps import ContainerDep, UnitOfWorkDep
 from eventcrm.api.idempotency import IdempotentRoute
+from eventcrm.api.paths import location
+from eventcrm.api.services import EventServiceDep
 from eventcrm.events.domain import Event
 from eventcrm.events.schemas import (
     SLUG_PATTERN,
@@ -19,25 +20,12 @@ from eventcrm.events.schemas import (
     EventReplace,
     EventUpdate,
 )
-from eventcrm.events.service import EventService
 from eventcrm.kit.ids import ID_PATTERN
 from eventcrm.kit.schemas import Page
-from eventcrm.notifications.service import Notifications
 
 router = APIRouter(prefix="/events", tags=["events"], route_class=IdempotentRoute)
 
 
-async def get_event_service(uow: UnitOfWorkDep, container: ContainerDep) -> EventService:
-    return EventService(
-        uow=uow,
-        clock=container.clock,
-        new_id=container.new_id,
-        cursors=container.cursors,
-        notifications=Notifications(uow=uow, clock=container.clock, new_id=container.new_id),
-    )
-
-
-EventServiceDep = Annotated[EventService, Depends(get_event_service)]
 EventId = Annotated[str, Path(pattern=ID_PATTERN)]
 
 
@@ -51,7 +39,7 @@ async def create_event(
 ) -> EventRead:
     """Create an event; the slug is generated from the title when not given."""
     event = await service.create(data=body)
-    response.headers["Location"] = f"/api/v1/events/{event.id}"
+    response.headers["Location"] = location(router, event.id)
     return _read(event)
 
 

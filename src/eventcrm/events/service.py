@@ -31,8 +31,8 @@ from eventcrm.kit.filters import Condition, Node, Op, Or, all_of
 from eventcrm.kit.ids import IdGenerator
 from eventcrm.kit.pagination import ListResult, paginate
 from eventcrm.kit.sorting import parse_sort
-from eventcrm.notifications.service import NOTIFIED_FIELDS, Notifications
-from eventcrm.registrations.service import fill_free_seats, sync_hosting
+from eventcrm.notifications.ports import NOTIFIED_FIELDS, Notifier
+from eventcrm.registrations.seats import fill_free_seats, sync_hosting
 from eventcrm.storage.ports import UnitOfWork
 
 _SLUG_ATTEMPTS = 20
@@ -47,13 +47,13 @@ class EventService:
         clock: Clock,
         new_id: IdGenerator,
         cursors: CursorCodec,
-        notifications: Notifications,
+        notifier: Notifier,
     ) -> None:
         self._uow = uow
         self._clock = clock
         self._new_id = new_id
         self._cursors = cursors
-        self._notifications = notifications
+        self._notifier = notifier
 
     async def create(self, *, data: EventCreate) -> Event:
         fields = data.model_dump(exclude={"id", "host_ids"}, by_alias=False)
@@ -119,7 +119,7 @@ class EventService:
             # the waitlist before any newcomer can take them; after the recount above,
             # so the promoted are counted once.
             await fill_free_seats(
-                self._uow, replace(event, deleted_at=None), self._clock.now(), self._notifications
+                self._uow, replace(event, deleted_at=None), self._clock.now(), self._notifier
             )
         return await self.get(event_id=event_id)
 
@@ -169,7 +169,7 @@ class EventService:
         await sync_hosting(
             uow, event=event, owner_id=owner_id, host_ids=host_ids, now=updated.updated_at
         )
-        await fill_free_seats(uow, updated, updated.updated_at, self._notifications)
+        await fill_free_seats(uow, updated, updated.updated_at, self._notifier)
         await self._notify(event, updated)
         return await self.get(event_id=event_id)
 
@@ -177,7 +177,7 @@ class EventService:
         """Tell the people signed up when the event is cancelled or moves in time or place."""
         if after.status is EventStatus.CANCELLED:
             if before.status is not EventStatus.CANCELLED:
-                await self._notifications.event_cancelled(event=after)
+                await self._notifier.event_cancelled(event=after)
             return
         changes = {
             field: {"old": _json(getattr(before, field)), "new": _json(getattr(after, field))}
@@ -185,7 +185,7 @@ class EventService:
             if getattr(before, field) != getattr(after, field)
         }
         if changes and after.status is not EventStatus.DRAFT:
-            await self._notifications.event_updated(event=after, changes=changes)
+            await self._notifier.event_updated(event=after, changes=changes)
 
     async def _locked(self, event_id: str) -> Event:
         event = await self._uow.events.lock(event_id)

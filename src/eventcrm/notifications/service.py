@@ -1,10 +1,11 @@
-"""Queue transactional email in the transaction of the change that causes it (an outbox).
+"""The ``Notifier`` (``ports.py``) as transactional email queued in the outbox.
 
-The events and registrations services call these methods while their unit of
-work is open. Each call writes a transactional campaign and its deliveries in
-that same transaction: if the change rolls back, no email exists; once it
-commits, the worker sends it even if this process dies the next instant.
-Transactional mail ignores the marketing opt-out and has no unsubscribe link.
+The events, registrations and users services call these methods while their
+unit of work is open; each call picks the message (a stored template override
+or the default), the people to tell and the event's variables, and hands them
+to ``eventcrm.campaigns.outbox``, which writes the message and its deliveries
+in that same transaction. Transactional mail ignores the marketing opt-out and
+has no unsubscribe link.
 """
 
 from __future__ import annotations
@@ -14,16 +15,13 @@ from typing import Any
 
 from eventcrm.campaigns.domain import (
     Audience,
-    Campaign,
-    CampaignKind,
     EventRegistrants,
     RecipientSelection,
     RegistrantsAudience,
-    StoredStatus,
     UserIdsAudience,
     UsersById,
 )
-from eventcrm.campaigns.service import queue_campaign
+from eventcrm.campaigns.outbox import queue_transactional
 from eventcrm.events.domain import Event
 from eventcrm.kit.clock import Clock
 from eventcrm.kit.ids import IdGenerator
@@ -36,11 +34,11 @@ from eventcrm.templates.variables import event_variables
 #: except the owner (who made the change).
 _SIGNED_UP = (RegistrationStatus.REGISTERED.value, RegistrationStatus.WAITLISTED.value)
 _GUESTS = (Role.ATTENDEE.value, Role.HOST.value)
-#: Changes worth an email: when and where.
-NOTIFIED_FIELDS = ("start_at", "end_at", "timezone", "venue")
 
 
 class Notifications:
+    """Implements ``eventcrm.notifications.ports.Notifier``."""
+
     def __init__(self, *, uow: UnitOfWork, clock: Clock, new_id: IdGenerator) -> None:
         self._uow = uow
         self._clock = clock
@@ -86,26 +84,20 @@ class Notifications:
         context: dict[str, Any] = {"event": event_variables(event)}
         if changes is not None:
             context["changes"] = changes
-        now = self._clock.now()
-        campaign = Campaign(
-            id=self._new_id(),
-            name=f"{kind.value}: {event.title}"[:200],
-            kind=CampaignKind.TRANSACTIONAL,
-            status=StoredStatus.DRAFT,
+        await queue_transactional(
+            self._uow,
+            campaign_id=self._new_id(),
+            name=f"{kind.value}: {event.title}",
             template_id=override.id if override is not None else None,
             subject=subject,
             html=html,
             text=text,
             audience=audience,
+            recipients=recipients,
             event_id=event.id,
-            created_at=now,
-            updated_at=now,
             context=context,
+            now=self._clock.now(),
         )
-        await self._uow.campaigns.add(campaign)
-        queued = await queue_campaign(self._uow, campaign=campaign, recipients=recipients, now=now)
-        if queued.recipient_count == 0:  # nobody to tell: leave no empty campaign behind
-            await self._uow.campaigns.delete(campaign.id)
 
 
 def _guests(event: Event) -> tuple[RegistrantsAudience, EventRegistrants]:

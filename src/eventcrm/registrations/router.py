@@ -5,14 +5,13 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query, status
+from fastapi import APIRouter, Path, Query, status
 
-from eventcrm.api.deps import ContainerDep, UnitOfWorkDep
 from eventcrm.api.idempotency import IdempotentRoute
+from eventcrm.api.services import RegistrationServiceDep
 from eventcrm.kit.ids import ID_PATTERN
 from eventcrm.kit.pagination import ListResult
 from eventcrm.kit.schemas import Page
-from eventcrm.notifications.service import Notifications
 from eventcrm.registrations.domain import (
     Participant,
     Registration,
@@ -39,18 +38,6 @@ user_router = APIRouter(
 )
 
 
-async def get_registration_service(
-    uow: UnitOfWorkDep, container: ContainerDep
-) -> RegistrationService:
-    return RegistrationService(
-        uow=uow,
-        clock=container.clock,
-        cursors=container.cursors,
-        notifications=Notifications(uow=uow, clock=container.clock, new_id=container.new_id),
-    )
-
-
-ServiceDep = Annotated[RegistrationService, Depends(get_registration_service)]
 EventId = Annotated[str, Path(pattern=ID_PATTERN)]
 UserId = Annotated[str, Path(pattern=ID_PATTERN)]
 
@@ -73,7 +60,7 @@ def _page(result: ListResult[Any], schema: type[Any]) -> Any:
 async def register(
     event_id: EventId,
     body: RegistrationCreate,
-    service: ServiceDep,
+    service: RegistrationServiceDep,
 ) -> RegistrationRead:
     """Register a user: `registered` while seats are free, else `waitlisted` (or 409
     `event_full` when the waitlist is off). Hosts never take a seat."""
@@ -85,7 +72,9 @@ async def register(
 
 @router.get("")
 async def list_participants(
-    event_id: EventId, params: Annotated[ParticipantListParams, Query()], service: ServiceDep
+    event_id: EventId,
+    params: Annotated[ParticipantListParams, Query()],
+    service: RegistrationServiceDep,
 ) -> Page[ParticipantRead]:
     """Participants with their contact fields, in the order they joined."""
     result = await service.participants(
@@ -99,13 +88,15 @@ async def list_participants(
 
 
 @router.delete("/{user_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def cancel(event_id: EventId, user_id: UserId, service: ServiceDep) -> None:
+async def cancel(event_id: EventId, user_id: UserId, service: RegistrationServiceDep) -> None:
     """Cancel; the first waitlisted person takes a freed seat in the same transaction."""
     await service.cancel(event_id=event_id, user_id=user_id)
 
 
 @router.post("/{user_id}/check-in")
-async def check_in(event_id: EventId, user_id: UserId, service: ServiceDep) -> RegistrationRead:
+async def check_in(
+    event_id: EventId, user_id: UserId, service: RegistrationServiceDep
+) -> RegistrationRead:
     """Check a registered person in; repeating it returns the same checkedInAt."""
     return _read(await service.check_in(event_id=event_id, user_id=user_id))
 
@@ -126,7 +117,9 @@ async def _user_events(
 
 @user_router.get("/events")
 async def user_events(
-    user_id: UserId, params: Annotated[UserEventListParams, Query()], service: ServiceDep
+    user_id: UserId,
+    params: Annotated[UserEventListParams, Query()],
+    service: RegistrationServiceDep,
 ) -> Page[UserEventRead]:
     """The user's live events with their role and status, by start time."""
     page = PageParams(limit=params.limit, cursor=params.cursor)
@@ -135,7 +128,7 @@ async def user_events(
 
 @user_router.get("/registrations")
 async def user_registrations(
-    user_id: UserId, params: Annotated[PageParams, Query()], service: ServiceDep
+    user_id: UserId, params: Annotated[PageParams, Query()], service: RegistrationServiceDep
 ) -> Page[UserEventRead]:
     """Events the user holds a seat (or a hosting role) in."""
     return await _user_events(service, user_id, params, status=RegistrationStatus.REGISTERED)
@@ -143,7 +136,7 @@ async def user_registrations(
 
 @user_router.get("/waitlists")
 async def user_waitlists(
-    user_id: UserId, params: Annotated[PageParams, Query()], service: ServiceDep
+    user_id: UserId, params: Annotated[PageParams, Query()], service: RegistrationServiceDep
 ) -> Page[UserEventRead]:
     """Events the user is waiting for, with their place in each waitlist."""
     return await _user_events(service, user_id, params, status=RegistrationStatus.WAITLISTED)

@@ -1,4 +1,5 @@
-"""Use cases of registrations: register, cancel, check in, and waitlist promotion.
+"""Use cases of registrations: register, cancel, check in (the seat mechanics they
+share with events and users live in ``seats.py``).
 
 Every change to an event's registrations starts by locking the event
 (``uow.events.lock``), so changes to one event are serialised: on
@@ -11,9 +12,7 @@ event.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import replace
-from datetime import datetime
 from typing import TypeVar
 
 from eventcrm.events.domain import OPEN_FOR_REGISTRATION, Event, EventStatus
@@ -22,9 +21,8 @@ from eventcrm.kit.clock import Clock
 from eventcrm.kit.cursor import CursorCodec
 from eventcrm.kit.pagination import ListResult, page_in_order
 from eventcrm.kit.sorting import SortKey
-from eventcrm.notifications.service import Notifications
+from eventcrm.notifications.ports import Notifier
 from eventcrm.registrations.domain import (
-    HOSTING_ROLES,
     Participant,
     Registration,
     RegistrationStatus,
@@ -39,6 +37,7 @@ from eventcrm.registrations.errors import (
     OwnerRegistration,
     RegistrationNotFound,
 )
+from eventcrm.registrations.seats import withdraw
 from eventcrm.storage.ports import UnitOfWork
 from eventcrm.users.errors import UserNotFound
 
@@ -55,12 +54,12 @@ class RegistrationService:
         uow: UnitOfWork,
         clock: Clock,
         cursors: CursorCodec,
-        notifications: Notifications,
+        notifier: Notifier,
     ) -> None:
         self._uow = uow
         self._clock = clock
         self._cursors = cursors
-        self._notifications = notifications
+        self._notifier = notifier
 
     async def register(
         self,
@@ -101,7 +100,7 @@ class RegistrationService:
 
         if registration.status is REGISTERED:
             # Queued in this transaction: no email if the registration rolls back.
-            await self._notifications.registration_confirmed(event=event, user_id=user_id)
+            await self._notifier.registration_confirmed(event=event, user_id=user_id)
         return registration
 
     async def cancel(self, *, event_id: str, user_id: str) -> None:
@@ -111,7 +110,7 @@ class RegistrationService:
         registration = await self._get(event_id, user_id)
         if registration.role is Role.OWNER:
             raise OwnerRegistration(event_id)
-        await _withdraw(self._uow, event, registration, self._clock.now(), self._notifications)
+        await withdraw(self._uow, event, registration, self._clock.now(), self._notifier)
 
     async def check_in(self, *, event_id: str, user_id: str) -> Registration:
         """Mark a registered person as present; repeating it changes nothing."""
@@ -184,105 +183,3 @@ class RegistrationService:
         if registration is None:
             raise RegistrationNotFound(event_id, user_id)
         return registration
-
-
-async def fill_free_seats(
-    uow: UnitOfWork, event: Event, now: datetime, notifications: Notifications
-) -> list[Registration]:
-    """Promote waitlisted people, first come first served, while seats are free,
-    and queue the email telling them so (in the same transaction).
-
-    Only while the event is open: a cancelled or completed event keeps its
-    waitlist as it is. The caller holds the event's lock.
-    """
-    if event.status not in OPEN_FOR_REGISTRATION or event.deleted_at is not None:
-        return []
-    promoted = []
-    while (waiting := await uow.registrations.first_waitlisted(event.id)) is not None:
-        if not await uow.events.take_seat(event.id):
-            break
-        await uow.events.leave_waitlist(event.id)
-        registration = replace(waiting, status=REGISTERED, waitlist_seq=None, promoted_at=now)
-        await uow.registrations.update(registration)
-        await uow.users.adjust_counters([registration.user_id], attended=1)
-        promoted.append(registration)
-    await notifications.promoted_from_waitlist(event=event, user_ids=[r.user_id for r in promoted])
-    return promoted
-
-
-async def _withdraw(
-    uow: UnitOfWork,
-    event: Event,
-    registration: Registration,
-    now: datetime,
-    notifications: Notifications,
-) -> None:
-    """Remove one registration with its counters; promote into a freed seat."""
-    counted = event.deleted_at is None  # a deleted event no longer counts for anyone
-    await uow.registrations.delete(event.id, registration.user_id)
-    if registration.status is WAITLISTED:
-        await uow.events.leave_waitlist(event.id)
-    elif registration.role in HOSTING_ROLES:
-        if counted:
-            await uow.users.adjust_counters([registration.user_id], hosted=-1)
-    else:
-        await uow.events.release_seat(event.id)
-        if counted:
-            await uow.users.adjust_counters([registration.user_id], attended=-1)
-        await fill_free_seats(uow, event, now, notifications)
-
-
-async def withdraw_user_everywhere(
-    uow: UnitOfWork, *, user_id: str, now: datetime, notifications: Notifications
-) -> None:
-    """Before a user is deleted: cancel each of their registrations, promoting
-    waitlisted people into the seats they free, and leave the events they owned
-    without an owner. Events are locked in id order so two such deletions can
-    never deadlock each other."""
-    for registration in await uow.registrations.for_user(user_id):
-        event = await uow.events.lock(registration.event_id, include_deleted=True)
-        if event is not None:
-            await _withdraw(uow, event, registration, now, notifications)
-            if registration.role is Role.OWNER:
-                await uow.events.replace(replace(event, owner_id=None, updated_at=now))
-
-
-async def sync_hosting(
-    uow: UnitOfWork,
-    *,
-    event: Event,
-    owner_id: str | None,
-    host_ids: Sequence[str],
-    now: datetime,
-) -> None:
-    """Make the owner and host registrations of ``event`` match the given ones.
-
-    Raises AlreadyRegistered if a new owner or host is an attendee (or on the
-    waitlist) of this event: they must cancel that first.
-    """
-    counted = event.deleted_at is None
-    wanted = dict.fromkeys(host_ids, Role.HOST)
-    if owner_id is not None:
-        wanted[owner_id] = Role.OWNER
-    current = dict.fromkeys(event.host_ids, Role.HOST)
-    if event.owner_id is not None:
-        current[event.owner_id] = Role.OWNER
-
-    for user_id in current.keys() - wanted.keys():
-        await uow.registrations.delete(event.id, user_id)
-        if counted:
-            await uow.users.adjust_counters([user_id], hosted=-1)
-    for user_id, role in wanted.items():
-        if current.get(user_id) == role:
-            continue
-        existing = await uow.registrations.get(event.id, user_id)
-        if existing is None:
-            await uow.registrations.add(
-                Registration(event.id, user_id, role, REGISTERED, None, now)
-            )
-            if counted:
-                await uow.users.adjust_counters([user_id], hosted=1)
-        elif existing.role in HOSTING_ROLES:
-            await uow.registrations.update(replace(existing, role=role))
-        else:
-            raise AlreadyRegistered(event.id, user_id, existing.status.value, existing.role.value)

@@ -6,6 +6,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from eventcrm.kit.filters import Node, parse_filter
+from eventcrm.users.domain import FILTER_FIELDS
+
 
 @dataclass(frozen=True, slots=True)
 class Segment:
@@ -16,3 +19,9 @@ class Segment:
     filter: dict[str, Any] | None
     created_at: datetime
     updated_at: datetime
+
+
+def segment_filter(segment: Segment) -> Node | None:
+    """The segment's filter, parsed (it was validated when saved). Campaigns use it
+    to freeze a segment audience; segments to list and count its contacts."""
+    return parse_filter(segment.filter, fields=FILTER_FIELDS)

@@ -6,22 +6,17 @@ from dataclasses import replace
 
 from eventcrm.kit.clock import Clock
 from eventcrm.kit.cursor import CursorCodec
-from eventcrm.kit.filters import Node, parse_filter
+from eventcrm.kit.filters import parse_filter
 from eventcrm.kit.ids import IdGenerator
 from eventcrm.kit.pagination import ListResult, page_in_order, paginate
 from eventcrm.kit.sorting import SortKey, parse_sort
-from eventcrm.segments.domain import Segment
+from eventcrm.segments.domain import Segment, segment_filter
 from eventcrm.segments.errors import SegmentNotFound
 from eventcrm.segments.schemas import SegmentCreate, SegmentReplace, SegmentUsersParams
 from eventcrm.storage.ports import UnitOfWork
 from eventcrm.users.domain import DEFAULT_SORT, FILTER_FIELDS, SORT_FIELDS, User
 
 _BY_NAME = (SortKey("name"),)
-
-
-def segment_filter(segment: Segment) -> Node | None:
-    """The segment's filter, parsed (it was validated when saved)."""
-    return parse_filter(segment.filter, fields=FILTER_FIELDS)
 
 
 class SegmentService:

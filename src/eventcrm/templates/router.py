@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Response, status
+from fastapi import APIRouter, Path, Query, Response, status
 
-from eventcrm.api.deps import ContainerDep, UnitOfWorkDep
 from eventcrm.api.idempotency import IdempotentRoute, no_idempotency_key
+from eventcrm.api.paths import location
+from eventcrm.api.services import TemplateServiceDep
 from eventcrm.kit.ids import ID_PATTERN
 from eventcrm.kit.schemas import Page
 from eventcrm.templates.schemas import (
@@ -18,38 +19,26 @@ from eventcrm.templates.schemas import (
     TemplateRead,
     TemplateReplace,
 )
-from eventcrm.templates.service import TemplateService
 
 router = APIRouter(prefix="/email-templates", tags=["email templates"], route_class=IdempotentRoute)
 
 
-async def get_template_service(uow: UnitOfWorkDep, container: ContainerDep) -> TemplateService:
-    return TemplateService(
-        uow=uow,
-        clock=container.clock,
-        new_id=container.new_id,
-        cursors=container.cursors,
-        unsubscribe=container.unsubscribe,
-    )
-
-
-ServiceDep = Annotated[TemplateService, Depends(get_template_service)]
 TemplateId = Annotated[str, Path(pattern=ID_PATTERN, description="The template's id.")]
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
 async def create_template(
-    body: TemplateCreate, service: ServiceDep, response: Response
+    body: TemplateCreate, service: TemplateServiceDep, response: Response
 ) -> TemplateRead:
     """Create a template; a syntax error in any part is a 422 naming the part and line."""
     template = await service.create(data=body)
-    response.headers["Location"] = f"/api/v1/email-templates/{template.id}"
+    response.headers["Location"] = location(router, template.id)
     return TemplateRead.model_validate(template)
 
 
 @router.get("")
 async def list_templates(
-    params: Annotated[TemplateListParams, Query()], service: ServiceDep
+    params: Annotated[TemplateListParams, Query()], service: TemplateServiceDep
 ) -> Page[TemplateRead]:
     result = await service.list(limit=params.limit, cursor=params.cursor)
     return Page[TemplateRead](
@@ -59,19 +48,19 @@ async def list_templates(
 
 
 @router.get("/{template_id}")
-async def get_template(template_id: TemplateId, service: ServiceDep) -> TemplateRead:
+async def get_template(template_id: TemplateId, service: TemplateServiceDep) -> TemplateRead:
     return TemplateRead.model_validate(await service.get(template_id=template_id))
 
 
 @router.put("/{template_id}")
 async def replace_template(
-    template_id: TemplateId, body: TemplateReplace, service: ServiceDep
+    template_id: TemplateId, body: TemplateReplace, service: TemplateServiceDep
 ) -> TemplateRead:
     return TemplateRead.model_validate(await service.replace(template_id=template_id, data=body))
 
 
 @router.delete("/{template_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def delete_template(template_id: TemplateId, service: ServiceDep) -> None:
+async def delete_template(template_id: TemplateId, service: TemplateServiceDep) -> None:
     """409 while a draft campaign uses it (sent campaigns keep their own copy)."""
     await service.delete(template_id=template_id)
 
@@ -79,7 +68,7 @@ async def delete_template(template_id: TemplateId, service: ServiceDep) -> None:
 @router.post("/{template_id}/preview")
 @no_idempotency_key
 async def preview_template(
-    template_id: TemplateId, body: TemplatePreviewRequest, service: ServiceDep
+    template_id: TemplateId, body: TemplatePreviewRequest, service: TemplateServiceDep
 ) -> RenderedMessage:
     """Render the template for one contact (and an event), exactly as the worker would."""
     rendered = await service.preview(

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Path
 from fastapi.responses import HTMLResponse
 
-from eventcrm.api.deps import ContainerDep, WriteUnitOfWorkDep
+from eventcrm.api.services import UnsubscribeServiceDep
 from eventcrm.kit.schemas import ApiModel
-from eventcrm.unsubscribe.service import UnsubscribeService
 
 router = APIRouter(prefix="/unsubscribe", tags=["unsubscribe"])
 
@@ -24,29 +23,20 @@ registered for (confirmations, changes, cancellations) will still reach you.</p>
 """
 
 
-async def get_unsubscribe_service(
-    uow: WriteUnitOfWorkDep, container: ContainerDep
-) -> UnsubscribeService:
-    return UnsubscribeService(uow=uow, clock=container.clock, links=container.unsubscribe)
-
-
-ServiceDep = Annotated[UnsubscribeService, Depends(get_unsubscribe_service)]
-
-
 class Unsubscribed(ApiModel):
     user_id: str
     email_opt_out: bool
 
 
 @router.get("/{token}", response_class=HTMLResponse)
-async def unsubscribe_page(token: Token, service: ServiceDep) -> HTMLResponse:
+async def unsubscribe_page(token: Token, service: UnsubscribeServiceDep) -> HTMLResponse:
     """The link a person clicks: unsubscribes and shows a confirmation page."""
     await service.unsubscribe(token=token)
     return HTMLResponse(_PAGE)
 
 
 @router.post("/{token}")
-async def unsubscribe_one_click(token: Token, service: ServiceDep) -> Unsubscribed:
+async def unsubscribe_one_click(token: Token, service: UnsubscribeServiceDep) -> Unsubscribed:
     """One-click unsubscribe (``List-Unsubscribe-Post: List-Unsubscribe=One-Click``)."""
     user = await service.unsubscribe(token=token)
     return Unsubscribed(user_id=user.id, email_opt_out=user.email_opt_out)

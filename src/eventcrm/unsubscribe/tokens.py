@@ -13,9 +13,11 @@ from itsdangerous import BadSignature, URLSafeSerializer
 
 
 class UnsubscribeLinks:
-    def __init__(self, *, secret_key: str, public_url: str) -> None:
+    def __init__(self, *, secret_key: str, base_url: str) -> None:
+        """``base_url``: the unsubscribe endpoint up to the token (the composition
+        root builds it from the public URL and the API prefix)."""
         self._serializer = URLSafeSerializer(secret_key, salt="eventcrm.unsubscribe.v1")
-        self._base = public_url.rstrip("/") + "/api/v1/unsubscribe/"
+        self._base = base_url if base_url.endswith("/") else base_url + "/"
 
     def token(self, user_id: str) -> str:
         return str(self._serializer.dumps(user_id))

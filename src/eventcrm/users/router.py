@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Response, status
+from fastapi import APIRouter, Path, Query, Response, status
 
-from eventcrm.api.deps import ContainerDep, UnitOfWorkDep
 from eventcrm.api.idempotency import IdempotentRoute, no_idempotency_key
+from eventcrm.api.paths import location
+from eventcrm.api.services import UserServiceDep
 from eventcrm.kit.ids import ID_PATTERN
 from eventcrm.kit.pagination import ListResult
 from eventcrm.kit.schemas import Page
-from eventcrm.notifications.service import Notifications
 from eventcrm.users.domain import User
 from eventcrm.users.schemas import (
     UserCreate,
@@ -21,23 +21,10 @@ from eventcrm.users.schemas import (
     UserSearch,
     UserUpdate,
 )
-from eventcrm.users.service import UserService
 
 router = APIRouter(prefix="/users", tags=["users"], route_class=IdempotentRoute)
 
 
-async def get_user_service(uow: UnitOfWorkDep, container: ContainerDep) -> UserService:
-    return UserService(
-        uow=uow,
-        clock=container.clock,
-        new_id=container.new_id,
-        cursors=container.cursors,
-        phone_region=container.settings.default_phone_region,
-        notifications=Notifications(uow=uow, clock=container.clock, new_id=container.new_id),
-    )
-
-
-UserServiceDep = Annotated[UserService, Depends(get_user_service)]
 UserId = Annotated[str, Path(pattern=ID_PATTERN, description="The user's id.")]
 
 
@@ -53,7 +40,7 @@ def _page(result: ListResult[User]) -> Page[UserRead]:
 async def create_user(body: UserCreate, service: UserServiceDep, response: Response) -> UserRead:
     """Create a contact. 409 if the id or (case-insensitively) the email is taken."""
     user = await service.create(data=body)
-    response.headers["Location"] = f"/api/v1/users/{user.id}"
+    response.headers["Location"] = location(router, user.id)
     return UserRead.model_validate(user)
 
 

@@ -14,8 +14,8 @@ from eventcrm.kit.filters import And, Condition, Node, Op, Or, all_of, parse_fil
 from eventcrm.kit.ids import IdGenerator
 from eventcrm.kit.pagination import ListResult, paginate
 from eventcrm.kit.sorting import parse_sort
-from eventcrm.notifications.service import Notifications
-from eventcrm.registrations.service import withdraw_user_everywhere
+from eventcrm.notifications.ports import Notifier
+from eventcrm.registrations.seats import withdraw_user_everywhere
 from eventcrm.storage.ports import UnitOfWork
 from eventcrm.users.domain import DEFAULT_SORT, FILTER_FIELDS, SORT_FIELDS, WRITABLE_FIELDS, User
 from eventcrm.users.errors import UserNotFound
@@ -31,14 +31,14 @@ class UserService:
         new_id: IdGenerator,
         cursors: CursorCodec,
         phone_region: str | None,
-        notifications: Notifications,
+        notifier: Notifier,
     ) -> None:
         self._uow = uow
         self._clock = clock
         self._new_id = new_id
         self._cursors = cursors
         self._phone_region = phone_region
-        self._notifications = notifications
+        self._notifier = notifier
 
     async def create(self, *, data: UserCreate) -> User:
         now = self._clock.now()
@@ -78,7 +78,7 @@ class UserService:
             self._uow,
             user_id=user_id,
             now=self._clock.now(),
-            notifications=self._notifications,
+            notifier=self._notifier,
         )
         if not await self._uow.users.delete(user_id):
             raise UserNotFound(user_id)

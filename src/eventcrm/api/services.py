@@ -1,0 +1,112 @@
+"""Every feature's service, built per request in one place, as Annotated aliases.
+
+Routers declare ``service: EventServiceDep`` and never construct a service. The
+services share the request's unit of work (``UnitOfWorkDep``); collaborators a
+use case reaches through a port, such as the ``Notifier``, are chosen here,
+so no feature's service imports another feature's service. Tests can replace
+any of these with ``app.dependency_overrides``.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends
+
+from eventcrm.api.deps import ContainerDep, UnitOfWorkDep, WriteUnitOfWorkDep
+from eventcrm.campaigns.service import CampaignService
+from eventcrm.categories.service import CategoryService
+from eventcrm.events.service import EventService
+from eventcrm.notifications.ports import Notifier
+from eventcrm.notifications.service import Notifications
+from eventcrm.registrations.service import RegistrationService
+from eventcrm.segments.service import SegmentService
+from eventcrm.templates.service import TemplateService
+from eventcrm.unsubscribe.service import UnsubscribeService
+from eventcrm.users.service import UserService
+
+
+async def get_notifier(uow: UnitOfWorkDep, container: ContainerDep) -> Notifier:
+    """Transactional mail, queued in the request's transaction (the outbox)."""
+    return Notifications(uow=uow, clock=container.clock, new_id=container.new_id)
+
+
+NotifierDep = Annotated[Notifier, Depends(get_notifier)]
+
+
+async def get_user_service(
+    uow: UnitOfWorkDep, container: ContainerDep, notifier: NotifierDep
+) -> UserService:
+    return UserService(
+        uow=uow,
+        clock=container.clock,
+        new_id=container.new_id,
+        cursors=container.cursors,
+        phone_region=container.settings.default_phone_region,
+        notifier=notifier,
+    )
+
+
+async def get_category_service(uow: UnitOfWorkDep, container: ContainerDep) -> CategoryService:
+    return CategoryService(
+        uow=uow, clock=container.clock, new_id=container.new_id, cursors=container.cursors
+    )
+
+
+async def get_event_service(
+    uow: UnitOfWorkDep, container: ContainerDep, notifier: NotifierDep
+) -> EventService:
+    return EventService(
+        uow=uow,
+        clock=container.clock,
+        new_id=container.new_id,
+        cursors=container.cursors,
+        notifier=notifier,
+    )
+
+
+async def get_registration_service(
+    uow: UnitOfWorkDep, container: ContainerDep, notifier: NotifierDep
+) -> RegistrationService:
+    return RegistrationService(
+        uow=uow, clock=container.clock, cursors=container.cursors, notifier=notifier
+    )
+
+
+async def get_template_service(uow: UnitOfWorkDep, container: ContainerDep) -> TemplateService:
+    return TemplateService(
+        uow=uow,
+        clock=container.clock,
+        new_id=container.new_id,
+        cursors=container.cursors,
+        unsubscribe=container.unsubscribe,
+    )
+
+
+async def get_segment_service(uow: UnitOfWorkDep, container: ContainerDep) -> SegmentService:
+    return SegmentService(
+        uow=uow, clock=container.clock, new_id=container.new_id, cursors=container.cursors
+    )
+
+
+async def get_campaign_service(uow: UnitOfWorkDep, container: ContainerDep) -> CampaignService:
+    return CampaignService(
+        uow=uow, clock=container.clock, new_id=container.new_id, cursors=container.cursors
+    )
+
+
+async def get_unsubscribe_service(
+    uow: WriteUnitOfWorkDep, container: ContainerDep
+) -> UnsubscribeService:
+    # A GET that writes (the link in an email): the write transaction up front.
+    return UnsubscribeService(uow=uow, clock=container.clock, links=container.unsubscribe)
+
+
+UserServiceDep = Annotated[UserService, Depends(get_user_service)]
+CategoryServiceDep = Annotated[CategoryService, Depends(get_category_service)]
+EventServiceDep = Annotated[EventService, Depends(get_event_service)]
+RegistrationServiceDep = Annotated[RegistrationService, Depends(get_registration_service)]
+TemplateServiceDep = Annotated[TemplateService, Depends(get_template_service)]
+SegmentServiceDep = Annotated[SegmentService, Depends(get_segment_service)]
+CampaignServiceDep = Annotated[CampaignService, Depends(get_campaign_service)]
+UnsubscribeServiceDep = Annotated[UnsubscribeService, Depends(get_unsubscribe_service)]
