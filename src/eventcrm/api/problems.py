@@ -20,6 +20,7 @@ from eventcrm.errors import (
     InvalidInput,
     NotFound,
 )
+from eventcrm.kit.schemas import MAX_JSON_DEPTH
 from eventcrm.kit.text import to_camel
 
 log = structlog.get_logger(__name__)
@@ -104,7 +105,7 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
             if len(loc) > 1:
                 message = f"{message} at character {loc[1]}"
             loc = ("body",)
-        if kind in ("read_only", "nul_character"):
+        if kind in ("read_only", "nul_character", "invalid_unicode", "json_too_deep"):
             # Raised for the whole body; the context names the field.
             loc = (*loc, *str(err.get("ctx", {}).get("field", "")).split("."))
         if kind == "extra_forbidden":
@@ -131,8 +132,25 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+def _too_deep_to_parse(request: Request) -> JSONResponse:
+    # Python's JSON parser gives up (RecursionError) on a body nested about a
+    # thousand levels deep: that is the depth limit, reported like the lower one
+    # bodies that do parse meet (``kit.schemas.MAX_JSON_DEPTH``).
+    message = f"body nests too deeply: a request body may nest at most {MAX_JSON_DEPTH} levels"
+    return problem(
+        request,
+        status=422,
+        code="validation_error",
+        title="Validation failed",
+        detail="Invalid input in: body.",
+        errors=[_field_error(("body",), message, "json_too_deep")],
+    )
+
+
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 400 and isinstance(exc.__cause__, RecursionError):
+        return _too_deep_to_parse(request)
     phrase = HTTPStatus(exc.status_code).phrase
     code = phrase.lower().replace(" ", "_").replace("-", "_")
     detail = exc.detail if isinstance(exc.detail, str) and exc.detail != phrase else phrase + "."

@@ -9,7 +9,7 @@ from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, model
 from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
 
-from eventcrm.kit.text import to_snake
+from eventcrm.kit.text import is_valid_unicode, to_snake
 
 
 def to_utc(value: datetime) -> datetime:
@@ -28,21 +28,58 @@ AwareUtcDateTime = Annotated[AwareDatetime, AfterValidator(to_utc)]
 UtcDateTime = Annotated[datetime, AfterValidator(to_utc)]
 
 
-def _nul_location(value: Any, path: tuple[str, ...] = ()) -> tuple[str, ...] | None:
-    """Where a NUL character hides in a JSON-like value (PostgreSQL text cannot hold one)."""
-    if isinstance(value, str):
-        return path if "\x00" in value else None
-    if isinstance(value, dict):
-        items: Any = value.items()
-    elif isinstance(value, list | tuple):
-        items = enumerate(value)
-    else:
-        return None
-    for key, item in items:
-        found = _nul_location(item, (*path, str(key)))
-        if found is not None:
-            return found
+#: How deep any request body may nest (a filter tree nests at most
+#: ``kit.filters.MAX_DEPTH`` levels, about twice as many JSON levels). Far below
+#: Python's recursion limit, so nothing that walks a body can run out of stack.
+MAX_JSON_DEPTH = 32
+
+
+def _string_problem(value: str) -> str | None:
+    if "\x00" in value:
+        return "nul_character"
+    return None if is_valid_unicode(value) else "invalid_unicode"
+
+
+def _first_bad_place(data: Any) -> tuple[str, tuple[str, ...]] | None:
+    """The first problem hiding anywhere in a JSON-like value, as (error type, path):
+    nesting deeper than ``MAX_JSON_DEPTH``, a NUL character (PostgreSQL text cannot
+    hold one), or a lone surrogate (not encodable, so no database can store it).
+
+    Walks with an explicit stack, so a hostile depth cannot exhaust Python's."""
+    stack: list[tuple[Any, tuple[str, ...]]] = [(data, ())]
+    while stack:
+        value, path = stack.pop()
+        if isinstance(value, str):
+            kind = _string_problem(value)
+            if kind is not None:
+                return kind, path
+            continue
+        if isinstance(value, dict):
+            items: Any = value.items()
+        elif isinstance(value, list | tuple):
+            items = enumerate(value)
+        else:
+            continue
+        if len(path) >= MAX_JSON_DEPTH:
+            return "json_too_deep", path[:1]
+        children: list[tuple[Any, tuple[str, ...]]] = []
+        for key, item in items:
+            kind = _string_problem(key) if isinstance(key, str) else None
+            if kind is not None:
+                # Named with escapes, so the error itself can be sent as UTF-8.
+                return kind, (*path, key.encode("utf-8", "backslashreplace").decode())
+            child = (*path, str(key))
+            children.append((item, child))
+        stack.extend(reversed(children))
     return None
+
+
+_BAD_PLACE_MESSAGES = {
+    "nul_character": "{field} must not contain NUL characters",
+    "invalid_unicode": "{field} must be valid Unicode (no lone surrogates)",
+    "json_too_deep": f"{{field}} nests too deeply: a request body may nest at most "
+    f"{MAX_JSON_DEPTH} levels",
+}
 
 
 class ApiModel(BaseModel):
@@ -75,12 +112,11 @@ class WriteModel(ApiModel):
                     "{field} is read-only and cannot be set by a client",
                     {"field": key},
                 )
-        where = _nul_location(data)
-        if where is not None:
+        found = _first_bad_place(data)
+        if found is not None:
+            kind, where = found
             raise PydanticCustomError(
-                "nul_character",
-                "{field} must not contain NUL characters",
-                {"field": ".".join(where)},
+                kind, _BAD_PLACE_MESSAGES[kind], {"field": ".".join(where) or "body"}
             )
         return data
 

@@ -15,3 +15,15 @@ def to_snake(name: str) -> str:
 def to_camel(name: str) -> str:
     head, *rest = name.split("_")
     return head + "".join(part[:1].upper() + part[1:] for part in rest)
+
+
+def is_valid_unicode(value: str) -> bool:
+    """Whether ``value`` can be encoded as UTF-8 (a lone surrogate, e.g. from the JSON
+    escape ``"\\ud800"``, cannot, so no database driver could store it)."""
+    if value.isascii():
+        return True
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True

@@ -15,7 +15,7 @@ from pydantic import (
     field_validator,
 )
 
-from eventcrm.kit.filters import MAX_TEXT_LENGTH
+from eventcrm.kit.filters import INT_MAX, MAX_TEXT_LENGTH
 from eventcrm.kit.ids import ID_PATTERN
 from eventcrm.kit.schemas import ApiModel, UtcDateTime, WriteModel
 from eventcrm.users.domain import READ_ONLY_FIELDS
@@ -137,10 +137,10 @@ class UserListParams(WriteModel):
         default=None,
         description="Words that must each appear in the first name, last name or email.",
     )
-    min_events_hosted: Annotated[int | None, Field(ge=0)] = None
-    max_events_hosted: Annotated[int | None, Field(ge=0)] = None
-    min_events_attended: Annotated[int | None, Field(ge=0)] = None
-    max_events_attended: Annotated[int | None, Field(ge=0)] = None
+    min_events_hosted: Annotated[int | None, Field(ge=0, le=INT_MAX)] = None
+    max_events_hosted: Annotated[int | None, Field(ge=0, le=INT_MAX)] = None
+    min_events_attended: Annotated[int | None, Field(ge=0, le=INT_MAX)] = None
+    max_events_attended: Annotated[int | None, Field(ge=0, le=INT_MAX)] = None
     created_after: UtcDateTime | None = Field(
         default=None, description="Created at or after (inclusive); UTC when no offset is given."
     )
