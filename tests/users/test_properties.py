@@ -294,6 +294,7 @@ async def test_walking_every_page_yields_each_match_once_in_query_order(
                 fetch=uow.users.list,
                 count=None,
                 cursors=CODEC,
+                listing="users",
                 where=where,
                 sort=sort,
                 limit=page_size,

@@ -167,6 +167,7 @@ class CampaignService:
         page = await page_in_order(
             lambda limit, after: repo.list(kind=kind, limit=limit, after=after),
             cursors=self._cursors,
+            listing="campaigns",
             sort=_NEWEST_FIRST,
             limit=limit,
             cursor=cursor,
@@ -261,6 +262,7 @@ class CampaignService:
                 campaign_id=campaign_id, status=status, limit=limit, after=after
             ),
             cursors=self._cursors,
+            listing=f"campaigns/{campaign_id}/deliveries",
             sort=_BY_ID,
             limit=limit,
             cursor=cursor,

@@ -59,6 +59,7 @@ class SegmentService:
         return await page_in_order(
             lambda limit, after: repo.list(limit=limit, after=after),
             cursors=self._cursors,
+            listing="segments",
             sort=_BY_NAME,
             limit=limit,
             cursor=cursor,
@@ -88,6 +89,7 @@ class SegmentService:
             fetch=repo.list,
             count=repo.count,
             cursors=self._cursors,
+            listing=f"segments/{segment_id}/users",
             where=segment_filter(segment),
             sort=parse_sort(params.sort, allowed=SORT_FIELDS, default=DEFAULT_SORT),
             limit=params.limit,

@@ -106,7 +106,9 @@ class UserService:
 
     async def _page(self, **kwargs: Any) -> ListResult[User]:
         repo = self._uow.users
-        return await paginate(fetch=repo.list, count=repo.count, cursors=self._cursors, **kwargs)
+        return await paginate(
+            fetch=repo.list, count=repo.count, cursors=self._cursors, listing="users", **kwargs
+        )
 
     async def _write(self, user_id: str, changes: dict[str, Any]) -> User:
         current = await self.get(user_id=user_id)
