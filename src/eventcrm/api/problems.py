@@ -108,6 +108,10 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
         if kind in ("read_only", "nul_character", "invalid_unicode", "json_too_deep"):
             # Raised for the whole body; the context names the field.
             loc = (*loc, *str(err.get("ctx", {}).get("field", "")).split("."))
+        at = err.get("ctx", {}).get("at")
+        if isinstance(at, list):
+            # A validator of a whole tree (a filter) locates the problem inside it.
+            loc = (*loc, *at)
         if kind == "extra_forbidden":
             message = f"Unknown field {loc[-1]!r}."
         problems.append(FieldProblem(_camel_loc(loc), message.removeprefix("Value error, "), kind))

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from eventcrm.errors import InvalidInput
 from eventcrm.kit.clock import Clock
 from eventcrm.kit.cursor import CursorCodec
+from eventcrm.kit.filter_schema import filter_json
 from eventcrm.kit.filters import Node, parse_filter
 from eventcrm.kit.ids import IdGenerator
 from eventcrm.kit.pagination import ListResult, page_in_order, paginate
 from eventcrm.kit.sorting import SortKey, parse_sort
 from eventcrm.segments.domain import Segment
-from eventcrm.segments.errors import SegmentNotFound
+from eventcrm.segments.errors import SegmentFilterOutdated, SegmentNotFound
 from eventcrm.segments.schemas import SegmentCreate, SegmentReplace, SegmentUsersParams
 from eventcrm.storage.ports import UnitOfWork
 from eventcrm.users.domain import DEFAULT_SORT, FILTER_FIELDS, SORT_FIELDS, User
@@ -20,8 +22,12 @@ _BY_NAME = (SortKey("name"),)
 
 
 def segment_filter(segment: Segment) -> Node | None:
-    """The segment's filter, parsed (it was validated when saved)."""
-    return parse_filter(segment.filter, fields=FILTER_FIELDS)
+    """The segment's filter, parsed (it was validated when saved, but by the rules
+    of that day: one saved before a rule it breaks is a conflict to fix, not bad input)."""
+    try:
+        return parse_filter(segment.filter, fields=FILTER_FIELDS)
+    except InvalidInput as exc:
+        raise SegmentFilterOutdated(segment.id, exc.errors[0].message) from None
 
 
 class SegmentService:
@@ -34,13 +40,12 @@ class SegmentService:
         self._cursors = cursors
 
     async def create(self, *, data: SegmentCreate) -> Segment:
-        parse_filter(data.filter, fields=FILTER_FIELDS)
         now = self._clock.now()
         segment = Segment(
             id=data.id or self._new_id(),
             name=data.name,
             description=data.description or None,
-            filter=data.filter,
+            filter=filter_json(data.filter),
             created_at=now,
             updated_at=now,
         )
@@ -67,12 +72,11 @@ class SegmentService:
 
     async def replace(self, *, segment_id: str, data: SegmentReplace) -> Segment:
         current = await self.get(segment_id=segment_id)
-        parse_filter(data.filter, fields=FILTER_FIELDS)
         updated = replace(
             current,
             name=data.name,
             description=data.description or None,
-            filter=data.filter,
+            filter=filter_json(data.filter),
             updated_at=self._clock.now(),
         )
         await self._uow.segments.replace(updated)

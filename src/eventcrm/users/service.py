@@ -10,7 +10,8 @@ import phonenumbers
 from eventcrm.errors import FieldProblem, InvalidInput
 from eventcrm.kit.clock import Clock
 from eventcrm.kit.cursor import CursorCodec
-from eventcrm.kit.filters import And, Condition, Node, Op, Or, all_of, parse_filter
+from eventcrm.kit.filter_schema import filter_node
+from eventcrm.kit.filters import And, Condition, Node, Op, Or, all_of
 from eventcrm.kit.ids import IdGenerator
 from eventcrm.kit.pagination import ListResult, paginate
 from eventcrm.kit.sorting import parse_sort
@@ -94,7 +95,7 @@ class UserService:
 
     async def search(self, *, body: UserSearch) -> ListResult[User]:
         return await self._page(
-            where=parse_filter(body.filter, fields=FILTER_FIELDS),
+            where=filter_node(body.filter, FILTER_FIELDS),
             sort=parse_sort(
                 body.sort, allowed=SORT_FIELDS, default=DEFAULT_SORT, loc=("body", "sort")
             ),
