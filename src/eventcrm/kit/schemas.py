@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any, ClassVar, Generic, TypeVar
+from types import UnionType
+from typing import Annotated, Any, ClassVar, Generic, TypeVar, Union, get_args, get_origin
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, model_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    StringConstraints,
+    model_validator,
+)
 from pydantic.alias_generators import to_camel
+from pydantic.fields import FieldInfo
 from pydantic_core import PydanticCustomError
 
 from eventcrm.kit.text import is_valid_unicode, to_snake
@@ -92,13 +101,82 @@ class ApiModel(BaseModel):
     )
 
 
+def _string_limit(annotation: Any) -> int | None:
+    """The ``max_length`` a type puts on a string (``Annotated[str | None, StringConstraints]``)."""
+    if get_origin(annotation) is Annotated:
+        base, *metadata = get_args(annotation)
+        for item in metadata:
+            if isinstance(item, StringConstraints) and item.max_length is not None:
+                return item.max_length
+        return _string_limit(base)
+    if get_origin(annotation) in (Union, UnionType):
+        limits = [_string_limit(arg) for arg in get_args(annotation)]
+        return max((n for n in limits if n is not None), default=None)
+    return None
+
+
+def _raw_limits(field: FieldInfo) -> tuple[int | None, int | None]:
+    """(limit of the field as a string, limit of each item when it is a list of strings)."""
+    own = next(
+        (m.max_length for m in field.metadata if isinstance(m, StringConstraints) and m.max_length),
+        None,
+    )
+    annotation = field.annotation
+    if get_origin(annotation) in (Union, UnionType):
+        annotation = next((a for a in get_args(annotation) if a is not type(None)), annotation)
+    if get_origin(annotation) is list:
+        return None, _string_limit(get_args(annotation)[0])
+    return own if own is not None else _string_limit(annotation), None
+
+
+def _too_long(key: str, at: tuple[str | int, ...], limit: int) -> PydanticCustomError:
+    return PydanticCustomError(
+        "string_too_long",
+        "String should have at most {max_length} characters",
+        {"max_length": limit, "field": key, "at": list(at)},
+    )
+
+
 class WriteModel(ApiModel):
-    """A request body: unknown fields are rejected, read-only ones by name."""
+    """A request body: unknown fields are rejected, read-only ones by name.
+
+    Surrounding whitespace is trimmed from strings, and a length limit holds for
+    the string as sent (trimming, which knows all of Unicode's whitespace, runs
+    before Pydantic's length check, so without this a megabyte of U+0085 around
+    a word would pass a 100-character limit)."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     #: Fields a client may read but never write (snake_case names).
     read_only: ClassVar[frozenset[str]] = frozenset()
+    #: Per accepted key (name and alias): (string limit, item limit), see ``_raw_limits``.
+    _limits: ClassVar[dict[str, tuple[int | None, int | None]]] = {}
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        cls._limits = {}
+        for name, field in cls.model_fields.items():
+            limits = _raw_limits(field)
+            if limits != (None, None):
+                cls._limits[name] = limits
+                if field.alias:
+                    cls._limits[field.alias] = limits
+
+    @model_validator(mode="before")
+    @classmethod
+    def _check_raw_lengths(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        for key, value in data.items():
+            own, per_item = cls._limits.get(key, (None, None))
+            if own is not None and isinstance(value, str) and len(value) > own:
+                raise _too_long(key, (key,), own)
+            if per_item is not None and isinstance(value, list):
+                for i, item in enumerate(value):
+                    if isinstance(item, str) and len(item) > per_item:
+                        raise _too_long(key, (key, i), per_item)
+        return data
 
     @model_validator(mode="before")
     @classmethod
