@@ -364,6 +364,32 @@ async def test_whitespace_padding_does_not_escape_a_length_limit(
     )
 
 
+@pytest.mark.parametrize("padding", ["\u0085", " "])
+async def test_whitespace_padding_does_not_make_a_long_id_valid(
+    client: httpx.AsyncClient, storage: SqlStorage, padding: str
+) -> None:
+    user = await create_user(client)
+    padded = padding * 100 + user["id"]
+    await assert_refused(
+        client,
+        storage,
+        "POST",
+        f"{API}/campaigns",
+        json={"name": "C", "subject": "s", "text": "t", "audience": {"userIds": [padded]}},
+        status=422,
+        field="audience.userIds.0",
+    )
+    await assert_refused(
+        client,
+        storage,
+        "POST",
+        f"{API}/segments",
+        json={"name": "S", "id": padding * 100 + "seg"},
+        status=422,
+        field="id",
+    )
+
+
 async def test_surrounding_whitespace_within_the_limit_is_still_trimmed(
     client: httpx.AsyncClient,
 ) -> None:

@@ -6,18 +6,19 @@ from datetime import UTC, datetime
 from types import UnionType
 from typing import Annotated, Any, ClassVar, Generic, TypeVar, Union, get_args, get_origin
 
+from annotated_types import MaxLen
 from pydantic import (
     AfterValidator,
     AwareDatetime,
     BaseModel,
     ConfigDict,
-    StringConstraints,
     model_validator,
 )
 from pydantic.alias_generators import to_camel
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticCustomError
 
+from eventcrm.kit.ids import ID_MAX_LENGTH, ID_PATTERN
 from eventcrm.kit.text import is_valid_unicode, to_snake
 
 
@@ -101,13 +102,25 @@ class ApiModel(BaseModel):
     )
 
 
+def _declared_limit(metadata: Any) -> int | None:
+    """The length limit one piece of field metadata declares: a ``max_length``, or the
+    length of an id (the id pattern allows no whitespace, but trimming runs first)."""
+    limit = getattr(metadata, "max_length", None)
+    if isinstance(limit, int) and not isinstance(metadata, MaxLen):
+        return limit
+    if getattr(metadata, "pattern", None) == ID_PATTERN:
+        return ID_MAX_LENGTH
+    return None
+
+
 def _string_limit(annotation: Any) -> int | None:
-    """The ``max_length`` a type puts on a string (``Annotated[str | None, StringConstraints]``)."""
+    """The length limit a type puts on a string (``Annotated[str | None, StringConstraints]``)."""
     if get_origin(annotation) is Annotated:
         base, *metadata = get_args(annotation)
         for item in metadata:
-            if isinstance(item, StringConstraints) and item.max_length is not None:
-                return item.max_length
+            limit = _declared_limit(item)
+            if limit is not None:
+                return limit
         return _string_limit(base)
     if get_origin(annotation) in (Union, UnionType):
         limits = [_string_limit(arg) for arg in get_args(annotation)]
@@ -117,16 +130,15 @@ def _string_limit(annotation: Any) -> int | None:
 
 def _raw_limits(field: FieldInfo) -> tuple[int | None, int | None]:
     """(limit of the field as a string, limit of each item when it is a list of strings)."""
-    own = next(
-        (m.max_length for m in field.metadata if isinstance(m, StringConstraints) and m.max_length),
-        None,
-    )
-    annotation = field.annotation
-    if get_origin(annotation) in (Union, UnionType):
-        annotation = next((a for a in get_args(annotation) if a is not type(None)), annotation)
-    if get_origin(annotation) is list:
-        return None, _string_limit(get_args(annotation)[0])
-    return own if own is not None else _string_limit(annotation), None
+    own = next((n for m in field.metadata if (n := _declared_limit(m)) is not None), None)
+    base = field.annotation
+    if get_origin(base) in (Union, UnionType):
+        base = next((a for a in get_args(base) if a is not type(None)), base)
+    if get_origin(base) is Annotated:
+        base = get_args(base)[0]
+    if get_origin(base) is list:
+        return None, _string_limit(get_args(base)[0])
+    return own if own is not None else _string_limit(field.annotation), None
 
 
 def _too_long(key: str, at: tuple[str | int, ...], limit: int) -> PydanticCustomError:
