@@ -131,6 +131,8 @@ class _OneOf(ColumnElement[bool]):
 
     inherit_cache = True
     type = sa.Boolean()
+    # A predicate in its own right: no "= 1" appended where SQLite wants a boolean.
+    _is_implicitly_boolean = True
 
     def __init__(self, expr: ColumnElement[Any], values: BindParameter[Any], fold: bool) -> None:
         self.expr = expr
@@ -154,8 +156,8 @@ def _one_of_postgresql(element: _OneOf, compiler: SQLCompiler, **kw: Any) -> str
     item = "BIGINT" if value_list.integers else "TEXT"
     array = f"CAST({values} AS {item}[])"
     if element.fold:
-        return f"{expr} IN (SELECT lower(v) FROM unnest({array}) AS v)"
-    return f"{expr} = ANY ({array})"
+        return f"({expr} IN (SELECT lower(v) FROM unnest({array}) AS v))"
+    return f"({expr} = ANY ({array}))"
 
 
 @compiles(_OneOf)
@@ -163,7 +165,7 @@ def _one_of_json(element: _OneOf, compiler: SQLCompiler, **kw: Any) -> str:
     expr = compiler.process(element.expr, **kw)
     values = compiler.process(element.values, **kw)
     value = "lower(value)" if element.fold else "value"
-    return f"{expr} IN (SELECT {value} FROM json_each({values}))"
+    return f"({expr} IN (SELECT {value} FROM json_each({values})))"
 
 
 def one_of(
