@@ -9,10 +9,13 @@ import pytest
 
 from eventcrm.errors import InvalidInput
 from eventcrm.kit.filters import (
+    INT_MAX,
+    INT_MIN,
     MAX_DEPTH,
     MAX_IN_VALUES,
     MAX_NODES,
     MAX_TEXT_LENGTH,
+    MAX_VALUES,
     And,
     Condition,
     FieldSpec,
@@ -154,8 +157,12 @@ def test_camel_case_field_names_resolve_to_the_snake_case_field() -> None:
         ("visits", "gt", 2.5, ()),
         ("visits", "lt", True, ()),
         ("visits", "in", [1, "2"], (1,)),
-        ("visits", "eq", 2**62, ()),
-        ("visits", "eq", -(2**62), ()),
+        ("visits", "eq", 2**31, ()),
+        ("visits", "eq", -(2**31) - 1, ()),
+        ("visits", "gte", 2**63, ()),
+        ("visits", "in", [1, 2**31], (1,)),
+        ("name", "eq", "\ud800", ()),
+        ("name", "in", ["Ada", "x\udfff"], (1,)),
         ("seen_at", "gt", 1767225600, ()),
         ("seen_at", "gt", "yesterday", ()),
         ("seen_at", "lt", "2026-02-30T00:00:00Z", ()),
@@ -194,7 +201,24 @@ def test_in_takes_up_to_the_value_limit() -> None:
 
 
 def test_integers_just_inside_the_range_are_accepted() -> None:
-    assert parse(leaf("visits", "eq", 2**62 - 1)) == Condition("visits", Op.EQ, 2**62 - 1)
+    assert parse(leaf("visits", "eq", INT_MAX)) == Condition("visits", Op.EQ, INT_MAX)
+    assert parse(leaf("visits", "eq", INT_MIN)) == Condition("visits", Op.EQ, INT_MIN)
+
+
+def test_in_lists_count_towards_one_limit_on_the_values_of_a_tree() -> None:
+    full = leaf("visits", "in", list(range(MAX_IN_VALUES)))
+    lists = MAX_VALUES // MAX_IN_VALUES
+    assert parse({"or": [full] * lists}) is not None
+    assert rejection({"or": [*[full] * lists, leaf("visits", "eq", 1)]}) == (
+        (*FILTER, "or", lists, "value"),
+        "filter",
+    )
+
+
+def test_a_lone_surrogate_is_rejected_and_named() -> None:
+    with pytest.raises(InvalidInput) as caught:
+        parse(leaf(value="\ud800"))
+    assert "surrogate" in caught.value.errors[0].message
 
 
 def test_a_date_time_without_an_offset_is_read_as_utc() -> None:

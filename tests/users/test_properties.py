@@ -20,6 +20,8 @@ from pydantic.alias_generators import to_camel
 
 from eventcrm.kit.cursor import CursorCodec
 from eventcrm.kit.filters import (
+    INT_MAX,
+    INT_MIN,
     MAX_DEPTH,
     And,
     Condition,
@@ -202,7 +204,8 @@ def scalars(spec: FieldSpec) -> st.SearchStrategy[Any]:
         ids = st.sampled_from(sorted(u.id for u in DATASET))
         return st.builds(lambda v, case: case(v), ids, st.sampled_from(CASINGS))
     if spec.type is FieldType.INT:
-        return st.integers(-1, 4)
+        # Around the stored counters, and the ends of the column's range.
+        return st.integers(-1, 4) | st.sampled_from((INT_MIN, INT_MAX))
     if spec.type is FieldType.BOOL:
         return st.booleans()
     return instants()
@@ -215,7 +218,11 @@ def conditions(draw: st.DrawFn) -> dict[str, Any]:
     if op is Op.IS_NULL:
         value: Any = draw(st.booleans())
     elif op is Op.IN:
-        value = draw(st.lists(scalars(spec), min_size=1, max_size=3))
+        # Short lists, and longer ones with repeats (bound as one parameter either way).
+        value = draw(
+            st.lists(scalars(spec), min_size=1, max_size=3)
+            | st.lists(scalars(spec), min_size=4, max_size=60)
+        )
     else:
         value = draw(scalars(spec))
     # Clients may spell field names either way.
@@ -287,6 +294,7 @@ async def test_walking_every_page_yields_each_match_once_in_query_order(
                 fetch=uow.users.list,
                 count=None,
                 cursors=CODEC,
+                listing="users",
                 where=where,
                 sort=sort,
                 limit=page_size,

@@ -24,6 +24,7 @@ from eventcrm.errors import (
     NotFound,
     Unavailable,
 )
+from eventcrm.kit.schemas import MAX_JSON_DEPTH
 
 log = structlog.get_logger(__name__)
 
@@ -123,9 +124,13 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
             if len(loc) > 1:
                 message = f"{message} at character {loc[1]}"
             loc = ("body",)
-        if kind in ("read_only", "nul_character"):
+        if kind in ("read_only", "nul_character", "invalid_unicode", "json_too_deep"):
             # Raised for the whole body; the context names the field.
             loc = (*loc, *str(err.get("ctx", {}).get("field", "")).split("."))
+        at = err.get("ctx", {}).get("at")
+        if isinstance(at, list):
+            # A validator of a whole tree (a filter) locates the problem inside it.
+            loc = (*loc, *at)
         if kind == "extra_forbidden":
             message = f"Unknown field {loc[-1]!r}."
         problems.append(FieldProblem(_camel_loc(loc), message.removeprefix("Value error, "), kind))
@@ -192,8 +197,25 @@ def _allowed_methods(request: Request) -> str:
     return ", ".join(allowed)
 
 
+def _too_deep_to_parse(request: Request) -> JSONResponse:
+    # Python's JSON parser gives up (RecursionError) on a body nested about a
+    # thousand levels deep: that is the depth limit, reported like the lower one
+    # bodies that do parse meet (``kit.schemas.MAX_JSON_DEPTH``).
+    message = f"body nests too deeply: a request body may nest at most {MAX_JSON_DEPTH} levels"
+    return problem(
+        request,
+        status=422,
+        code="validation_error",
+        title="Validation failed",
+        detail="Invalid input in: body.",
+        errors=[_field_error(("body",), message, "json_too_deep")],
+    )
+
+
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 400 and isinstance(exc.__cause__, RecursionError):
+        return _too_deep_to_parse(request)
     headers = dict(exc.headers or {})
     if exc.status_code == 405:
         headers["Allow"] = _allowed_methods(request) or headers.get("Allow", "")

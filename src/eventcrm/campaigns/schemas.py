@@ -9,10 +9,13 @@ from pydantic import Field, StringConstraints, model_validator
 from pydantic.alias_generators import to_camel
 
 from eventcrm.campaigns.domain import CampaignKind, CampaignStatus, DeliveryStatus
+from eventcrm.kit.filter_schema import LIMITS as FILTER_LIMITS
+from eventcrm.kit.filter_schema import FilterNode, checked_by
 from eventcrm.kit.ids import ID_PATTERN
 from eventcrm.kit.schemas import ApiModel, AwareUtcDateTime, WriteModel
 from eventcrm.registrations.domain import RegistrationStatus, Role
 from eventcrm.templates.schemas import MAX_BODY
+from eventcrm.users.domain import FILTER_FIELDS
 
 MAX_USER_IDS = 1000
 
@@ -22,8 +25,12 @@ Subject = Annotated[str | None, StringConstraints(min_length=1, max_length=2000)
 Body = Annotated[str | None, StringConstraints(max_length=MAX_BODY)]
 UserIds = Annotated[list[Id], Field(min_length=1, max_length=MAX_USER_IDS)]
 Filter = Annotated[
-    dict[str, Any] | None,
-    Field(description="A filter tree in the users filter language; null selects everyone."),
+    FilterNode | None,
+    checked_by(FILTER_FIELDS),
+    Field(
+        description="A filter tree in the users filter language (as in POST /users/search); "
+        f"null selects everyone. {FILTER_LIMITS}"
+    ),
 ]
 
 _AUDIENCE_KEYS = ("user_ids", "filter", "segment_id", "event_id")

@@ -34,6 +34,7 @@ from eventcrm.campaigns.schemas import AudienceIn, CampaignCreate, EmailSend
 from eventcrm.errors import FieldProblem, InvalidInput
 from eventcrm.kit.clock import Clock
 from eventcrm.kit.cursor import CursorCodec
+from eventcrm.kit.filter_schema import filter_json
 from eventcrm.kit.filters import Condition, Op, parse_filter
 from eventcrm.kit.ids import IdGenerator
 from eventcrm.kit.pagination import ListResult, page_in_order
@@ -138,6 +139,7 @@ class CampaignService:
         page = await page_in_order(
             lambda limit, after: repo.list(kind=kind, limit=limit, after=after),
             cursors=self._cursors,
+            listing="campaigns",
             sort=_NEWEST_FIRST,
             limit=limit,
             cursor=cursor,
@@ -232,6 +234,7 @@ class CampaignService:
                 campaign_id=campaign_id, status=status, limit=limit, after=after
             ),
             cursors=self._cursors,
+            listing=f"campaigns/{campaign_id}/deliveries",
             sort=_BY_ID,
             limit=limit,
             cursor=cursor,
@@ -280,8 +283,7 @@ class CampaignService:
 
     async def _audience(self, data: AudienceIn, *, loc: tuple[str, ...]) -> Audience:
         if "filter" in data.model_fields_set:
-            parse_filter(data.filter, fields=FILTER_FIELDS, loc=(*loc, "filter"))
-            return FilterAudience(data.filter)
+            return FilterAudience(filter_json(data.filter))
         if data.event_id is not None:
             await self._check_event(data.event_id, (*loc, "eventId"))
             statuses = data.statuses or [RegistrationStatus.REGISTERED]
@@ -318,7 +320,13 @@ class CampaignService:
         if isinstance(audience, RegistrantsAudience):
             return EventRegistrants(audience.event_id, audience.statuses, audience.roles)
         if isinstance(audience, FilterAudience):
-            return UsersMatching(parse_filter(audience.filter, fields=FILTER_FIELDS))
+            try:
+                return UsersMatching(parse_filter(audience.filter, fields=FILTER_FIELDS))
+            except InvalidInput as exc:  # saved before a rule it breaks existed
+                raise CampaignStateConflict(
+                    f"The campaign's filter is no longer accepted ({exc.errors[0].message}); "
+                    "replace its audience."
+                ) from None
         segment = await self._uow.segments.get(audience.segment_id)
         if segment is None:
             raise CampaignStateConflict(

@@ -71,6 +71,7 @@ class CategoryService:
         return await page_in_order(
             lambda limit, after: repo.list(limit=limit, after=after),
             cursors=self._cursors,
+            listing="categories",
             sort=_SORT,
             limit=params.limit,
             cursor=params.cursor,

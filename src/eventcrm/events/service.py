@@ -129,6 +129,7 @@ class EventService:
             fetch=repo.list,
             count=repo.count,
             cursors=self._cursors,
+            listing="events",
             where=_filter(params),
             sort=parse_sort(params.sort, allowed=SORT_FIELDS, default=DEFAULT_SORT),
             limit=params.limit,

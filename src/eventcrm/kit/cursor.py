@@ -1,9 +1,12 @@
 """Opaque, signed keyset cursors.
 
-A cursor carries the sort it was made for and the sort-key values of the last
+A cursor carries the listing it was made for (``"users"``,
+``"events/<id>/participants"``), its sort, and the sort-key values of the last
 row of a page (computed by the storage adapter, so comparisons use the
 database's own ordering). It is signed (HMAC, via itsdangerous) so a tampered
-cursor is rejected with 400 instead of silently paging from a forged position.
+cursor is rejected with 400 instead of silently paging from a forged position,
+and a cursor handed to another listing is rejected the same way instead of
+being read as a position among rows of another kind.
 """
 
 from __future__ import annotations
@@ -24,12 +27,17 @@ class CursorCodec:
     def __init__(self, secret_key: str) -> None:
         self._serializer = URLSafeSerializer(secret_key, salt="eventcrm.cursor.v1")
 
-    def encode(self, *, sort: str, key: tuple[KeyValue, ...]) -> str:
-        payload = {"s": sort, "k": [_dump(v) for v in key]}
+    def encode(self, *, listing: str, sort: str, key: tuple[KeyValue, ...]) -> str:
+        payload = {"l": listing, "s": sort, "k": [_dump(v) for v in key]}
         return str(self._serializer.dumps(payload))
 
     def decode(
-        self, token: str, *, sort: str, loc: tuple[str | int, ...] = ("query", "cursor")
+        self,
+        token: str,
+        *,
+        listing: str,
+        sort: str,
+        loc: tuple[str | int, ...] = ("query", "cursor"),
     ) -> tuple[KeyValue, ...]:
         """The key values of ``token``; ``loc`` is where the client sent it, for errors."""
         if len(token) > MAX_CURSOR_LENGTH:
@@ -38,7 +46,14 @@ class CursorCodec:
             payload = self._serializer.loads(token)
         except (BadSignature, ValueError, UnicodeDecodeError):
             raise InvalidCursor(loc=loc) from None
-        if not isinstance(payload, dict) or payload.get("s") != sort:
+        if not isinstance(payload, dict):
+            raise InvalidCursor(loc=loc)
+        if payload.get("l") != listing:
+            raise InvalidCursor(
+                "The cursor was made for another listing; start again without a cursor.",
+                loc=loc,
+            )
+        if payload.get("s") != sort:
             raise InvalidCursor(
                 "The cursor was made for a different sort; start again without a cursor.",
                 loc=loc,

@@ -25,12 +25,18 @@ from enum import StrEnum
 from typing import Any
 
 from eventcrm.errors import FieldProblem, InvalidInput
-from eventcrm.kit.text import snake_name
+from eventcrm.kit.text import is_valid_unicode, snake_name
 
+#: Limits on one filter tree, so a request's parsing and query stay small.
 MAX_DEPTH = 8
 MAX_NODES = 256
+#: Values in one ``in`` list, and values in the whole tree (every list counted in full).
 MAX_IN_VALUES = 1000
+MAX_VALUES = 2000
 MAX_TEXT_LENGTH = 320
+#: The range of the integer columns (PostgreSQL ``integer``, 32 bits).
+INT_MIN = -(2**31)
+INT_MAX = 2**31 - 1
 
 
 class FieldType(StrEnum):
@@ -133,6 +139,7 @@ class _Parser:
     def __init__(self, fields: Mapping[str, FieldSpec]) -> None:
         self.fields = fields
         self.count = 0
+        self.values = 0
 
     def fail(self, loc: tuple[str | int, ...], message: str, kind: str = "filter") -> InvalidInput:
         return InvalidInput(f"Invalid filter: {message}", [FieldProblem(loc, message, kind)])
@@ -199,8 +206,15 @@ class _Parser:
                 raise self.fail(loc, "'in' takes a non-empty list")
             if len(raw) > MAX_IN_VALUES:
                 raise self.fail(loc, f"'in' takes at most {MAX_IN_VALUES} values")
+            self.count_values(len(raw), loc)
             return tuple(self.scalar(spec, v, (*loc, i)) for i, v in enumerate(raw))
+        self.count_values(1, loc)
         return self.scalar(spec, raw, loc)
+
+    def count_values(self, n: int, loc: tuple[str | int, ...]) -> None:
+        self.values += n
+        if self.values > MAX_VALUES:
+            raise self.fail(loc, f"a filter may hold at most {MAX_VALUES} values in all")
 
     def scalar(self, spec: FieldSpec, raw: Any, loc: tuple[str | int, ...]) -> Any:
         if spec.type in (FieldType.TEXT, FieldType.REF, FieldType.ENUM):
@@ -210,6 +224,8 @@ class _Parser:
                 raise self.fail(loc, f"a string value may be at most {MAX_TEXT_LENGTH} characters")
             if "\x00" in raw:
                 raise self.fail(loc, "a string value must not contain NUL characters")
+            if not is_valid_unicode(raw):
+                raise self.fail(loc, "a string value must be valid Unicode (no lone surrogates)")
             if spec.type is FieldType.ENUM and raw not in spec.choices:
                 allowed = ", ".join(sorted(spec.choices))
                 raise self.fail(loc, f"{raw!r} is not one of: {allowed}")
@@ -217,8 +233,10 @@ class _Parser:
         if spec.type is FieldType.INT:
             if not isinstance(raw, int) or isinstance(raw, bool):
                 raise self.fail(loc, f"field {spec.name!r} takes an integer")
-            if not -(2**62) < raw < 2**62:
-                raise self.fail(loc, "integer out of range")
+            if not INT_MIN <= raw <= INT_MAX:
+                raise self.fail(
+                    loc, f"field {spec.name!r} takes an integer from {INT_MIN} to {INT_MAX}"
+                )
             return raw
         if spec.type is FieldType.BOOL:
             if not isinstance(raw, bool):

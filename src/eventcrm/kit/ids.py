@@ -9,6 +9,7 @@ import uuid6
 
 #: Client-supplied ids must match this; UUIDs generated here match it too.
 ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
+ID_MAX_LENGTH = 64
 _ID_RE = re.compile(ID_PATTERN)
 
 

@@ -37,6 +37,7 @@ async def paginate(
     fetch: Callable[..., Awaitable[_Page[T]]],
     count: Callable[..., Awaitable[int]] | None,
     cursors: CursorCodec,
+    listing: str,
     where: Node | None,
     sort: Sequence[SortKey],
     limit: int,
@@ -49,6 +50,7 @@ async def paginate(
     result = await page_in_order(
         lambda limit, after: fetch(where=where, sort=sort, limit=limit, after=after),
         cursors=cursors,
+        listing=listing,
         sort=sort,
         limit=limit,
         cursor=cursor,
@@ -63,19 +65,25 @@ async def page_in_order(
     fetch: Callable[[int, After], Awaitable[_Page[T]]],
     *,
     cursors: CursorCodec,
+    listing: str,
     sort: Sequence[SortKey],
     limit: int,
     cursor: str | None,
     cursor_loc: tuple[str | int, ...] = ("query", "cursor"),
 ) -> ListResult[T]:
     """One keyset page of ``fetch(limit, after)``, whose rows come in ``sort`` order.
-    The cursor is bound to the sort it was made for."""
+    The cursor is bound to its listing (a name such as ``"users"`` or
+    ``"campaigns/<id>/deliveries"``) and to the sort it was made for."""
     signature = sort_signature(sort)
-    after = cursors.decode(cursor, sort=signature, loc=cursor_loc) if cursor else None
+    after = (
+        cursors.decode(cursor, listing=listing, sort=signature, loc=cursor_loc) if cursor else None
+    )
     if after is not None and len(after) != len(sort) + 1:  # + the id tie-breaker
         raise InvalidCursor(loc=cursor_loc)
     page = await fetch(limit, after)
     next_cursor = (
-        cursors.encode(sort=signature, key=page.next_key) if page.next_key is not None else None
+        cursors.encode(listing=listing, sort=signature, key=page.next_key)
+        if page.next_key is not None
+        else None
     )
     return ListResult(list(page.items), next_cursor)

@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any, ClassVar, Generic, TypeVar
+from types import UnionType
+from typing import Annotated, Any, ClassVar, Generic, TypeVar, Union, get_args, get_origin
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, model_validator
+from annotated_types import MaxLen
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    model_validator,
+)
 from pydantic.alias_generators import to_camel
+from pydantic.fields import FieldInfo
 from pydantic_core import PydanticCustomError
 
-from eventcrm.kit.text import snake_name
+from eventcrm.kit.ids import ID_MAX_LENGTH, ID_PATTERN
+from eventcrm.kit.text import is_valid_unicode, snake_name
 
 
 def to_utc(value: datetime) -> datetime:
@@ -28,21 +38,58 @@ AwareUtcDateTime = Annotated[AwareDatetime, AfterValidator(to_utc)]
 UtcDateTime = Annotated[datetime, AfterValidator(to_utc)]
 
 
-def _nul_location(value: Any, path: tuple[str, ...] = ()) -> tuple[str, ...] | None:
-    """Where a NUL character hides in a JSON-like value (PostgreSQL text cannot hold one)."""
-    if isinstance(value, str):
-        return path if "\x00" in value else None
-    if isinstance(value, dict):
-        items: Any = value.items()
-    elif isinstance(value, list | tuple):
-        items = enumerate(value)
-    else:
-        return None
-    for key, item in items:
-        found = _nul_location(item, (*path, str(key)))
-        if found is not None:
-            return found
+#: How deep any request body may nest (a filter tree nests at most
+#: ``kit.filters.MAX_DEPTH`` levels, about twice as many JSON levels). Far below
+#: Python's recursion limit, so nothing that walks a body can run out of stack.
+MAX_JSON_DEPTH = 32
+
+
+def _string_problem(value: str) -> str | None:
+    if "\x00" in value:
+        return "nul_character"
+    return None if is_valid_unicode(value) else "invalid_unicode"
+
+
+def _first_bad_place(data: Any) -> tuple[str, tuple[str, ...]] | None:
+    """The first problem hiding anywhere in a JSON-like value, as (error type, path):
+    nesting deeper than ``MAX_JSON_DEPTH``, a NUL character (PostgreSQL text cannot
+    hold one), or a lone surrogate (not encodable, so no database can store it).
+
+    Walks with an explicit stack, so a hostile depth cannot exhaust Python's."""
+    stack: list[tuple[Any, tuple[str, ...]]] = [(data, ())]
+    while stack:
+        value, path = stack.pop()
+        if isinstance(value, str):
+            kind = _string_problem(value)
+            if kind is not None:
+                return kind, path
+            continue
+        if isinstance(value, dict):
+            items: Any = value.items()
+        elif isinstance(value, list | tuple):
+            items = enumerate(value)
+        else:
+            continue
+        if len(path) >= MAX_JSON_DEPTH:
+            return "json_too_deep", path[:1]
+        children: list[tuple[Any, tuple[str, ...]]] = []
+        for key, item in items:
+            kind = _string_problem(key) if isinstance(key, str) else None
+            if kind is not None:
+                # Named with escapes, so the error itself can be sent as UTF-8.
+                return kind, (*path, key.encode("utf-8", "backslashreplace").decode())
+            child = (*path, str(key))
+            children.append((item, child))
+        stack.extend(reversed(children))
     return None
+
+
+_BAD_PLACE_MESSAGES = {
+    "nul_character": "{field} must not contain NUL characters",
+    "invalid_unicode": "{field} must be valid Unicode (no lone surrogates)",
+    "json_too_deep": f"{{field}} nests too deeply: a request body may nest at most "
+    f"{MAX_JSON_DEPTH} levels",
+}
 
 
 class ApiModel(BaseModel):
@@ -55,13 +102,93 @@ class ApiModel(BaseModel):
     )
 
 
+def _declared_limit(metadata: Any) -> int | None:
+    """The length limit one piece of field metadata declares: a ``max_length``, or the
+    length of an id (the id pattern allows no whitespace, but trimming runs first)."""
+    limit = getattr(metadata, "max_length", None)
+    if isinstance(limit, int) and not isinstance(metadata, MaxLen):
+        return limit
+    if getattr(metadata, "pattern", None) == ID_PATTERN:
+        return ID_MAX_LENGTH
+    return None
+
+
+def _string_limit(annotation: Any) -> int | None:
+    """The length limit a type puts on a string (``Annotated[str | None, StringConstraints]``)."""
+    if get_origin(annotation) is Annotated:
+        base, *metadata = get_args(annotation)
+        for item in metadata:
+            limit = _declared_limit(item)
+            if limit is not None:
+                return limit
+        return _string_limit(base)
+    if get_origin(annotation) in (Union, UnionType):
+        limits = [_string_limit(arg) for arg in get_args(annotation)]
+        return max((n for n in limits if n is not None), default=None)
+    return None
+
+
+def _raw_limits(field: FieldInfo) -> tuple[int | None, int | None]:
+    """(limit of the field as a string, limit of each item when it is a list of strings)."""
+    own = next((n for m in field.metadata if (n := _declared_limit(m)) is not None), None)
+    base = field.annotation
+    if get_origin(base) in (Union, UnionType):
+        base = next((a for a in get_args(base) if a is not type(None)), base)
+    if get_origin(base) is Annotated:
+        base = get_args(base)[0]
+    if get_origin(base) is list:
+        return None, _string_limit(get_args(base)[0])
+    return own if own is not None else _string_limit(field.annotation), None
+
+
+def _too_long(key: str, at: tuple[str | int, ...], limit: int) -> PydanticCustomError:
+    return PydanticCustomError(
+        "string_too_long",
+        "String should have at most {max_length} characters",
+        {"max_length": limit, "field": key, "at": list(at)},
+    )
+
+
 class WriteModel(ApiModel):
-    """A request body: unknown fields are rejected, read-only ones by name."""
+    """A request body: unknown fields are rejected, read-only ones by name.
+
+    Surrounding whitespace is trimmed from strings, and a length limit holds for
+    the string as sent (trimming, which knows all of Unicode's whitespace, runs
+    before Pydantic's length check, so without this a megabyte of U+0085 around
+    a word would pass a 100-character limit)."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     #: Fields a client may read but never write (snake_case names).
     read_only: ClassVar[frozenset[str]] = frozenset()
+    #: Per accepted key (name and alias): (string limit, item limit), see ``_raw_limits``.
+    _limits: ClassVar[dict[str, tuple[int | None, int | None]]] = {}
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        cls._limits = {}
+        for name, field in cls.model_fields.items():
+            limits = _raw_limits(field)
+            if limits != (None, None):
+                cls._limits[name] = limits
+                if field.alias:
+                    cls._limits[field.alias] = limits
+
+    @model_validator(mode="before")
+    @classmethod
+    def _check_raw_lengths(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        for key, value in data.items():
+            own, per_item = cls._limits.get(key, (None, None))
+            if own is not None and isinstance(value, str) and len(value) > own:
+                raise _too_long(key, (key,), own)
+            if per_item is not None and isinstance(value, list):
+                for i, item in enumerate(value):
+                    if isinstance(item, str) and len(item) > per_item:
+                        raise _too_long(key, (key, i), per_item)
+        return data
 
     @model_validator(mode="before")
     @classmethod
@@ -75,12 +202,11 @@ class WriteModel(ApiModel):
                     "{field} is read-only and cannot be set by a client",
                     {"field": key},
                 )
-        where = _nul_location(data)
-        if where is not None:
+        found = _first_bad_place(data)
+        if found is not None:
+            kind, where = found
             raise PydanticCustomError(
-                "nul_character",
-                "{field} must not contain NUL characters",
-                {"field": ".".join(where)},
+                kind, _BAD_PLACE_MESSAGES[kind], {"field": ".".join(where) or "body"}
             )
         return data
 

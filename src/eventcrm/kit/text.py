@@ -17,3 +17,15 @@ def snake_name(name: str) -> str:
     if len(name) > _MAX_NAME_LENGTH or "-" in name:
         return name
     return to_snake(name)
+
+
+def is_valid_unicode(value: str) -> bool:
+    """Whether ``value`` can be encoded as UTF-8 (a lone surrogate, e.g. from the JSON
+    escape ``"\\ud800"``, cannot, so no database driver could store it)."""
+    if value.isascii():
+        return True
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True

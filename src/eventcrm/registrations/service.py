@@ -144,6 +144,7 @@ class RegistrationService:
                 event_id, status=status, role=role, limit=limit, after=after
             ),
             cursors=self._cursors,
+            listing=f"events/{event_id}/participants",
             sort=_BY_JOINED,
             limit=limit,
             cursor=cursor,
@@ -167,6 +168,7 @@ class RegistrationService:
                 user_id, status=status, role=role, limit=limit, after=after
             ),
             cursors=self._cursors,
+            listing=f"users/{user_id}/events",
             sort=_BY_START,
             limit=limit,
             cursor=cursor,

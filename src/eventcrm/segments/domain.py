@@ -6,7 +6,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from eventcrm.errors import InvalidInput
 from eventcrm.kit.filters import Node, parse_filter
+from eventcrm.segments.errors import SegmentFilterOutdated
 from eventcrm.users.domain import FILTER_FIELDS
 
 
@@ -22,6 +24,11 @@ class Segment:
 
 
 def segment_filter(segment: Segment) -> Node | None:
-    """The segment's filter, parsed (it was validated when saved). Campaigns use it
-    to freeze a segment audience; segments to list and count its contacts."""
-    return parse_filter(segment.filter, fields=FILTER_FIELDS)
+    """The segment's filter, parsed. Campaigns use it to freeze a segment audience;
+    segments to list and count its contacts. It was validated when saved, but by the
+    rules of that day: one saved before a rule it breaks is a conflict to fix, not
+    bad input."""
+    try:
+        return parse_filter(segment.filter, fields=FILTER_FIELDS)
+    except InvalidInput as exc:
+        raise SegmentFilterOutdated(segment.id, exc.errors[0].message) from None

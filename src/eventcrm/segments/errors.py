@@ -3,7 +3,8 @@
 SegmentError
 ├── SegmentNotFound     (NotFound)
 ├── SegmentIdTaken      (Conflict)
-└── SegmentNameTaken    (Conflict)
+├── SegmentNameTaken    (Conflict)
+└── SegmentFilterOutdated (Conflict)  saved before a filter rule it breaks existed
 """
 
 from __future__ import annotations
@@ -37,3 +38,14 @@ class SegmentNameTaken(SegmentError, Conflict):
 
     def __init__(self, name: str) -> None:
         super().__init__(f"Another segment is already named {name!r}.")
+
+
+class SegmentFilterOutdated(SegmentError, Conflict):
+    code = "segment_filter_outdated"
+    title = "Segment filter no longer valid"
+
+    def __init__(self, segment_id: str, problem: str) -> None:
+        super().__init__(
+            f"Segment {segment_id!r} was saved with a filter that is no longer accepted "
+            f"({problem}); replace its filter with PUT."
+        )

@@ -3,20 +3,24 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from pydantic import Field, StringConstraints
 
+from eventcrm.kit.filter_schema import LIMITS as FILTER_LIMITS
+from eventcrm.kit.filter_schema import FilterNode, checked_by
 from eventcrm.kit.ids import ID_PATTERN
 from eventcrm.kit.schemas import ApiModel, WriteModel
+from eventcrm.users.domain import FILTER_FIELDS
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Description = Annotated[str | None, StringConstraints(max_length=2000)]
 Filter = Annotated[
-    dict[str, Any] | None,
+    FilterNode | None,
+    checked_by(FILTER_FIELDS),
     Field(
         description="A filter tree in the users filter language (as in POST /users/search); "
-        "null selects everyone.",
+        f"null selects everyone. {FILTER_LIMITS}",
         examples=[
             {
                 "and": [
@@ -49,7 +53,7 @@ class SegmentRead(ApiModel):
     id: str
     name: str
     description: str | None
-    filter: dict[str, Any] | None
+    filter: FilterNode | None
     created_at: datetime
     updated_at: datetime
 

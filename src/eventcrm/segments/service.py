@@ -6,7 +6,7 @@ from dataclasses import replace
 
 from eventcrm.kit.clock import Clock
 from eventcrm.kit.cursor import CursorCodec
-from eventcrm.kit.filters import parse_filter
+from eventcrm.kit.filter_schema import filter_json
 from eventcrm.kit.ids import IdGenerator
 from eventcrm.kit.pagination import ListResult, page_in_order, paginate
 from eventcrm.kit.sorting import SortKey, parse_sort
@@ -14,7 +14,7 @@ from eventcrm.segments.domain import Segment, segment_filter
 from eventcrm.segments.errors import SegmentNotFound
 from eventcrm.segments.schemas import SegmentCreate, SegmentReplace, SegmentUsersParams
 from eventcrm.storage.ports import UnitOfWork
-from eventcrm.users.domain import DEFAULT_SORT, FILTER_FIELDS, SORT_FIELDS, User
+from eventcrm.users.domain import DEFAULT_SORT, SORT_FIELDS, User
 
 _BY_NAME = (SortKey("name"),)
 
@@ -29,13 +29,12 @@ class SegmentService:
         self._cursors = cursors
 
     async def create(self, *, data: SegmentCreate) -> Segment:
-        parse_filter(data.filter, fields=FILTER_FIELDS)
         now = self._clock.now()
         segment = Segment(
             id=data.id or self._new_id(),
             name=data.name,
             description=data.description or None,
-            filter=data.filter,
+            filter=filter_json(data.filter),
             created_at=now,
             updated_at=now,
         )
@@ -54,6 +53,7 @@ class SegmentService:
         return await page_in_order(
             lambda limit, after: repo.list(limit=limit, after=after),
             cursors=self._cursors,
+            listing="segments",
             sort=_BY_NAME,
             limit=limit,
             cursor=cursor,
@@ -61,12 +61,11 @@ class SegmentService:
 
     async def replace(self, *, segment_id: str, data: SegmentReplace) -> Segment:
         current = await self.get(segment_id=segment_id)
-        parse_filter(data.filter, fields=FILTER_FIELDS)
         updated = replace(
             current,
             name=data.name,
             description=data.description or None,
-            filter=data.filter,
+            filter=filter_json(data.filter),
             updated_at=self._clock.now(),
         )
         await self._uow.segments.replace(updated)
@@ -83,6 +82,7 @@ class SegmentService:
             fetch=repo.list,
             count=repo.count,
             cursors=self._cursors,
+            listing=f"segments/{segment_id}/users",
             where=segment_filter(segment),
             sort=parse_sort(params.sort, allowed=SORT_FIELDS, default=DEFAULT_SORT),
             limit=params.limit,

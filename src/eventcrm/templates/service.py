@@ -70,6 +70,7 @@ class TemplateService:
         return await page_in_order(
             lambda limit, after: repo.list(limit=limit, after=after),
             cursors=self._cursors,
+            listing="email-templates",
             sort=_BY_NAME,
             limit=limit,
             cursor=cursor,

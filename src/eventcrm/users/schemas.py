@@ -15,10 +15,12 @@ from pydantic import (
     field_validator,
 )
 
-from eventcrm.kit.filters import MAX_TEXT_LENGTH
+from eventcrm.kit.filter_schema import LIMITS as FILTER_LIMITS
+from eventcrm.kit.filter_schema import FilterNode, checked_by
+from eventcrm.kit.filters import INT_MAX, MAX_TEXT_LENGTH
 from eventcrm.kit.ids import ID_PATTERN
 from eventcrm.kit.schemas import ApiModel, UtcDateTime, WriteModel
-from eventcrm.users.domain import READ_ONLY_FIELDS
+from eventcrm.users.domain import FILTER_FIELDS, READ_ONLY_FIELDS
 
 
 def _blank_to_none(value: str | None) -> str | None:
@@ -137,10 +139,10 @@ class UserListParams(WriteModel):
         default=None,
         description="Words that must each appear in the first name, last name or email.",
     )
-    min_events_hosted: Annotated[int | None, Field(ge=0)] = None
-    max_events_hosted: Annotated[int | None, Field(ge=0)] = None
-    min_events_attended: Annotated[int | None, Field(ge=0)] = None
-    max_events_attended: Annotated[int | None, Field(ge=0)] = None
+    min_events_hosted: Annotated[int | None, Field(ge=0, le=INT_MAX)] = None
+    max_events_hosted: Annotated[int | None, Field(ge=0, le=INT_MAX)] = None
+    min_events_attended: Annotated[int | None, Field(ge=0, le=INT_MAX)] = None
+    max_events_attended: Annotated[int | None, Field(ge=0, le=INT_MAX)] = None
     created_after: UtcDateTime | None = Field(
         default=None, description="Created at or after (inclusive); UTC when no offset is given."
     )
@@ -178,10 +180,10 @@ _RANGE_LOWER_BOUNDS = {
 class UserSearch(WriteModel):
     """Body of ``POST /users/search``."""
 
-    filter: dict[str, Any] | None = Field(
+    filter: Annotated[FilterNode | None, checked_by(FILTER_FIELDS)] = Field(
         default=None,
         description="A filter tree: {'and': [...]}, {'or': [...]}, {'not': {...}}, "
-        "or {'field': 'company', 'op': 'in', 'value': ['Acme']}.",
+        f"or {{'field': 'company', 'op': 'in', 'value': ['Acme']}}. {FILTER_LIMITS}",
         examples=[
             {
                 "and": [

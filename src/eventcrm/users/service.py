@@ -10,7 +10,8 @@ import phonenumbers
 from eventcrm.errors import FieldProblem, InvalidInput
 from eventcrm.kit.clock import Clock
 from eventcrm.kit.cursor import CursorCodec
-from eventcrm.kit.filters import And, Condition, Node, Op, Or, all_of, parse_filter
+from eventcrm.kit.filter_schema import filter_node
+from eventcrm.kit.filters import And, Condition, Node, Op, Or, all_of
 from eventcrm.kit.ids import IdGenerator
 from eventcrm.kit.pagination import ListResult, paginate
 from eventcrm.kit.sorting import parse_sort
@@ -94,7 +95,7 @@ class UserService:
 
     async def search(self, *, body: UserSearch) -> ListResult[User]:
         return await self._page(
-            where=parse_filter(body.filter, fields=FILTER_FIELDS),
+            where=filter_node(body.filter, FILTER_FIELDS),
             sort=parse_sort(
                 body.sort, allowed=SORT_FIELDS, default=DEFAULT_SORT, loc=("body", "sort")
             ),
@@ -106,7 +107,9 @@ class UserService:
 
     async def _page(self, **kwargs: Any) -> ListResult[User]:
         repo = self._uow.users
-        return await paginate(fetch=repo.list, count=repo.count, cursors=self._cursors, **kwargs)
+        return await paginate(
+            fetch=repo.list, count=repo.count, cursors=self._cursors, listing="users", **kwargs
+        )
 
     async def _write(self, user_id: str, changes: dict[str, Any]) -> User:
         current = await self.get(user_id=user_id)

@@ -36,7 +36,7 @@ from eventcrm.campaigns.errors import CampaignIdTaken
 from eventcrm.kit.cursor import KeyValue
 from eventcrm.kit.sorting import SortKey
 from eventcrm.storage.ports import KeysetPage
-from eventcrm.storage.sql.query import FieldMap, compile_filter, keyset_rows, sort_columns
+from eventcrm.storage.sql.query import FieldMap, compile_filter, keyset_rows, one_of, sort_columns
 from eventcrm.storage.sql.tables import campaigns, deliveries, registrations, users
 from eventcrm.storage.sql.types import UTCDateTime
 from eventcrm.storage.sql.users import USER_FIELDS, row_to_user
@@ -144,7 +144,7 @@ class SqlDeliveryRepository:
     ) -> int:
         source: sa.FromClause = users
         if isinstance(recipients, UsersById):
-            where: ColumnElement[bool] = users.c.id.in_(recipients.user_ids)
+            where: ColumnElement[bool] = one_of(users.c.id, recipients.user_ids)
         elif isinstance(recipients, EventRegistrants):
             r = registrations
             source = users.join(r, r.c.user_id == users.c.id)

@@ -16,7 +16,13 @@ from eventcrm.kit.filters import Condition, Node
 from eventcrm.kit.sorting import SortKey
 from eventcrm.registrations.domain import Role
 from eventcrm.storage.ports import KeysetPage
-from eventcrm.storage.sql.query import FieldMap, compile_filter, keyset_rows, sort_columns
+from eventcrm.storage.sql.query import (
+    FieldMap,
+    compile_filter,
+    keyset_rows,
+    one_of,
+    sort_columns,
+)
 from eventcrm.storage.sql.tables import categories, events, registrations
 from eventcrm.storage.sql.writes import if_exists, write_or_raise
 
@@ -29,7 +35,7 @@ def _hosted_by(cond: Condition) -> sa.ColumnElement[bool]:
     return sa.exists().where(
         registrations.c.event_id == events.c.id,
         registrations.c.role == Role.HOST.value,
-        registrations.c.user_id.in_(values),
+        one_of(registrations.c.user_id, values),
     )
 
 

@@ -3,18 +3,29 @@
 Every value travels as a bound parameter; nothing is pasted into SQL text.
 Case-insensitive text is compared as ``lower(column)`` against
 ``lower(:value)`` so both sides are folded by the same database function.
+
+A list of values (``in``) travels as ONE parameter whatever its length (see
+``one_of``): compiling a statement stays cheap, its cache key does not depend
+on the list's length, and PostgreSQL's 32,767 bind-parameter ceiling is never
+reached.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+import json
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.elements import BindParameter, ColumnElement
+from sqlalchemy.types import TypeDecorator
 
 from eventcrm.kit.cursor import KeyValue
 from eventcrm.kit.filters import And, Condition, Node, Not, Op, Or
@@ -77,7 +88,7 @@ def _condition(cond: Condition, fields: FieldMap) -> ColumnElement[bool]:
     if op is Op.NE:
         return lhs != rhs(value)
     if op is Op.IN:
-        return lhs.in_([rhs(v) for v in value])
+        return one_of(column, value, fold=folded)
     if op is Op.CONTAINS:
         return _like(lhs, "%" + _escape_like(value) + "%", folded)
     if op is Op.STARTS_WITH:
@@ -89,6 +100,85 @@ def _condition(cond: Condition, fields: FieldMap) -> ColumnElement[bool]:
         Op.LTE: lhs <= rhs(value),
     }
     return comparisons[op]
+
+
+class _ValueList(TypeDecorator[Sequence[Any]]):
+    """A list of strings or integers bound as one parameter: a PostgreSQL array,
+    or a JSON array text for SQLite (read back with ``json_each``)."""
+
+    impl = sa.String
+    cache_ok = True
+
+    def __init__(self, *, integers: bool) -> None:
+        super().__init__()
+        self.integers = integers
+
+    def load_dialect_impl(self, dialect: Dialect) -> sa.types.TypeEngine[Any]:
+        if dialect.name == "postgresql":
+            item: sa.types.TypeEngine[Any] = sa.BigInteger() if self.integers else sa.Text()
+            return dialect.type_descriptor(postgresql.ARRAY(item))
+        return dialect.type_descriptor(sa.String())
+
+    def process_bind_param(self, value: Sequence[Any] | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        return list(value) if dialect.name == "postgresql" else json.dumps(list(value))
+
+
+class _OneOf(ColumnElement[bool]):
+    """``expr IN <values>`` with the values in one bound parameter; ``fold`` lowers each value
+    with the database's ``lower()`` (the caller folds ``expr``)."""
+
+    inherit_cache = True
+    type = sa.Boolean()
+    # A predicate in its own right: no "= 1" appended where SQLite wants a boolean.
+    _is_implicitly_boolean = True
+
+    def __init__(self, expr: ColumnElement[Any], values: BindParameter[Any], fold: bool) -> None:
+        self.expr = expr
+        self.values = values
+        self.fold = fold
+
+    # The cache key covers the expression, the parameter (its type, not its value) and folding.
+    _traverse_internals = [
+        ("expr", sa.sql.visitors.InternalTraversal.dp_clauseelement),
+        ("values", sa.sql.visitors.InternalTraversal.dp_clauseelement),
+        ("fold", sa.sql.visitors.InternalTraversal.dp_boolean),
+    ]
+
+
+@compiles(_OneOf, "postgresql")
+def _one_of_postgresql(element: _OneOf, compiler: SQLCompiler, **kw: Any) -> str:
+    expr = compiler.process(element.expr, **kw)
+    values = compiler.process(element.values, **kw)
+    value_list = element.values.type
+    assert isinstance(value_list, _ValueList)
+    item = "BIGINT" if value_list.integers else "TEXT"
+    array = f"CAST({values} AS {item}[])"
+    if element.fold:
+        return f"({expr} IN (SELECT lower(v) FROM unnest({array}) AS v))"
+    return f"({expr} = ANY ({array}))"
+
+
+@compiles(_OneOf)
+def _one_of_json(element: _OneOf, compiler: SQLCompiler, **kw: Any) -> str:
+    expr = compiler.process(element.expr, **kw)
+    values = compiler.process(element.values, **kw)
+    value = "lower(value)" if element.fold else "value"
+    return f"({expr} IN (SELECT {value} FROM json_each({values})))"
+
+
+def one_of(
+    column: ColumnElement[Any], values: Collection[str | int], *, fold: bool = False
+) -> ColumnElement[bool]:
+    """``column IN values`` (both sides lowered when ``fold``), the values bound as one
+    parameter: PostgreSQL ``= ANY(:array)``, SQLite ``IN (SELECT value FROM json_each(:json))``."""
+    if not values:
+        return sa.false()
+    integers = all(isinstance(v, int) for v in values)
+    bound = sa.bindparam(None, list(values), type_=_ValueList(integers=integers), unique=True)
+    expr = sa.func.lower(column) if fold else column
+    return _OneOf(expr, bound, fold)
 
 
 def _escape_like(value: str) -> str:

@@ -13,7 +13,13 @@ from eventcrm.kit.filters import Condition, Node
 from eventcrm.kit.sorting import SortKey
 from eventcrm.registrations.domain import RegistrationStatus
 from eventcrm.storage.ports import KeysetPage
-from eventcrm.storage.sql.query import FieldMap, compile_filter, keyset_rows, sort_columns
+from eventcrm.storage.sql.query import (
+    FieldMap,
+    compile_filter,
+    keyset_rows,
+    one_of,
+    sort_columns,
+)
 from eventcrm.storage.sql.tables import events, registrations, users
 from eventcrm.storage.sql.writes import if_exists, write_or_raise
 from eventcrm.users.domain import User
@@ -36,7 +42,7 @@ def _has_registration(
 
     def predicate(cond: Condition) -> sa.ColumnElement[bool]:
         values = cond.value if isinstance(cond.value, tuple) else (cond.value,)
-        return sa.exists().where(r.c.user_id == users.c.id, r.c.event_id.in_(values), *extra)
+        return sa.exists().where(r.c.user_id == users.c.id, one_of(r.c.event_id, values), *extra)
 
     return predicate
 
@@ -46,7 +52,7 @@ def _has_role(cond: Condition) -> sa.ColumnElement[bool]:
     roles = cond.value if isinstance(cond.value, tuple) else (cond.value,)
     return sa.exists().where(
         registrations.c.user_id == users.c.id,
-        registrations.c.role.in_(roles),
+        one_of(registrations.c.role, roles),
         registrations.c.status == RegistrationStatus.REGISTERED.value,
         events.c.id == registrations.c.event_id,
         events.c.deleted_at.is_(None),
@@ -140,7 +146,7 @@ class SqlUserRepository:
     async def existing_ids(self, user_ids: Sequence[str]) -> set[str]:
         if not user_ids:
             return set()
-        query = sa.select(users.c.id).where(users.c.id.in_(list(user_ids)))
+        query = sa.select(users.c.id).where(one_of(users.c.id, user_ids))
         return set((await self._conn.execute(query)).scalars())
 
     async def adjust_counters(
@@ -150,7 +156,7 @@ class SqlUserRepository:
             return
         await self._conn.execute(
             users.update()
-            .where(users.c.id.in_(list(user_ids)))
+            .where(one_of(users.c.id, user_ids))
             .values(
                 events_hosted=users.c.events_hosted + hosted,
                 events_attended=users.c.events_attended + attended,
