@@ -21,6 +21,7 @@ from eventcrm.storage.ports import Storage
 from eventcrm.storage.sql.engine import create_engine
 from eventcrm.storage.sql.migrate import apply_migrations, run_blocking
 from eventcrm.storage.sql.storage import SqlStorage
+from eventcrm.templates.rendering import RenderLimits
 from eventcrm.unsubscribe.tokens import UnsubscribeLinks
 from eventcrm.worker.runner import DeliveryWorker, WorkerConfig
 
@@ -43,6 +44,11 @@ def build_container(
         mail=mail or build_mail_sender(settings, mail_from),
         mail_from=mail_from,
         unsubscribe=UnsubscribeLinks(secret_key=key, public_url=settings.public_url),
+        render_limits=RenderLimits(
+            max_output=settings.template_max_output_chars,
+            max_steps=settings.template_max_steps,
+            timeout=settings.template_render_timeout_seconds,
+        ),
     )
 
 
@@ -88,6 +94,7 @@ def build_worker(container: Container, *, concurrency: int | None = None) -> Del
         unsubscribe=container.unsubscribe,
         clock=container.clock,
         config=config,
+        render_limits=container.render_limits,
     )
 
 
