@@ -135,7 +135,7 @@ def encoded_words(text: str) -> list[str]:
         while end < len(data) and data[end] & 0xC0 == 0x80:  # a UTF-8 continuation byte
             end -= 1
         space = data.rfind(b" ", start + 1, end) if end < len(data) else -1
-        if space > start + _WORD_BYTES // 2:
+        if space > start:
             # End a word after a space where one is near: a decoder that wrongly
             # keeps the folding whitespace between words then adds a space
             # beside a space rather than inside a word.
