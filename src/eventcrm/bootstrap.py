@@ -24,6 +24,7 @@ from eventcrm.storage.ports import Storage
 from eventcrm.storage.sql.engine import create_engine
 from eventcrm.storage.sql.migrate import apply_migrations, run_blocking
 from eventcrm.storage.sql.storage import SqlStorage
+from eventcrm.templates.rendering import RenderLimits
 from eventcrm.unsubscribe.tokens import UnsubscribeLinks
 from eventcrm.worker.runner import DeliveryWorker, WorkerConfig
 
@@ -47,6 +48,11 @@ def build_container(
         mail_from=mail_from,
         unsubscribe=UnsubscribeLinks(
             secret_key=key, base_url=f"{settings.public_url.rstrip('/')}{API_PREFIX}/unsubscribe/"
+        ),
+        render_limits=RenderLimits(
+            max_output=settings.template_max_output_chars,
+            max_steps=settings.template_max_steps,
+            timeout=settings.template_render_timeout_seconds,
         ),
     )
 
@@ -93,6 +99,7 @@ def build_worker(container: Container, *, concurrency: int | None = None) -> Del
         unsubscribe=container.unsubscribe,
         clock=container.clock,
         config=config,
+        render_limits=container.render_limits,
     )
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from eventcrm.kit.clock import Clock
 from eventcrm.kit.cursor import CursorCodec
@@ -11,6 +11,7 @@ from eventcrm.mail.message import Mailbox
 from eventcrm.mail.ports import MailSender
 from eventcrm.settings import Settings
 from eventcrm.storage.ports import Storage
+from eventcrm.templates.rendering import RenderLimits
 from eventcrm.unsubscribe.tokens import UnsubscribeLinks
 
 
@@ -25,3 +26,5 @@ class Container:
     mail: MailSender
     mail_from: Mailbox
     unsubscribe: UnsubscribeLinks
+    #: What one template render may cost (preview and the worker).
+    render_limits: RenderLimits = field(default_factory=RenderLimits)

@@ -59,6 +59,14 @@ class Settings(BaseSettings):
     sendgrid_api_key: SecretStr | None = None
     sendgrid_base_url: str = Field(default="https://api.sendgrid.com", pattern=r"^https?://\S+$")
 
+    # --- Template rendering (preview and the worker) ------------------------
+    #: Characters in any rendered part, and in any string or list built while rendering.
+    template_max_output_chars: int = Field(default=256 * 1024, ge=1024, le=16 * 1024 * 1024)
+    #: Loop iterations, calls and filters per render.
+    template_max_steps: int = Field(default=100_000, ge=100, le=10_000_000)
+    #: Wall-clock seconds one render may take (it runs in a worker thread).
+    template_render_timeout_seconds: float = Field(default=1.0, gt=0, le=60)
+
     # --- The sending worker ------------------------------------------------
     #: Deliveries claimed per batch; also the most a crash can send twice.
     worker_batch_size: int = Field(default=100, ge=1, le=5000)

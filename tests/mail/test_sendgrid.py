@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import httpx
@@ -159,3 +160,20 @@ async def test_the_worker_waits_out_a_429_and_sends_each_message_once(
     # The 429 cost every delivery an attempt; the 500 those in its request.
     assert {d["attempts"] for d in ledger} <= {2, 3}
     assert all(d["providerMessageId"].startswith("sg-") for d in ledger)
+
+
+async def test_idna_domains_are_sent_and_a_unicode_local_part_goes_alone(
+    stub: SendGridStub,
+) -> None:
+    messages = [_message(n) for n in range(1, 4)]
+    messages[0] = replace(messages[0], to=Mailbox("jörg@bücher.example", "Jörg"))
+    messages[1] = replace(messages[1], to=Mailbox("ada@bücher.example", "Ada"))
+    async with _sender(stub).connect() as connection:
+        results = await connection.send(messages)
+    assert all(r.verdict is Verdict.ACCEPTED for r in results)
+    assert sorted(len(b["personalizations"]) for b in stub.accepted) == [1, 2]
+    alone = next(b for b in stub.accepted if len(b["personalizations"]) == 1)
+    assert alone["personalizations"][0]["to"] == [
+        {"email": "jörg@xn--bcher-kva.example", "name": "Jörg"}
+    ]
+    assert "ada@xn--bcher-kva.example" in {m["to"] for m in stub.received()}

@@ -80,6 +80,7 @@ async def get_template_service(uow: UnitOfWorkDep, container: ContainerDep) -> T
         new_id=container.new_id,
         cursors=container.cursors,
         unsubscribe=container.unsubscribe,
+        render_limits=container.render_limits,
     )
 
 

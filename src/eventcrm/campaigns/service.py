@@ -42,7 +42,7 @@ from eventcrm.kit.sorting import SortKey
 from eventcrm.registrations.domain import RegistrationStatus, Role
 from eventcrm.segments.domain import segment_filter
 from eventcrm.storage.ports import UnitOfWork
-from eventcrm.templates.rendering import MessageTemplate
+from eventcrm.templates.rendering import compile_message
 from eventcrm.templates.variables import event_variables
 from eventcrm.users.domain import FILTER_FIELDS
 
@@ -191,8 +191,9 @@ class CampaignService:
     async def cancel(self, *, campaign_id: str) -> CampaignProgress:
         campaign = await self._get(campaign_id)
         now = self._clock.now()
+        # Again on a cancelled campaign: releases claims abandoned since.
+        await self._uow.deliveries.cancel_queued(campaign_id=campaign_id, now=now)
         if campaign.status is not StoredStatus.CANCELLED:
-            await self._uow.deliveries.cancel_queued(campaign_id=campaign_id, now=now)
             campaign = replace(
                 campaign, status=StoredStatus.CANCELLED, cancelled_at=now, updated_at=now
             )
@@ -262,7 +263,7 @@ class CampaignService:
                     message, [FieldProblem(("body", "templateId"), message, "template_not_found")]
                 )
         else:
-            MessageTemplate(subject=data.subject or "", html=data.html, text=data.text)
+            await compile_message(subject=data.subject or "", html=data.html, text=data.text)
         now = self._clock.now()
         campaign = Campaign(
             id=id or self._new_id(),

@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from eventcrm.mail.message import Mailbox, OutgoingMessage, to_mime
+from eventcrm.mail.message import Mailbox, OutgoingMessage, needs_smtputf8, to_mime
 from eventcrm.mail.ports import SendResult
 
 
@@ -50,7 +50,9 @@ class FileMailConnection:
         final = self._dir / name
         partial = self._dir / f".{name}.tmp"
         try:
-            partial.write_bytes(to_mime(message, self._sender))
+            # An .eml file may hold UTF-8 headers (RFC 6532) for a non-ASCII address.
+            utf8 = needs_smtputf8(message, self._sender)
+            partial.write_bytes(to_mime(message, self._sender, utf8=utf8))
             os.replace(partial, final)
         except OSError as exc:  # a full disk or a permission problem may pass
             return SendResult.transient(message.delivery_id, f"outbox: {exc}")

@@ -7,19 +7,36 @@ link and ``List-Unsubscribe-Post: List-Unsubscribe=One-Click`` (RFC 8058,
 required by large mailbox providers for bulk senders); transactional mail
 does not. Both a text and an HTML part are always present
 (multipart/alternative, text first as RFC 2046 §5.1.4 orders them).
+
+Internationalised addresses: a domain is always written as IDNA A-labels
+(``bücher.example`` → ``xn--bcher-kva.example``, RFC 5890), which every server
+takes. A non-ASCII local part (``jörg@…``) cannot be expressed in ASCII at all:
+it needs SMTPUTF8 (RFC 6531) and raw UTF-8 in the headers (RFC 6532), so
+``to_mime(..., utf8=True)`` writes such a message and refuses it otherwise.
 """
 
 from __future__ import annotations
 
+import base64
 import binascii
+import re
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from email.header import Header
 from email.headerregistry import Address, HeaderRegistry
-from email.utils import format_datetime, formataddr
+from email.utils import format_datetime
+
+import idna
 
 _HEADERS = HeaderRegistry()
+#: RFC 2047 §2: an encoded-word is at most 75 characters. "=?utf-8?b?" + "?=" take
+#: 12, leaving 60 base64 characters: 45 bytes of UTF-8 per word.
+_WORD_BYTES = 45
+#: RFC 2047 §2: a line holding an encoded-word is at most 76 characters.
+_MAX_ENCODED_LINE = 76
+#: RFC 5322 §3.2.3 specials: a display name containing one is quoted.
+_SPECIALS = re.compile(r'[][\\()<>@,:;".]')
 #: "Subject: " plus a value stays within a line's 998 characters (RFC 5322 §2.1.1).
 _MAX_PLAIN_HEADER = 900
 
@@ -91,8 +108,67 @@ def _text_header(value: str) -> str:
     return Header(value, "utf-8", maxlinelen=76).encode(linesep="\r\n")
 
 
-def _mailbox(mailbox: Mailbox) -> str:
-    return formataddr((_clean(mailbox.name), mailbox.address), charset="utf-8")
+def wire_address(address: str) -> tuple[str, bool]:
+    """The address as it goes on the wire, and whether it needs SMTPUTF8.
+
+    The domain becomes IDNA A-labels (UTS 46 mapping, as mail clients do);
+    a non-ASCII local part has no ASCII form, so it needs SMTPUTF8.
+    Raises ValueError for a domain IDNA refuses.
+    """
+    local, _, domain = address.rpartition("@")
+    if not domain.isascii():
+        try:
+            domain = idna.encode(domain, uts46=True).decode("ascii")
+        except (idna.IDNAError, UnicodeError) as exc:
+            raise ValueError(f"{domain!r} is not a valid internationalised domain: {exc}") from None
+    return f"{local}@{domain}", not local.isascii()
+
+
+def encoded_words(text: str) -> list[str]:
+    """RFC 2047 "B" encoded-words of at most 75 characters each, splitting
+    only between characters (§5: a word holds whole characters)."""
+    data = text.encode("utf-8")
+    words = []
+    start = 0
+    while start < len(data):
+        end = min(start + _WORD_BYTES, len(data))
+        while end < len(data) and data[end] & 0xC0 == 0x80:  # a UTF-8 continuation byte
+            end -= 1
+        space = data.rfind(b" ", start + 1, end) if end < len(data) else -1
+        if space > start:
+            # End a word after a space where one is near: a decoder that wrongly
+            # keeps the folding whitespace between words then adds a space
+            # beside a space rather than inside a word.
+            end = space + 1
+        words.append(f"=?utf-8?b?{base64.b64encode(data[start:end]).decode('ascii')}?=")
+        start = end
+    return words
+
+
+def _mailbox(mailbox: Mailbox, header: str, *, utf8: bool) -> str:
+    """``Header: name <address>``, the name folded into encoded-words when not ASCII."""
+    address, needs_utf8 = wire_address(mailbox.address)
+    if needs_utf8 and not utf8:
+        raise ValueError(
+            f"{mailbox.address!r} has a non-ASCII local part, which needs SMTPUTF8 (RFC 6531)"
+        )
+    name = _clean(mailbox.name)
+    if not name:
+        return f"{header}: {address}"
+    if name.isascii():
+        if _SPECIALS.search(name):
+            name = '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        return f"{header}: {name} <{address}>"
+    # Several encoded-words separated by folding whitespace (RFC 2047 §2, §5).
+    line = f"{header}:"
+    lines = []
+    for word in [*encoded_words(name), f"<{address}>"]:
+        if len(line) + 1 + len(word) > _MAX_ENCODED_LINE and line != f"{header}:":
+            lines.append(line)
+            line = ""
+        line += f" {word}"
+    lines.append(line)
+    return "\r\n".join(lines)
 
 
 def _quoted_printable(body: str) -> bytes:
@@ -101,8 +177,17 @@ def _quoted_printable(body: str) -> bytes:
     return encoded.replace(b"\n", b"\r\n")
 
 
-def to_mime(message: OutgoingMessage, sender: Mailbox) -> bytes:
-    """The RFC 5322 bytes of a message (CRLF line endings, 7-bit clean, ready for SMTP).
+def needs_smtputf8(message: OutgoingMessage, sender: Mailbox) -> bool:
+    """Whether either address has a non-ASCII local part."""
+    return not all(a.rpartition("@")[0].isascii() for a in (message.to.address, sender.address))
+
+
+def to_mime(message: OutgoingMessage, sender: Mailbox, *, utf8: bool = False) -> bytes:
+    """The RFC 5322 bytes of a message (CRLF line endings, ready for SMTP).
+
+    7-bit clean unless ``utf8`` (for SMTPUTF8, RFC 6532), which lets an
+    address with a non-ASCII local part be written as UTF-8; without it such
+    an address raises ValueError.
 
     Written directly rather than through ``email.message.EmailMessage``: the
     standard library's header machinery costs milliseconds per message, which
@@ -113,15 +198,15 @@ def to_mime(message: OutgoingMessage, sender: Mailbox) -> bytes:
     """
     boundary = f"==eventcrm-{uuid.uuid4().hex}"
     headers = [
-        f"From: {_mailbox(sender)}",
-        f"To: {_mailbox(message.to)}",
+        _mailbox(sender, "From", utf8=utf8),
+        _mailbox(message.to, "To", utf8=utf8),
         f"Subject: {_text_header(message.subject)}",
         f"Date: {format_datetime(message.date)}",
         *(f"{name}: {_clean(value)}" for name, value in message.extra_headers().items()),
         "MIME-Version: 1.0",
         f'Content-Type: multipart/alternative; boundary="{boundary}"',
     ]
-    head = ("\r\n".join(headers) + "\r\n\r\n").encode("ascii")
+    head = ("\r\n".join(headers) + "\r\n\r\n").encode("utf-8" if utf8 else "ascii")
     chunks = [head]
     for subtype, body in (("plain", message.text), ("html", message.html)):
         chunks.append(

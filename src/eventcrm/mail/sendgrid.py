@@ -9,6 +9,10 @@ larger body goes in a request of its own. An answer is about the whole
 request, so it is mapped back to every delivery in it: 202 accepted; 429 and
 5xx transient (honouring ``Retry-After`` or ``X-RateLimit-Reset``); 400 and
 413 permanent, with SendGrid's error messages kept as the reason.
+
+Addresses go with IDNA A-label domains. A recipient with a non-ASCII local
+part (which only SMTPUTF8 can carry) is sent in a request of its own: if
+SendGrid refuses it, that refusal fails that one delivery, not its batch.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from typing import Any
 import httpx
 import structlog
 
-from eventcrm.mail.message import Mailbox, OutgoingMessage
+from eventcrm.mail.message import Mailbox, OutgoingMessage, wire_address
 from eventcrm.mail.ports import SendResult
 
 log = structlog.get_logger(__name__)
@@ -75,9 +79,17 @@ class SendGridConnection:
         self._sender = sender
 
     async def send(self, messages: Sequence[OutgoingMessage]) -> list[SendResult]:
-        shared = [m for m in messages if _substitution_size(m) <= MAX_SUBSTITUTION_BYTES]
-        alone = [m for m in messages if _substitution_size(m) > MAX_SUBSTITUTION_BYTES]
         results: list[SendResult] = []
+        shared: list[OutgoingMessage] = []
+        alone: list[OutgoingMessage] = []
+        for m in messages:
+            try:
+                _, utf8 = wire_address(m.to.address)
+            except ValueError as exc:
+                results.append(SendResult.permanent(m.delivery_id, f"invalid address: {exc}"))
+                continue
+            large = _substitution_size(m) > MAX_SUBSTITUTION_BYTES
+            (alone if large or utf8 else shared).append(m)
         for start in range(0, len(shared), MAX_PERSONALIZATIONS):
             chunk = shared[start : start + MAX_PERSONALIZATIONS]
             results.extend(await self._post(chunk, self._payload(chunk, substitute=True)))
@@ -88,7 +100,7 @@ class SendGridConnection:
     def _payload(self, messages: Sequence[OutgoingMessage], *, substitute: bool) -> dict[str, Any]:
         personalizations = []
         for m in messages:
-            to: dict[str, str] = {"email": m.to.address}
+            to: dict[str, str] = {"email": wire_address(m.to.address)[0]}
             if m.to.name:
                 to["name"] = m.to.name
             item: dict[str, Any] = {
@@ -100,7 +112,7 @@ class SendGridConnection:
             if substitute:
                 item["substitutions"] = {_TEXT_TAG: m.text, _HTML_TAG: m.html}
             personalizations.append(item)
-        sender: dict[str, str] = {"email": self._sender.address}
+        sender: dict[str, str] = {"email": wire_address(self._sender.address)[0]}
         if self._sender.name:
             sender["name"] = self._sender.name
         text, html = (_TEXT_TAG, _HTML_TAG) if substitute else (messages[0].text, messages[0].html)

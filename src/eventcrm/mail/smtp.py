@@ -17,7 +17,13 @@ from typing import Literal
 import aiosmtplib
 import structlog
 
-from eventcrm.mail.message import Mailbox, OutgoingMessage, to_mime
+from eventcrm.mail.message import (
+    Mailbox,
+    OutgoingMessage,
+    needs_smtputf8,
+    to_mime,
+    wire_address,
+)
 from eventcrm.mail.ports import SendResult
 
 log = structlog.get_logger(__name__)
@@ -87,11 +93,21 @@ class SmtpConnection:
 
     async def _send_one(self, smtp: aiosmtplib.SMTP, message: OutgoingMessage) -> SendResult:
         try:
-            data = to_mime(message, self._sender)
+            # A non-ASCII local part goes out with SMTPUTF8 (RFC 6531); the
+            # domains are IDNA A-labels either way.
+            utf8 = needs_smtputf8(message, self._sender)
+            data = to_mime(message, self._sender, utf8=utf8)
+            sender, _ = wire_address(self._sender.address)
+            recipient, _ = wire_address(message.to.address)
         except ValueError as exc:
             return SendResult.permanent(message.delivery_id, f"invalid message: {exc}")
         try:
-            _, reply = await smtp.sendmail(self._sender.address, [message.to.address], data)
+            _, reply = await smtp.sendmail(
+                sender, [recipient], data, mail_options=["SMTPUTF8"] if utf8 else None
+            )
+        except aiosmtplib.SMTPNotSupported:
+            detail = "the SMTP server does not offer SMTPUTF8, needed for a non-ASCII address"
+            return SendResult.permanent(message.delivery_id, detail)
         except aiosmtplib.SMTPRecipientsRefused as exc:
             refused = exc.recipients[0]
             return _classify(message.delivery_id, refused.code, refused.message)

@@ -295,14 +295,23 @@ class DeliveryRepository(Protocol):
         """Failed deliveries back to queued with a fresh attempt budget."""
 
     async def cancel_queued(self, *, campaign_id: str, now: datetime) -> int:
-        """Queued deliveries to cancelled (those being sent finish)."""
+        """Queued deliveries, and claimed ones whose lease ran out (abandoned by
+        their worker), to cancelled; those a live worker holds finish."""
 
     async def claim(
-        self, *, now: datetime, lease_until: datetime, token: str, limit: int
+        self,
+        *,
+        now: datetime,
+        lease_until: datetime,
+        token: str,
+        limit: int,
+        max_attempts: int | None = None,
     ) -> builtins.list[ClaimedDelivery]:
         """Take up to ``limit`` due deliveries (queued and due, or sending with an
         expired lease) for the holder of ``token`` until ``lease_until``; never hand
-        one delivery to two concurrent claimers. Counts an attempt on each."""
+        one delivery to two concurrent claimers. Counts an attempt on each. With
+        ``max_attempts``, an expired claim that already used them all is marked
+        failed instead of being claimed again."""
 
     async def record(
         self, *, token: str, outcomes: Sequence[DeliveryOutcome], now: datetime

@@ -6,7 +6,9 @@ TemplateError
 ├── TemplateNameTaken       (Conflict)
 ├── TemplateInUse           (Conflict)
 ├── InvalidTemplate         (InvalidInput)  syntax error, caught when saved
-└── TemplateRenderFailed    (InvalidInput)  a valid template failed on this data
+├── TemplateRenderFailed    (InvalidInput)  a valid template failed on this data
+└── TemplateLimitExceeded   (InvalidInput)  rendering needed more output, steps or time
+                                            than the render limits allow
 """
 
 from __future__ import annotations
@@ -71,3 +73,15 @@ class TemplateRenderFailed(TemplateError, InvalidInput):
             f"The template failed to render: {message}",
             [FieldProblem(("body",), message, "template_render")],
         )
+
+
+class TemplateLimitExceeded(TemplateError, InvalidInput):
+    code = "template_limit_exceeded"
+    title = "Template exceeds a render limit"
+
+    def __init__(self, limit: str, message: str) -> None:
+        super().__init__(
+            f"The template exceeds the render limit on {limit}: {message}",
+            [FieldProblem(("body",), f"{limit} limit: {message}", f"template_limit_{limit}")],
+        )
+        self.limit = limit

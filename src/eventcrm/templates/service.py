@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
 from typing import Any
 
@@ -15,10 +16,17 @@ from eventcrm.storage.ports import UnitOfWork
 from eventcrm.templates.domain import EmailTemplate
 from eventcrm.templates.errors import (
     TemplateInUse,
+    TemplateLimitExceeded,
     TemplateNotFound,
     TemplateRenderFailed,
 )
-from eventcrm.templates.rendering import MessageTemplate, RenderedContent, RenderError
+from eventcrm.templates.rendering import (
+    RenderedContent,
+    RenderError,
+    RenderLimitExceeded,
+    RenderLimits,
+    compile_message,
+)
 from eventcrm.templates.schemas import TemplateCreate, TemplateReplace
 from eventcrm.templates.variables import event_variables, message_variables
 from eventcrm.unsubscribe.tokens import UnsubscribeLinks
@@ -36,15 +44,17 @@ class TemplateService:
         new_id: IdGenerator,
         cursors: CursorCodec,
         unsubscribe: UnsubscribeLinks,
+        render_limits: RenderLimits | None = None,
     ) -> None:
         self._uow = uow
         self._clock = clock
         self._new_id = new_id
         self._cursors = cursors
         self._unsubscribe = unsubscribe
+        self._limits = render_limits or RenderLimits()
 
     async def create(self, *, data: TemplateCreate) -> EmailTemplate:
-        MessageTemplate(subject=data.subject, html=data.html, text=data.text)  # 422 if invalid
+        await compile_message(subject=data.subject, html=data.html, text=data.text)
         now = self._clock.now()
         template = EmailTemplate(
             id=data.id or self._new_id(),
@@ -78,7 +88,7 @@ class TemplateService:
 
     async def replace(self, *, template_id: str, data: TemplateReplace) -> EmailTemplate:
         current = await self.get(template_id=template_id)
-        MessageTemplate(subject=data.subject, html=data.html, text=data.text)
+        await compile_message(subject=data.subject, html=data.html, text=data.text)
         updated = replace(
             current,
             name=data.name,
@@ -109,11 +119,16 @@ class TemplateService:
             if event is None:
                 raise EventNotFound(event_id)
             context["event"] = event_variables(event)
-        compiled = MessageTemplate(subject=template.subject, html=template.html, text=template.text)
+        compiled = await compile_message(
+            subject=template.subject, html=template.html, text=template.text
+        )
         variables = message_variables(
             user=user, unsubscribe_url=self._unsubscribe.url(user.id), context=context
         )
         try:
-            return compiled.render(variables)
+            # In a thread: a render may take up to the limits' timeout of CPU.
+            return await asyncio.to_thread(compiled.render, variables, limits=self._limits)
+        except RenderLimitExceeded as exc:
+            raise TemplateLimitExceeded(exc.limit, str(exc)) from None
         except RenderError as exc:
             raise TemplateRenderFailed(str(exc)) from None

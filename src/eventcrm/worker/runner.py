@@ -12,6 +12,10 @@ Guarantees (see docs/email.md):
   worker that overran its lease cannot overwrite the new holder's result.
 * Memory is bounded by the batch size, not the audience: nothing but the
   current batch (and a small cache of compiled campaign templates) is held.
+* One message never takes its batch down: whatever goes wrong while
+  rendering or building one message fails that delivery alone (permanently
+  for a template error, with a retry for anything else), and a claim that
+  keeps expiring gives up once it has used ``max_attempts``.
 
 Between batches it also purges expired idempotency keys (every
 ``purge_interval`` seconds, ``purge_batch_size`` rows per transaction, so a
@@ -27,7 +31,7 @@ import random
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -47,7 +51,7 @@ from eventcrm.mail.message import Mailbox, OutgoingMessage, message_id_for
 from eventcrm.mail.ports import MailConnection, MailSender, SendResult, Verdict
 from eventcrm.storage.ports import Storage, UnitOfWork
 from eventcrm.templates.errors import InvalidTemplate
-from eventcrm.templates.rendering import MessageTemplate, RenderError
+from eventcrm.templates.rendering import MessageTemplate, RenderError, RenderLimits
 from eventcrm.templates.variables import message_variables
 from eventcrm.unsubscribe.tokens import UnsubscribeLinks
 from eventcrm.worker.retry import backoff_seconds
@@ -79,6 +83,27 @@ class _Prepared:
     outcome: DeliveryOutcome | None
 
 
+class _Compiled:
+    """A campaign and its message, compiled on first use (in the rendering thread)."""
+
+    def __init__(self, campaign: Campaign) -> None:
+        self.campaign = campaign
+        self._template: MessageTemplate | None = None
+        self._compiled = False
+
+    def template(self) -> MessageTemplate | None:
+        if not self._compiled:
+            campaign = self.campaign
+            try:
+                self._template = MessageTemplate(
+                    subject=campaign.subject or "", html=campaign.html, text=campaign.text
+                )
+            except InvalidTemplate:
+                self._template = None
+            self._compiled = True
+        return self._template
+
+
 class DeliveryWorker:
     def __init__(
         self,
@@ -89,6 +114,7 @@ class DeliveryWorker:
         unsubscribe: UnsubscribeLinks,
         clock: Clock,
         config: WorkerConfig,
+        render_limits: RenderLimits | None = None,
     ) -> None:
         self._storage = storage
         self._sender = sender
@@ -96,13 +122,14 @@ class DeliveryWorker:
         self._unsubscribe = unsubscribe
         self._clock = clock
         self.config = config
+        self._render_limits = render_limits or RenderLimits()
         rate = config.send_rate
         self._limiter = AsyncLimiter(rate, 1.0) if rate else None
         # A lease must outlast the slowest batch, or a live batch would be
         # reclaimed: a rate-limited batch takes at least batch_size / rate.
         slowest = 2 * config.batch_size / rate if rate else 0.0
         self._lease = timedelta(seconds=max(config.lease_seconds, slowest))
-        self._templates: OrderedDict[str, tuple[Campaign, MessageTemplate | None]] = OrderedDict()
+        self._templates: OrderedDict[str, _Compiled] = OrderedDict()
         self._rng = random.Random()
         self._next_purge = 0.0  # monotonic; the first loop purges at once
         self.sent = 0
@@ -151,17 +178,23 @@ class DeliveryWorker:
         now = self._clock.now()
         async with self._storage.unit_of_work(write=True) as uow:
             batch = await uow.deliveries.claim(
-                now=now, lease_until=now + self._lease, token=token, limit=self.config.batch_size
+                now=now,
+                lease_until=now + self._lease,
+                token=token,
+                limit=self.config.batch_size,
+                max_attempts=self.config.max_attempts,
             )
             campaigns = {
                 cid: await self._campaign(uow, cid) for cid in {d.campaign_id for d in batch}
             }
             await uow.commit()
-        # Rendering happens outside the claim's transaction: on SQLite that
-        # transaction holds the database's only write lock.
-        prepared = [self._prepare(d, *campaigns[d.campaign_id]) for d in batch]
         if not batch:
             return 0
+        # Compiling and rendering happen outside the claim's transaction (on
+        # SQLite it holds the database's only write lock), in a thread: a
+        # render may use up to its time limit, and the event loop (the API, in
+        # the embedded worker) keeps serving meanwhile.
+        prepared = await asyncio.to_thread(self._prepare_all, batch, campaigns)
         outcomes = [p.outcome for p in prepared if p.outcome is not None]
         ready = [p for p in prepared if p.message is not None]
         results = await self._send(ready, connections)
@@ -197,10 +230,24 @@ class DeliveryWorker:
         async with self._storage.unit_of_work(write=False) as uow:
             return await uow.deliveries.next_due_at()
 
-    def _prepare(
-        self, delivery: ClaimedDelivery, campaign: Campaign, template: MessageTemplate | None
-    ) -> _Prepared:
+    def _prepare_all(
+        self, batch: Sequence[ClaimedDelivery], campaigns: Mapping[str, _Compiled]
+    ) -> list[_Prepared]:
+        prepared = []
+        for delivery in batch:
+            compiled = campaigns[delivery.campaign_id]
+            try:
+                prepared.append(self._prepare(delivery, compiled))
+            except Exception as exc:  # a bug or an odd value: this message only
+                log.exception("prepare_failed", delivery_id=delivery.id)
+                reason = f"preparing the message: {type(exc).__name__}: {exc}"
+                outcome = self._retry_or_fail(delivery, reason, self._clock.now())
+                prepared.append(_Prepared(delivery, None, outcome))
+        return prepared
+
+    def _prepare(self, delivery: ClaimedDelivery, compiled: _Compiled) -> _Prepared:
         now = self._clock.now()
+        campaign = compiled.campaign
 
         def decided(status: DeliveryStatus, reason: str) -> _Prepared:
             outcome = DeliveryOutcome(delivery.id, status, last_error=reason)
@@ -212,6 +259,7 @@ class DeliveryWorker:
         marketing = campaign.kind is CampaignKind.CAMPAIGN
         if marketing and user.email_opt_out:
             return decided(DeliveryStatus.SKIPPED, "unsubscribed")
+        template = compiled.template()
         if template is None:
             return decided(DeliveryStatus.FAILED, "the campaign has no valid message")
         unsubscribe_url = self._unsubscribe.url(user.id) if marketing else None
@@ -219,8 +267,8 @@ class DeliveryWorker:
             user=user, unsubscribe_url=unsubscribe_url, context=campaign.context
         )
         try:
-            content = template.render(variables)
-        except RenderError as exc:
+            content = template.render(variables, limits=self._render_limits)
+        except RenderError as exc:  # the same data fails the same way: no retry
             return decided(DeliveryStatus.FAILED, f"template: {exc}")
         message = OutgoingMessage(
             delivery_id=delivery.id,
@@ -237,26 +285,19 @@ class DeliveryWorker:
         )
         return _Prepared(delivery, message, None)
 
-    async def _campaign(
-        self, uow: UnitOfWork, campaign_id: str
-    ) -> tuple[Campaign, MessageTemplate | None]:
+    async def _campaign(self, uow: UnitOfWork, campaign_id: str) -> _Compiled:
         cached = self._templates.get(campaign_id)
         if cached is not None:
             self._templates.move_to_end(campaign_id)
             return cached
         campaign = await uow.campaigns.get(campaign_id)
         assert campaign is not None  # deliveries are deleted with their campaign
-        try:
-            template: MessageTemplate | None = MessageTemplate(
-                subject=campaign.subject or "", html=campaign.html, text=campaign.text
-            )
-        except InvalidTemplate:
-            template = None
         # A queued campaign's message never changes, so caching it is safe.
-        self._templates[campaign_id] = (campaign, template)
+        compiled = _Compiled(campaign)
+        self._templates[campaign_id] = compiled
         if len(self._templates) > _TEMPLATE_CACHE_SIZE:
             self._templates.popitem(last=False)
-        return campaign, template
+        return compiled
 
     async def _send(
         self, ready: Sequence[_Prepared], connections: Sequence[MailConnection]
@@ -304,17 +345,27 @@ class DeliveryWorker:
             )
         if result.verdict is Verdict.PERMANENT:
             return DeliveryOutcome(delivery.id, DeliveryStatus.FAILED, last_error=result.detail)
+        return self._retry_or_fail(delivery, result.detail or "", now, result.retry_after)
+
+    def _retry_or_fail(
+        self,
+        delivery: ClaimedDelivery,
+        detail: str,
+        now: datetime,
+        retry_after: float | None = None,
+    ) -> DeliveryOutcome:
+        """A transient failure: queued again with backoff, or failed once attempts are used up."""
         if delivery.attempts >= self.config.max_attempts:
-            reason = f"gave up after {delivery.attempts} attempts: {result.detail}"
+            reason = f"gave up after {delivery.attempts} attempts: {detail}"
             return DeliveryOutcome(delivery.id, DeliveryStatus.FAILED, last_error=reason)
         delay = backoff_seconds(
             delivery.attempts, base=self.config.retry_base_seconds, rng=self._rng
         )
-        delay = max(delay, result.retry_after or 0.0)
+        delay = max(delay, retry_after or 0.0)
         return DeliveryOutcome(
             delivery.id,
             DeliveryStatus.QUEUED,
-            last_error=result.detail,
+            last_error=detail,
             next_attempt_at=now + timedelta(seconds=delay),
         )
 

@@ -237,19 +237,54 @@ class SqlDeliveryRepository:
         return int(result.rowcount)
 
     async def cancel_queued(self, *, campaign_id: str, now: datetime) -> int:
+        abandoned = sa.and_(
+            deliveries.c.status == str(DeliveryStatus.SENDING),
+            deliveries.c.next_attempt_at <= now,
+        )
         result = await self._conn.execute(
             deliveries.update()
             .where(
                 deliveries.c.campaign_id == campaign_id,
-                deliveries.c.status == str(DeliveryStatus.QUEUED),
+                sa.or_(deliveries.c.status == str(DeliveryStatus.QUEUED), abandoned),
             )
-            .values(status=str(DeliveryStatus.CANCELLED), next_attempt_at=None, updated_at=now)
+            .values(
+                status=str(DeliveryStatus.CANCELLED),
+                next_attempt_at=None,
+                claim_token=None,
+                updated_at=now,
+            )
         )
         return int(result.rowcount)
 
     async def claim(
-        self, *, now: datetime, lease_until: datetime, token: str, limit: int
+        self,
+        *,
+        now: datetime,
+        lease_until: datetime,
+        token: str,
+        limit: int,
+        max_attempts: int | None = None,
     ) -> builtins.list[ClaimedDelivery]:
+        if max_attempts is not None:
+            # A claim that expired after the last allowed attempt (its worker died
+            # or stalled each time): give up rather than count attempts forever.
+            await self._conn.execute(
+                deliveries.update()
+                .where(
+                    _ACTIVE,
+                    deliveries.c.status == str(DeliveryStatus.SENDING),
+                    deliveries.c.next_attempt_at <= now,
+                    deliveries.c.attempts >= max_attempts,
+                )
+                .values(
+                    status=str(DeliveryStatus.FAILED),
+                    last_error=f"gave up after {max_attempts} attempts: "
+                    "the worker's lease ran out before an outcome was recorded",
+                    next_attempt_at=None,
+                    claim_token=None,
+                    updated_at=now,
+                )
+            )
         due = (
             sa.select(deliveries.c.id)
             .where(_ACTIVE, deliveries.c.next_attempt_at <= now)
