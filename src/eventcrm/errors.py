@@ -8,6 +8,8 @@ mapping to RFC 9457 problem responses lives in ``eventcrm.api.problems``::
     ├── Conflict            the request clashes with current state (409)
     ├── Busy                a transient clash with concurrent work; retry (503)
     ├── Unavailable         the database cannot be reached right now; retry later (503)
+    ├── Unauthenticated     no credential, or one that is unknown, revoked or expired (401)
+    ├── Forbidden           a known caller without the right to do this (403)
     └── InvalidInput        well-formed but unacceptable input (422, or 400)
         └── InvalidCursor   a pagination cursor that is malformed or tampered (400)
 """
@@ -70,6 +72,21 @@ class Unavailable(DomainError):
         self, detail: str = "The database cannot be reached right now; retry later."
     ) -> None:
         super().__init__(detail)
+
+
+class Unauthenticated(DomainError):
+    code = "unauthenticated"
+    title = "Authentication required"
+
+    def __init__(
+        self, detail: str = "Send a valid credential: Authorization: Bearer <key>."
+    ) -> None:
+        super().__init__(detail)
+
+
+class Forbidden(DomainError):
+    code = "forbidden"
+    title = "Forbidden"
 
 
 class InvalidInput(DomainError):

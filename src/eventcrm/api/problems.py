@@ -19,9 +19,11 @@ from eventcrm.errors import (
     Conflict,
     DomainError,
     FieldProblem,
+    Forbidden,
     InvalidCursor,
     InvalidInput,
     NotFound,
+    Unauthenticated,
     Unavailable,
 )
 from eventcrm.kit.schemas import MAX_JSON_DEPTH
@@ -34,6 +36,8 @@ TYPE_PREFIX = "urn:eventcrm:problem:"
 _STATUS_BY_ERROR: tuple[tuple[type[DomainError], int], ...] = (
     (NotFound, 404),
     (Conflict, 409),
+    (Unauthenticated, 401),
+    (Forbidden, 403),
     (Busy, 503),
     (Unavailable, 503),
     (InvalidCursor, 400),
@@ -88,10 +92,15 @@ async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
         title=exc.title,
         detail=exc.detail,
         errors=errors,
-        headers=next(
-            ({"Retry-After": str(s)} for cls, s in _RETRY_AFTER if isinstance(exc, cls)), None
-        ),
+        headers=_headers(exc),
     )
+
+
+def _headers(exc: DomainError) -> dict[str, str] | None:
+    if isinstance(exc, Unauthenticated):
+        # RFC 6750 §3: a 401 names the scheme the client should use.
+        return {"WWW-Authenticate": 'Bearer realm="eventcrm"'}
+    return next(({"Retry-After": str(s)} for cls, s in _RETRY_AFTER if isinstance(exc, cls)), None)
 
 
 #: A field's own name; anything else in a location (a key the client made up) is
