@@ -47,7 +47,7 @@ class JwtConfig:
     user_id_claim: str = "eventcrm_user_id"
     #: Clock skew tolerated on exp and nbf, in seconds.
     leeway: float = 30.0
-    #: Least time between two fetches of the JWKS triggered by unknown kids.
+    #: Least time between two refetches of the JWKS caused by unknown kids.
     min_refresh_interval: float = 60.0
     #: A cached JWKS older than this is fetched again before use.
     max_age: float = 3600.0
@@ -75,12 +75,18 @@ class JwksCache:
         self._monotonic = monotonic
         self._keys: dict[str, jwt.PyJWK] = {}
         self._fetched_at: float | None = None
+        #: When an unknown kid last caused a refetch (they are rate-limited).
+        self._missed_at: float | None = None
         self._lock = asyncio.Lock()
 
     async def get(self, kid: str) -> jwt.PyJWK | None:
         now = self._monotonic()
-        age = float("inf") if self._fetched_at is None else now - self._fetched_at
-        if age >= self._max_age or (kid not in self._keys and age >= self._min_refresh_interval):
+        if self._fetched_at is None or now - self._fetched_at >= self._max_age:
+            await self._refresh(seen=self._fetched_at)
+        elif kid not in self._keys and (
+            self._missed_at is None or now - self._missed_at >= self._min_refresh_interval
+        ):
+            self._missed_at = now
             await self._refresh(seen=self._fetched_at)
         return self._keys.get(kid)
 
