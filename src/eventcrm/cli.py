@@ -103,6 +103,9 @@ def _announce_first_admin_key(settings: Settings, base_url: str) -> None:
     except DBAPIError as exc:  # not migrated yet (`--no-migrate`): say so, serve anyway
         typer.echo(f"eventcrm: could not look for API keys: {exc.orig!r}", err=True)
         return
+    except DomainError as exc:  # the database is down: /health/ready will say so
+        typer.echo(f"eventcrm: could not look for API keys: {exc.detail}", err=True)
+        return
     if created is None:
         return
     docs = settings.docs_enabled and f" Open {base_url}/docs, press Authorize and paste it."

@@ -360,7 +360,8 @@ class Clock:
         return self.moment
 
 
-def clocked(settings: Settings, storage: SqlStorage) -> tuple[Container, Clock]:
+async def clocked(settings: Settings, storage: SqlStorage) -> tuple[Container, Clock]:
+    await seed_admin_key(storage)
     clock = Clock()
     return build_container(settings, storage=storage, clock=clock), clock
 
@@ -368,7 +369,7 @@ def clocked(settings: Settings, storage: SqlStorage) -> tuple[Container, Clock]:
 async def test_the_worker_purges_expired_keys_and_the_key_can_be_used_again(
     settings: Settings, storage: SqlStorage
 ) -> None:
-    container, clock = clocked(settings, storage)
+    container, clock = await clocked(settings, storage)
     worker = build_worker(container)
     async with http(create_app(settings, container=container)) as client:
         first = await client.post(USERS, json=user_payload(), headers=key("daily"))
@@ -389,7 +390,7 @@ async def test_the_worker_purges_expired_keys_and_the_key_can_be_used_again(
 async def test_an_expired_key_is_not_replayed_even_before_the_purge(
     settings: Settings, storage: SqlStorage
 ) -> None:
-    container, clock = clocked(settings, storage)
+    container, clock = await clocked(settings, storage)
     async with http(create_app(settings, container=container)) as client:
         payload = user_payload()
         await client.post(USERS, json=payload, headers=key("stale"))
@@ -405,7 +406,7 @@ async def test_an_expired_key_is_not_replayed_even_before_the_purge(
 async def test_the_purge_is_bounded_per_transaction(
     settings: Settings, storage: SqlStorage
 ) -> None:
-    container, clock = clocked(settings, storage)
+    container, clock = await clocked(settings, storage)
     async with http(create_app(settings, container=container)) as client:
         for n in range(5):
             await client.post(USERS, json=user_payload(), headers=key(f"k{n}"))
