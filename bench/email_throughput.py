@@ -25,7 +25,13 @@ from typing import Any
 import aiosmtplib
 import httpx
 
+from eventcrm.access.domain import Actor, Role
+from eventcrm.access.schemas import ApiKeyCreate
+from eventcrm.access.service import ApiKeyService
+from eventcrm.kit.clock import SystemClock
+from eventcrm.kit.cursor import CursorCodec
 from eventcrm.mail.message import Mailbox, OutgoingMessage, to_mime
+from eventcrm.storage.ports import Storage
 
 SUBJECT = "Hello {{ user.firstName }}, news from {{ user.company }}"
 HTML = (
@@ -170,8 +176,9 @@ async def campaign_run(port: int, n: int, database_url: str, concurrency: int) -
                 ],
             )
     app = create_app(settings, container=container)
+    headers = await admin_headers(container.storage)
     async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://bench"
+        transport=httpx.ASGITransport(app=app), base_url="http://bench", headers=headers
     ) as client:
         started = time.perf_counter()
         response = await client.post(
@@ -194,6 +201,18 @@ async def campaign_run(port: int, n: int, database_url: str, concurrency: int) -
     if schema is not None:
         await _run_sql(database_url, f"DROP SCHEMA {schema} CASCADE")
     return {"rate": n / elapsed, "peak_mib": peak, "freeze_s": freeze}
+
+
+async def admin_headers(storage: Storage) -> dict[str, str]:
+    """An administrator key for the benchmark's requests (every /api/v1 route needs one)."""
+    async with storage.unit_of_work(write=True) as uow:
+        service = ApiKeyService(uow=uow, clock=SystemClock(), cursors=CursorCodec("bench" * 4))
+        operator = Actor(id="bench", role=Role.ADMIN, label="bench")
+        created = await service.create(
+            actor=operator, data=ApiKeyCreate(name="bench", role=Role.ADMIN)
+        )
+        await uow.commit()
+    return {"Authorization": f"Bearer {created.plaintext}"}
 
 
 async def _run_sql(url: str, statement: str) -> None:

@@ -25,9 +25,15 @@ from typing import Any
 import httpx
 import sqlalchemy as sa
 
+from eventcrm.access.domain import Actor, Role
+from eventcrm.access.schemas import ApiKeyCreate
+from eventcrm.access.service import ApiKeyService
 from eventcrm.app import create_app
 from eventcrm.bootstrap import build_container, build_storage, migrate
+from eventcrm.kit.clock import SystemClock
+from eventcrm.kit.cursor import CursorCodec
 from eventcrm.settings import Settings
+from eventcrm.storage.ports import Storage
 from eventcrm.storage.sql.tables import users
 
 CITIES = ["Austin", "Boston", "Chicago", "Denver", "Seattle", "Miami", "Portland", "Atlanta"]
@@ -57,6 +63,18 @@ def rows(n: int, start: int) -> list[dict[str, Any]]:
             }
         )
     return out
+
+
+async def admin_headers(storage: Storage) -> dict[str, str]:
+    """An administrator key for the benchmark's requests (every /api/v1 route needs one)."""
+    async with storage.unit_of_work(write=True) as uow:
+        service = ApiKeyService(uow=uow, clock=SystemClock(), cursors=CursorCodec("bench" * 4))
+        operator = Actor(id="bench", role=Role.ADMIN, label="bench")
+        created = await service.create(
+            actor=operator, data=ApiKeyCreate(name="bench", role=Role.ADMIN)
+        )
+        await uow.commit()
+    return {"Authorization": f"Bearer {created.plaintext}"}
 
 
 async def seed(settings: Settings, count: int) -> None:
@@ -138,7 +156,10 @@ async def main() -> None:
     baseline = await raw_baseline(settings, deep_after)
     raw = "raw driver, created_at keyset"
     print(f"{raw:48} {baseline['page 1']:>10.2f} {baseline['deep page']:>12.2f}")
-    async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
+    headers = await admin_headers(storage)
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://bench", headers=headers
+    ) as client:
         for label, params in (
             ("GET /users (created_at)", {}),
             ("GET /users?sort=last_name,-created_at", {"sort": "last_name,-created_at"}),

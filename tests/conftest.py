@@ -27,6 +27,7 @@ from eventcrm.settings import Settings
 from eventcrm.storage.sql.storage import SqlStorage
 from eventcrm.storage.sql.tables import metadata
 from eventcrm.worker.runner import DeliveryWorker
+from tests.auth import ADMIN_HEADERS, seed_admin_key
 from tests.smtp_sink import SmtpSink
 
 DEFAULT_POSTGRES_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
@@ -143,6 +144,18 @@ def _session_app(settings: Settings, _session_storage: SqlStorage) -> FastAPI:
 
 @pytest.fixture
 async def client(_session_app: FastAPI, storage: SqlStorage) -> AsyncIterator[httpx.AsyncClient]:
+    """An administrator's client (``tests.auth.ADMIN``)."""
+    await seed_admin_key(storage)
+    transport = httpx.ASGITransport(app=_session_app)
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://test", headers=ADMIN_HEADERS
+    ) as http:
+        yield http
+
+
+@pytest.fixture
+async def anonymous(_session_app: FastAPI, storage: SqlStorage) -> AsyncIterator[httpx.AsyncClient]:
+    """A client without any credential."""
     transport = httpx.ASGITransport(app=_session_app)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
         yield http

@@ -44,7 +44,9 @@ class KeepAliveConnection:
     fails with ``ConnectionDropped`` if the server closed it (or announced it
     would with ``Connection: close``)."""
 
-    def __init__(self, base_url: str) -> None:
+    def __init__(self, base_url: str, *, headers: Iterable[tuple[str, str]] = ()) -> None:
+        #: Sent with every request (an Authorization header).
+        self.default_headers = list(headers)
         url = urlsplit(base_url)
         self.host = url.netloc
         assert url.hostname is not None
@@ -72,7 +74,7 @@ class KeepAliveConnection:
             headers = [*headers, ("content-type", "application/json")]
         framing = ("transfer-encoding", "chunked") if chunks is not None else None
         framing = framing or ("content-length", str(len(body)))
-        all_headers = [("host", self.host), framing, *headers]
+        all_headers = [("host", self.host), framing, *self.default_headers, *headers]
         self._send(h11.Request(method=method, target=target, headers=all_headers))
         try:
             for chunk in chunks if chunks is not None else ([body] if body else []):

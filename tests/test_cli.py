@@ -193,7 +193,17 @@ class Server:
     base_url: str
     workdir: Path
     stderr: Path
+    stdout: Path
     process: subprocess.Popen[bytes]
+
+    @property
+    def first_key(self) -> str:
+        """The administrator key the first start printed (its last line)."""
+        return self.stdout.read_text().strip().splitlines()[-1]
+
+    @property
+    def auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.first_key}"}
 
 
 @pytest.fixture(scope="module")
@@ -201,20 +211,21 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """``eventcrm serve`` as a user starts it: a fresh directory, no EVENTCRM_ settings."""
     workdir = tmp_path_factory.mktemp("serve")
     stderr = workdir.parent / f"{workdir.name}-stderr.log"
+    stdout = workdir.parent / f"{workdir.name}-stdout.log"
     port = free_port()
     script = Path(sys.executable).with_name("eventcrm")
     launcher = [str(script)] if script.exists() else [sys.executable, "-m", "eventcrm"]
     command = [*launcher, "serve", "--port", str(port)]
-    with stderr.open("wb") as err:
+    with stderr.open("wb") as err, stdout.open("wb") as out:
         process = subprocess.Popen(
             command,
             cwd=workdir,
             env=without_eventcrm_settings(),
-            stdout=subprocess.DEVNULL,
+            stdout=out,
             stderr=err,
         )
     try:
-        server = Server(f"http://127.0.0.1:{port}", workdir, stderr, process)
+        server = Server(f"http://127.0.0.1:{port}", workdir, stderr, stdout, process)
         _wait_until_ready(server)
         yield server
     finally:
@@ -271,24 +282,27 @@ def test_serve_publishes_the_openapi_schema_of_the_users_api(server: Server) -> 
 
 def test_serve_stores_what_the_api_is_given(server: Server) -> None:
     payload = {"firstName": "Ada", "lastName": "Lovelace", "email": "ada@example.com"}
-    created = httpx.post(f"{server.base_url}/api/v1/users", json=payload)
+    created = httpx.post(f"{server.base_url}/api/v1/users", json=payload, headers=server.auth)
     assert created.status_code == 201, created.text
-    fetched = httpx.get(f"{server.base_url}/api/v1/users/{created.json()['id']}")
+    fetched = httpx.get(
+        f"{server.base_url}/api/v1/users/{created.json()['id']}", headers=server.auth
+    )
     assert fetched.json() == created.json()
 
 
 def test_serve_sends_email_into_the_outbox_with_nothing_configured(server: Server) -> None:
     """The embedded worker: a campaign sent through the API lands in ./var/outbox/."""
     payload = {"firstName": "Grace", "lastName": "Hopper", "email": "grace@example.com"}
-    user = httpx.post(f"{server.base_url}/api/v1/users", json=payload).json()
+    user = httpx.post(f"{server.base_url}/api/v1/users", json=payload, headers=server.auth).json()
     sent = httpx.post(
         f"{server.base_url}/api/v1/emails/send",
+        headers=server.auth,
         json={"subject": "Hi {{ user.firstName }}", "text": "Hello", "userIds": [user["id"]]},
     )
     assert sent.status_code == 202, sent.text
     campaign_url = f"{server.base_url}/api/v1/campaigns/{sent.json()['campaignId']}"
     deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
-    while httpx.get(campaign_url).json()["status"] != "completed":
+    while httpx.get(campaign_url, headers=server.auth).json()["status"] != "completed":
         assert time.monotonic() < deadline, server.stderr.read_text()[-2000:]
         time.sleep(0.1)
     [message] = sorted((server.workdir / "var" / "outbox").glob("*.eml"))
@@ -306,7 +320,7 @@ def test_worker_until_idle_exits_when_nothing_is_queued(database: Path) -> None:
 
 def test_serve_keeps_the_connection_after_every_refusal(server: Server) -> None:
     """Each refusal is problem+json, and the same connection serves the next request."""
-    conn = KeepAliveConnection(server.base_url)
+    conn = KeepAliveConnection(server.base_url, headers=server.auth.items())
     big = b" " * (1024 * 1024 + 1)
     JSON = [("content-type", "application/json")]
     refusals: list[tuple[int, str, Callable[[], Reply]]] = [
@@ -342,3 +356,79 @@ def test_serve_refuses_a_request_line_over_64_kibibytes_itself(server: Server) -
     head = answer.split(b"\r\n\r\n")[0].lower()
     assert head.startswith(b"http/1.1 400")
     assert b"content-type: text/plain" in head
+
+
+# --- the first administrator key and eventcrm keys ... ---------------------------------------
+
+
+def test_serve_prints_the_first_admin_key_which_opens_the_api(server: Server) -> None:
+    out = server.stdout.read_text()
+    assert "/docs" in out
+    assert "Authorize" in out
+    assert server.first_key.startswith("ecrm_")
+    assert httpx.get(f"{server.base_url}/api/v1/users").status_code == 401
+    assert httpx.get(f"{server.base_url}/api/v1/users", headers=server.auth).status_code == 200
+
+
+def test_serve_prints_a_first_key_only_on_the_first_start(
+    database: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("eventcrm.cli.uvicorn.run", lambda *args, **kwargs: None)
+    first = CliRunner().invoke(app, ["serve"])
+    assert first.exit_code == 0, first.output
+    assert first.stdout.strip().splitlines()[-1].startswith("ecrm_")
+    second = CliRunner().invoke(app, ["serve"])
+    assert second.exit_code == 0, second.output
+    assert "ecrm_" not in second.stdout
+    listed = CliRunner().invoke(app, ["keys", "list"])
+    assert len(listed.stdout.strip().splitlines()) == 1
+
+
+def _create_key(*options: str) -> str:
+    result = CliRunner().invoke(app, ["keys", "create", *options])
+    assert result.exit_code == 0, result.output
+    return result.stdout.strip().splitlines()[-1]
+
+
+def test_keys_create_prints_the_key_once_on_the_last_line(database: Path) -> None:
+    result = CliRunner().invoke(app, ["keys", "create", "--role", "viewer", "--name", "dash"])
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.strip().splitlines()
+    key = lines[-1]
+    assert key.startswith("ecrm_")
+    assert result.stdout.count(key) == 1
+    prefix = key[: len("ecrm_") + 8]
+    listed = CliRunner().invoke(app, ["keys", "list"])
+    assert prefix in listed.stdout
+    assert "viewer" in listed.stdout
+    assert "dash" in listed.stdout
+    assert key not in listed.stdout
+    # Only the digest is stored: the secret appears nowhere in the database file.
+    assert key.split("_")[-1].encode() not in database.read_bytes()
+
+
+def test_keys_create_for_an_organizer_needs_an_existing_contact(database: Path) -> None:
+    missing = CliRunner().invoke(app, ["keys", "create", "--role", "organizer"])
+    assert missing.exit_code == 1
+    unknown = CliRunner().invoke(
+        app, ["keys", "create", "--role", "organizer", "--user-id", "nobody"]
+    )
+    assert unknown.exit_code == 1
+    assert "nobody" in unknown.output
+
+
+def test_keys_create_with_an_expiry_lists_it(database: Path) -> None:
+    _create_key("--role", "admin", "--expires-in", "30")
+    listed = CliRunner().invoke(app, ["keys", "list"])
+    assert "expires=never" not in listed.stdout
+    assert "active" in listed.stdout
+
+
+def test_keys_revoke_marks_the_key_revoked(database: Path) -> None:
+    key = _create_key("--role", "admin")
+    prefix = key[: len("ecrm_") + 8]
+    revoked = CliRunner().invoke(app, ["keys", "revoke", prefix])
+    assert revoked.exit_code == 0, revoked.output
+    assert "revoked" in CliRunner().invoke(app, ["keys", "list"]).stdout
+    unknown = CliRunner().invoke(app, ["keys", "revoke", "ecrm_00000000"])
+    assert unknown.exit_code == 1

@@ -7,10 +7,12 @@ import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 
 from eventcrm import __version__
+from eventcrm.access.router import router as api_keys_router
 from eventcrm.api import idempotency, problems
+from eventcrm.api.auth import get_actor
 from eventcrm.api.health import router as health_router
 from eventcrm.api.middleware import RequestContextMiddleware, RequestLimitsMiddleware
 from eventcrm.api.paths import API_PREFIX
@@ -28,6 +30,25 @@ from eventcrm.settings import Settings
 from eventcrm.templates.router import router as templates_router
 from eventcrm.unsubscribe.router import router as unsubscribe_router
 from eventcrm.users.router import router as users_router
+
+#: The /api/v1 routers anyone may call, and why. Every other router needs a
+#: credential (``get_actor``), whether or not its handlers ask for the actor.
+PUBLIC_ROUTERS: tuple[APIRouter, ...] = (
+    # The link in an email: its signed token is the credential.
+    unsubscribe_router,
+)
+PROTECTED_ROUTERS: tuple[APIRouter, ...] = (
+    users_router,
+    user_registrations_router,
+    categories_router,
+    events_router,
+    registrations_router,
+    templates_router,
+    segments_router,
+    campaigns_router,
+    emails_router,
+    api_keys_router,
+)
 
 
 def create_app(settings: Settings | None = None, *, container: Container | None = None) -> FastAPI:
@@ -58,6 +79,7 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
                     worker_task.cancel()
                     with contextlib.suppress(asyncio.CancelledError):
                         await worker_task
+            await container.authenticator.close()
             await container.storage.close()
 
     app = FastAPI(
@@ -65,6 +87,9 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
         version=__version__,
         summary="Contacts, events with capacity and waitlists, and email to segments.",
         lifespan=lifespan,
+        docs_url="/docs" if settings.docs_enabled else None,
+        redoc_url="/redoc" if settings.docs_enabled else None,
+        openapi_url="/openapi.json" if settings.docs_enabled else None,
     )
     app.state.container = container
     # The last added runs first: every answer, a refused body's too, carries a request id.
@@ -78,17 +103,8 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
     problems.install(app)
     idempotency.install(app)
     app.include_router(health_router)
-    for router in (
-        users_router,
-        user_registrations_router,
-        categories_router,
-        events_router,
-        registrations_router,
-        templates_router,
-        segments_router,
-        campaigns_router,
-        emails_router,
-        unsubscribe_router,
-    ):
+    for router in PROTECTED_ROUTERS:
+        app.include_router(router, prefix=API_PREFIX, dependencies=[Depends(get_actor)])
+    for router in PUBLIC_ROUTERS:
         app.include_router(router, prefix=API_PREFIX)
     return app

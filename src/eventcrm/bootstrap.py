@@ -6,9 +6,12 @@ import secrets
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+import httpx
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from eventcrm.access.credentials import Authenticator
+from eventcrm.access.jwt_verifier import JwtConfig, JwtVerifier
 from eventcrm.api.paths import API_PREFIX
 from eventcrm.container import Container
 from eventcrm.kit.clock import Clock, SystemClock
@@ -35,13 +38,16 @@ def build_container(
     clock: Clock | None = None,
     storage: Storage | None = None,
     mail: MailSender | None = None,
+    jwks_http: httpx.AsyncClient | None = None,
 ) -> Container:
     key = secret_key(settings)
     mail_from = Mailbox.parse(settings.email_from)
+    storage = storage if storage is not None else build_storage(settings)
+    clock = clock or SystemClock()
     return Container(
         settings=settings,
-        storage=storage if storage is not None else build_storage(settings),
-        clock=clock or SystemClock(),
+        storage=storage,
+        clock=clock,
         new_id=uuid7_id,
         cursors=CursorCodec(key),
         mail=mail or build_mail_sender(settings, mail_from),
@@ -49,12 +55,34 @@ def build_container(
         unsubscribe=UnsubscribeLinks(
             secret_key=key, base_url=f"{settings.public_url.rstrip('/')}{API_PREFIX}/unsubscribe/"
         ),
+        authenticator=Authenticator(
+            storage=storage, clock=clock, jwt=build_jwt_verifier(settings, http=jwks_http)
+        ),
         render_limits=RenderLimits(
             max_output=settings.template_max_output_chars,
             max_steps=settings.template_max_steps,
             timeout=settings.template_render_timeout_seconds,
         ),
     )
+
+
+def build_jwt_verifier(
+    settings: Settings, *, http: httpx.AsyncClient | None = None
+) -> JwtVerifier | None:
+    """The identity provider's token check, when one is configured."""
+    if settings.jwt_jwks_url is None:
+        return None
+    config = JwtConfig(
+        # Settings refuses one of the three without the others.
+        issuer=settings.jwt_issuer or "",
+        audience=settings.jwt_audience or "",
+        jwks_url=settings.jwt_jwks_url,
+        algorithms=settings.jwt_algorithm_list,
+        role_claim=settings.jwt_role_claim,
+        user_id_claim=settings.jwt_user_id_claim,
+        leeway=settings.jwt_leeway_seconds,
+    )
+    return JwtVerifier(config, http=http)
 
 
 def build_mail_sender(settings: Settings, mail_from: Mailbox) -> MailSender:

@@ -5,23 +5,40 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import typer
 import uvicorn
+from pydantic import ValidationError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from eventcrm.access.domain import Actor, ApiKey, Role
+from eventcrm.access.schemas import ApiKeyCreate, ApiKeyListParams
+from eventcrm.access.service import ApiKeyService, CreatedKey
 from eventcrm.bootstrap import (
     build_container,
+    build_storage,
     build_worker,
     database_location,
     migrate,
     on_database,
+    secret_key,
 )
+from eventcrm.errors import DomainError
+from eventcrm.kit.clock import SystemClock
+from eventcrm.kit.cursor import CursorCodec
 from eventcrm.kit.logging import configure_logging
 from eventcrm.settings import Settings
-from eventcrm.storage.sql.migrate import show_current, show_history, write_revision
+from eventcrm.storage.sql.migrate import run_blocking, show_current, show_history, write_revision
+
+T = TypeVar("T")
+
+#: Whoever runs the command line on the server is its operator.
+OPERATOR = Actor(id="cli", role=Role.ADMIN, label="command line")
 
 #: How ``eventcrm serve`` parses HTTP. httptools keeps a connection open after
 #: an answer sent before the request body was read (a 413), where h11 closes
@@ -33,6 +50,8 @@ SERVER_OPTIONS: dict[str, Any] = {"http": "httptools"}
 app = typer.Typer(help="eventcrm: an events CRM backend.", no_args_is_help=True)
 db = typer.Typer(help="Database schema migrations.", no_args_is_help=True)
 app.add_typer(db, name="db")
+keys = typer.Typer(help="API keys: create, list, revoke.", no_args_is_help=True)
+app.add_typer(keys, name="keys")
 
 
 @app.command()
@@ -63,6 +82,7 @@ def serve(
     if migrate_db if migrate_db is not None else settings.is_sqlite:
         migrate(settings)
     typer.echo(f"eventcrm: database at {database_location(settings)}", err=True)
+    _announce_first_admin_key(settings, f"http://{host}:{port}")
     typer.echo(f"eventcrm: serving on http://{host}:{port} (docs at /docs)", err=True)
     uvicorn.run(
         "eventcrm.app:create_app",
@@ -73,6 +93,27 @@ def serve(
         access_log=False,
         log_config=None,
         **SERVER_OPTIONS,
+    )
+
+
+def _announce_first_admin_key(settings: Settings, base_url: str) -> None:
+    """On a database without any API key, create an administrator key and show it once."""
+    try:
+        created = _with_api_keys(settings, lambda service: service.create_first_admin_key())
+    except DBAPIError as exc:  # not migrated yet (`--no-migrate`): say so, serve anyway
+        typer.echo(f"eventcrm: could not look for API keys: {exc.orig!r}", err=True)
+        return
+    except DomainError as exc:  # the database is down: /health/ready will say so
+        typer.echo(f"eventcrm: could not look for API keys: {exc.detail}", err=True)
+        return
+    if created is None:
+        return
+    docs = settings.docs_enabled and f" Open {base_url}/docs, press Authorize and paste it."
+    typer.echo(
+        "eventcrm: this database had no API key; created an administrator key. It is shown "
+        f"this once (only its digest is stored), keep it now.{docs or ''}\n"
+        f"  curl -H 'Authorization: Bearer <key>' {base_url}/api/v1/users\n"
+        f"{created.plaintext}"
     )
 
 
@@ -166,3 +207,109 @@ def db_revision(
     on_database(Settings(), revise)
     for path in written:
         typer.echo(f"wrote {path}")
+
+
+# --- eventcrm keys ... -----------------------------------------------------------------
+
+
+def _with_api_keys(settings: Settings, use: Callable[[ApiKeyService], Awaitable[T]]) -> T:
+    """Run ``use`` with the API key service in one committed transaction (blocking)."""
+    results: list[T] = []
+
+    async def run() -> None:
+        storage = build_storage(settings)
+        try:
+            async with storage.unit_of_work(write=True) as uow:
+                service = ApiKeyService(
+                    uow=uow, clock=SystemClock(), cursors=CursorCodec(secret_key(settings))
+                )
+                results.append(await use(service))
+                await uow.commit()
+        finally:
+            await storage.close()
+
+    run_blocking(run())
+    return results[0]
+
+
+def _keys_settings() -> Settings:
+    settings = Settings()
+    if settings.is_sqlite:
+        migrate(settings)
+    return settings
+
+
+def _fail(message: str) -> typer.Exit:
+    typer.echo(f"eventcrm: {message}", err=True)
+    return typer.Exit(code=1)
+
+
+@keys.command("create")
+def keys_create(
+    role: Annotated[Role, typer.Option(help="What the key may do.", case_sensitive=False)],
+    user_id: Annotated[
+        str | None, typer.Option(help="The contact an organizer key acts for (organizers only).")
+    ] = None,
+    name: Annotated[str, typer.Option(help="What the key is for.")] = "created on the command line",
+    expires_in: Annotated[
+        int | None, typer.Option(min=1, max=36_500, help="Days until the key stops working.")
+    ] = None,
+) -> None:
+    """Create an API key and print it: shown once, on the last line, never stored."""
+    settings = _keys_settings()
+    expires_at = SystemClock().now() + timedelta(days=expires_in) if expires_in else None
+    try:
+        data = ApiKeyCreate(name=name, role=role, user_id=user_id, expires_at=expires_at)
+    except ValidationError as exc:
+        raise _fail("; ".join(str(e["msg"]) for e in exc.errors())) from None
+    try:
+        created: CreatedKey = _with_api_keys(
+            settings, lambda service: service.create(actor=OPERATOR, data=data)
+        )
+    except DomainError as exc:
+        raise _fail(exc.detail) from None
+    key = created.key
+    typer.echo(f"created {key.role.value} key {key.prefix} ({key.name})", err=True)
+    typer.echo("It is shown this once; only its digest is stored:", err=True)
+    typer.echo(created.plaintext)
+
+
+@keys.command("list")
+def keys_list() -> None:
+    """List the keys (never their secrets), oldest first."""
+    settings = _keys_settings()
+
+    async def every_key(service: ApiKeyService) -> list[ApiKey]:
+        found: list[ApiKey] = []
+        cursor: str | None = None
+        while True:
+            params = ApiKeyListParams(limit=100, cursor=cursor)
+            page = await service.list(actor=OPERATOR, params=params)
+            found.extend(page.items)
+            if page.next_cursor is None:
+                return found
+            cursor = page.next_cursor
+
+    now = SystemClock().now()
+    for key in _with_api_keys(settings, every_key):
+        state = "revoked" if key.revoked_at else "expired" if not key.usable_at(now) else "active"
+        used = key.last_used_at.isoformat(timespec="seconds") if key.last_used_at else "never"
+        expires = key.expires_at.isoformat(timespec="seconds") if key.expires_at else "never"
+        user = f" user={key.user_id}" if key.user_id else ""
+        typer.echo(
+            f"{key.prefix}  {key.role.value:<9} {state:<7} expires={expires} "
+            f"last-used={used}{user}  {key.name}"
+        )
+
+
+@keys.command("revoke")
+def keys_revoke(
+    prefix: Annotated[str, typer.Argument(help="The key's prefix (ecrm_xxxxxxxx).")],
+) -> None:
+    """Revoke a key: it stops working at once."""
+    settings = _keys_settings()
+    try:
+        _with_api_keys(settings, lambda service: service.revoke(actor=OPERATOR, prefix=prefix))
+    except DomainError as exc:
+        raise _fail(exc.detail) from None
+    typer.echo(f"revoked {prefix}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from eventcrm.access.credentials import Authenticator
 from eventcrm.kit.clock import Clock
 from eventcrm.kit.cursor import CursorCodec
 from eventcrm.kit.ids import IdGenerator
@@ -26,5 +27,7 @@ class Container:
     mail: MailSender
     mail_from: Mailbox
     unsubscribe: UnsubscribeLinks
+    #: Bearer credentials (API keys, and JWTs when an identity provider is configured).
+    authenticator: Authenticator
     #: What one template render may cost (preview and the worker).
     render_limits: RenderLimits = field(default_factory=RenderLimits)

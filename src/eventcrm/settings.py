@@ -8,6 +8,8 @@ from typing import Literal
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from eventcrm.access.jwt_verifier import ASYMMETRIC_ALGORITHMS
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="EVENTCRM_", env_file=".env", extra="ignore")
@@ -35,6 +37,8 @@ class Settings(BaseSettings):
     #: Longest URL (path and query string) accepted (414 above it). ``eventcrm
     #: serve`` itself refuses a request line or header block over 64 KiB.
     max_url_bytes: int = Field(default=32 * 1024, ge=256, le=60 * 1024)
+    #: Serve /docs, /redoc and /openapi.json (turn off in production if the API is private).
+    docs_enabled: bool = True
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["json", "console"] = "json"
 
@@ -84,6 +88,46 @@ class Settings(BaseSettings):
     worker_retry_base_seconds: float = Field(default=30.0, ge=0)
     #: Run one worker inside the API server process (``eventcrm serve`` turns it on).
     embedded_worker: bool = False
+
+    # --- JWTs from an identity provider (all three of issuer, audience, JWKS URL) ---
+    #: The ``iss`` tokens must carry, e.g. ``https://cognito-idp.<region>.amazonaws.com/<pool>``.
+    jwt_issuer: str | None = None
+    #: The ``aud`` tokens must carry (the API's identifier or client id).
+    jwt_audience: str | None = None
+    #: Where the provider publishes its signing keys (JWKS).
+    jwt_jwks_url: str | None = Field(default=None, pattern=r"^https?://\S+$")
+    #: Accepted signature algorithms, comma-separated; public-key ones only.
+    jwt_algorithms: str = Field(default="RS256", pattern=r"^[A-Za-z0-9]+(,[A-Za-z0-9]+)*$")
+    #: The claim holding the role (admin, organizer or viewer; a list: the strongest).
+    jwt_role_claim: str = Field(default="eventcrm_role", min_length=1)
+    #: The claim holding an organizer's contact id.
+    jwt_user_id_claim: str = Field(default="eventcrm_user_id", min_length=1)
+    #: Clock skew tolerated on a token's exp and nbf.
+    jwt_leeway_seconds: float = Field(default=30.0, ge=0, le=300)
+
+    @model_validator(mode="after")
+    def _jwt_is_complete(self) -> Settings:
+        given = [self.jwt_issuer, self.jwt_audience, self.jwt_jwks_url]
+        if any(given) and not all(given):
+            raise ValueError(
+                "EVENTCRM_JWT_ISSUER, EVENTCRM_JWT_AUDIENCE and EVENTCRM_JWT_JWKS_URL "
+                "go together: set all three, or none"
+            )
+        refused = set(self.jwt_algorithm_list) - ASYMMETRIC_ALGORITHMS
+        if refused:
+            raise ValueError(
+                "EVENTCRM_JWT_ALGORITHMS may only name public-key algorithms, "
+                f"not {sorted(refused)}"
+            )
+        return self
+
+    @property
+    def jwt_algorithm_list(self) -> tuple[str, ...]:
+        return tuple(self.jwt_algorithms.split(","))
+
+    @property
+    def jwt_enabled(self) -> bool:
+        return self.jwt_jwks_url is not None
 
     @model_validator(mode="after")
     def _provider_is_configured(self) -> Settings:

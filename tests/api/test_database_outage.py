@@ -23,6 +23,7 @@ from eventcrm.bootstrap import build_container, build_storage, migrate
 from eventcrm.settings import Settings
 from eventcrm.storage.sql.tables import metadata
 from tests.assertions import PROBLEM_JSON, PROBLEM_TYPE, snapshot
+from tests.auth import ADMIN_HEADERS, seed_admin_key
 from tests.http_connection import KeepAliveConnection, Reply, TcpProxy, serving
 
 USERS = "/api/v1/users"
@@ -71,10 +72,11 @@ async def test_postgres_outage_is_503_on_a_kept_connection_and_recovers(
         update={"database_url": target.set(port=proxy.port).render_as_string(False)}
     )
     direct = build_storage(postgres_settings)
+    await seed_admin_key(direct)
     container = build_container(proxied)
     try:
         async with serving(create_app(proxied, container=container)) as base_url:
-            conn = KeepAliveConnection(base_url)
+            conn = KeepAliveConnection(base_url, headers=ADMIN_HEADERS.items())
             try:
                 assert (await call(conn, "POST", USERS, ADA)).status == 201
                 before = await snapshot(direct)
@@ -112,7 +114,7 @@ async def test_sqlite_database_that_cannot_be_opened_is_503_and_recovers(
     shutil.rmtree(directory)
     try:
         async with serving(create_app(settings, container=container)) as base_url:
-            conn = KeepAliveConnection(base_url)
+            conn = KeepAliveConnection(base_url, headers=ADMIN_HEADERS.items())
             try:
                 for _ in range(3):
                     await assert_every_route_is_unavailable(conn)
@@ -120,6 +122,7 @@ async def test_sqlite_database_that_cannot_be_opened_is_503_and_recovers(
 
                 directory.mkdir()
                 await asyncio.to_thread(migrate, settings)
+                await seed_admin_key(container.storage)
                 assert (await call(conn, "GET", "/health/ready")).status == 200
                 assert (await call(conn, "POST", USERS, ADA)).status == 201
                 listed = await call(conn, "GET", USERS)

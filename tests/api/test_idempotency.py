@@ -23,6 +23,7 @@ from eventcrm.storage.sql.storage import SqlStorage
 from eventcrm.storage.sql.tables import deliveries, idempotency_keys, users
 from eventcrm.users.domain import User
 from tests.assertions import assert_problem, assert_refused
+from tests.auth import ADMIN_HEADERS, seed_admin_key
 from tests.factories import create_campaign, create_event, event_payload, user_payload
 
 USERS = "/api/v1/users"
@@ -258,21 +259,24 @@ class GatedStorage:
         """The session's storage is closed by its fixture."""
 
 
-def gated_app(settings: Settings, storage: SqlStorage, gate: Gate) -> FastAPI:
+async def gated_app(settings: Settings, storage: SqlStorage, gate: Gate) -> FastAPI:
     """An app over the test database; each one stands for a server process."""
+    await seed_admin_key(storage)
     container = build_container(settings, storage=GatedStorage(storage, gate))
     return create_app(settings, container=container)
 
 
 def http(app: FastAPI) -> httpx.AsyncClient:
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test")
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://test", headers=ADMIN_HEADERS
+    )
 
 
 async def test_the_same_key_in_flight_in_this_process_is_409(
     settings: Settings, storage: SqlStorage
 ) -> None:
     gate, payload = Gate(), user_payload()
-    async with http(gated_app(settings, storage, gate)) as client:
+    async with http(await gated_app(settings, storage, gate)) as client:
         first = asyncio.create_task(client.post(USERS, json=payload, headers=key("busy")))
         await gate.reached.wait()
         second = await client.post(USERS, json=payload, headers=key("busy"))
@@ -291,8 +295,8 @@ async def test_the_same_key_in_flight_in_another_process_is_409_or_waits_on_sqli
     SQLite: the second waits for the write lock, then replays the first."""
     gate, payload = Gate(), user_payload()
     async with (
-        http(gated_app(settings, storage, gate)) as one,
-        http(gated_app(settings, storage, gate)) as other,
+        http(await gated_app(settings, storage, gate)) as one,
+        http(await gated_app(settings, storage, gate)) as other,
     ):
         first = asyncio.create_task(one.post(USERS, json=payload, headers=key("two-procs")))
         await gate.reached.wait()
@@ -333,10 +337,13 @@ class FailingKeyStorage(GatedStorage):
 async def test_the_response_is_stored_in_the_transaction_of_the_change(
     settings: Settings, storage: SqlStorage
 ) -> None:
+    await seed_admin_key(storage)
     container = build_container(settings, storage=FailingKeyStorage(storage, Gate()))
     app = create_app(settings, container=container)
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://test", headers=ADMIN_HEADERS
+    ) as client:
         response = await client.post(USERS, json=user_payload(), headers=key("atomic"))
     assert_problem(response, 500, code="internal_error")
     assert await count(storage, users) == 0
@@ -353,7 +360,8 @@ class Clock:
         return self.moment
 
 
-def clocked(settings: Settings, storage: SqlStorage) -> tuple[Container, Clock]:
+async def clocked(settings: Settings, storage: SqlStorage) -> tuple[Container, Clock]:
+    await seed_admin_key(storage)
     clock = Clock()
     return build_container(settings, storage=storage, clock=clock), clock
 
@@ -361,7 +369,7 @@ def clocked(settings: Settings, storage: SqlStorage) -> tuple[Container, Clock]:
 async def test_the_worker_purges_expired_keys_and_the_key_can_be_used_again(
     settings: Settings, storage: SqlStorage
 ) -> None:
-    container, clock = clocked(settings, storage)
+    container, clock = await clocked(settings, storage)
     worker = build_worker(container)
     async with http(create_app(settings, container=container)) as client:
         first = await client.post(USERS, json=user_payload(), headers=key("daily"))
@@ -382,7 +390,7 @@ async def test_the_worker_purges_expired_keys_and_the_key_can_be_used_again(
 async def test_an_expired_key_is_not_replayed_even_before_the_purge(
     settings: Settings, storage: SqlStorage
 ) -> None:
-    container, clock = clocked(settings, storage)
+    container, clock = await clocked(settings, storage)
     async with http(create_app(settings, container=container)) as client:
         payload = user_payload()
         await client.post(USERS, json=payload, headers=key("stale"))
@@ -398,7 +406,7 @@ async def test_an_expired_key_is_not_replayed_even_before_the_purge(
 async def test_the_purge_is_bounded_per_transaction(
     settings: Settings, storage: SqlStorage
 ) -> None:
-    container, clock = clocked(settings, storage)
+    container, clock = await clocked(settings, storage)
     async with http(create_app(settings, container=container)) as client:
         for n in range(5):
             await client.post(USERS, json=user_payload(), headers=key(f"k{n}"))

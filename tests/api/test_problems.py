@@ -11,6 +11,7 @@ import pytest
 from eventcrm.app import create_app
 from eventcrm.settings import Settings
 from tests.assertions import assert_problem
+from tests.auth import ADMIN_HEADERS, seed_admin_key
 
 GENERATED_ID = re.compile(r"^[0-9a-f]{32}$")
 
@@ -25,8 +26,11 @@ async def http(sqlite_settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(sqlite_settings)
     app.add_api_route("/test/crash", _fail_unexpectedly)
     # Let the app answer its own 500 instead of re-raising into the test.
+    await seed_admin_key(app.state.container.storage)
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://test", headers=ADMIN_HEADERS
+    ) as client:
         yield client
     await app.state.container.storage.close()
 

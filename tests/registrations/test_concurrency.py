@@ -22,6 +22,7 @@ import sqlalchemy as sa
 from eventcrm.settings import Settings
 from eventcrm.storage.sql.storage import SqlStorage
 from eventcrm.storage.sql.tables import events, registrations, users
+from tests.auth import ADMIN_HEADERS, seed_admin_key
 from tests.factories import make_user
 
 CAPACITY = 100
@@ -138,13 +139,14 @@ async def test_a_rush_across_two_server_processes_fills_exactly_the_capacity(
     settings: Settings, storage: SqlStorage, tmp_path: Path
 ) -> None:
     people = await _seed(storage, event_id="multi")
+    await seed_admin_key(storage)
     ports = [_free_port(), _free_port()]
     servers = [_start_server(settings, port, tmp_path) for port in ports]
     try:
         bases = [f"http://127.0.0.1:{port}" for port in ports]
         await asyncio.gather(*(_wait_ready(b, s) for b, s in zip(bases, servers, strict=True)))
         limits = httpx.Limits(max_connections=64)
-        async with httpx.AsyncClient(limits=limits, timeout=60) as http:
+        async with httpx.AsyncClient(limits=limits, timeout=60, headers=ADMIN_HEADERS) as http:
             created = await http.post(
                 f"{bases[0]}/api/v1/events",
                 json={

@@ -26,6 +26,7 @@ from eventcrm.app import create_app
 from eventcrm.bootstrap import build_container, build_storage
 from eventcrm.settings import Settings
 from eventcrm.storage.sql.tables import events, metadata, registrations, users
+from tests.auth import ADMIN_HEADERS, seed_admin_key
 
 EVENTS = ("e0", "e1")
 PEOPLE = tuple(f"p{i}" for i in range(6))
@@ -54,7 +55,9 @@ class RegistrationMachine(RuleBasedStateMachine):
         app = create_app(
             app_settings, container=build_container(app_settings, storage=self.storage)
         )
-        self.client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t")
+        self.client = httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://t", headers=ADMIN_HEADERS
+        )
         self.model = {e: EventModel() for e in EVENTS}
         self.run(self._setup())
 
@@ -62,6 +65,7 @@ class RegistrationMachine(RuleBasedStateMachine):
         return self.loop.run_until_complete(coro)
 
     async def _setup(self) -> None:
+        await seed_admin_key(self.storage)
         for person in (*PEOPLE, HOST):
             body = {"id": person, "firstName": person, "lastName": "X", "email": f"{person}@x.org"}
             assert (await self.client.post("/api/v1/users", json=body)).status_code == 201

@@ -13,6 +13,7 @@ from eventcrm.app import create_app
 from eventcrm.bootstrap import build_container
 from eventcrm.settings import Settings
 from eventcrm.storage.sql.storage import SqlStorage
+from tests.auth import ADMIN_HEADERS, seed_admin_key
 from tests.factories import create_template, create_user
 
 API = "/api/v1/email-templates"
@@ -80,9 +81,12 @@ async def slow_render_client(
     slow = settings.model_copy(
         update={"template_render_timeout_seconds": 3.0, "template_max_steps": 10_000_000}
     )
+    await seed_admin_key(storage)
     app = create_app(slow, container=build_container(slow, storage=storage))
     transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://test", headers=ADMIN_HEADERS
+    ) as http:
         yield http
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 
 
@@ -34,3 +35,28 @@ class Actor:
     @property
     def is_admin(self) -> bool:
         return self.role is Role.ADMIN
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKey:
+    """A stored API key: everything but the secret, of which only a digest is kept."""
+
+    #: The visible part of the key (``ecrm_<8 characters>``): its identity.
+    prefix: str
+    name: str
+    role: Role
+    #: SHA-256 of the secret part, hex.
+    secret_digest: str
+    created_at: datetime
+    user_id: str | None = None
+    expires_at: datetime | None = None
+    revoked_at: datetime | None = None
+    last_used_at: datetime | None = None
+
+    def usable_at(self, now: datetime) -> bool:
+        return self.revoked_at is None and (self.expires_at is None or now < self.expires_at)
+
+    def actor(self) -> Actor:
+        return Actor(
+            id=f"key:{self.prefix}", role=self.role, label=self.prefix, user_id=self.user_id
+        )

@@ -1,8 +1,13 @@
 """Who is calling: the request's Actor, as a dependency (``ActorDep``).
 
-Credentials are not checked yet: every caller acts as an administrator. The
-credential check (API keys, JWTs) replaces ``get_actor``; everything that
-needs the caller depends on ``ActorDep`` and stays as it is.
+Every ``/api/v1`` router is included with ``get_actor`` as a dependency
+(``app.py``), except the few public ones it names, so a new route cannot
+forget it. ``get_actor`` reads ``Authorization: Bearer <credential>`` (an API
+key, or a JWT when an identity provider is configured), answers 401 with
+``WWW-Authenticate: Bearer`` when it is missing or does not authenticate, and
+leaves the Actor in ``request.state.actor`` for what runs after it (idempotency
+scopes, rate limits, log lines). FastAPI resolves it once per request however
+many dependencies ask for it.
 """
 
 from __future__ import annotations
@@ -10,15 +15,31 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from eventcrm.access.domain import Actor, Role
+from eventcrm.access.domain import Actor
+from eventcrm.api.deps import ContainerDep
+from eventcrm.errors import Unauthenticated
 
-ANYONE = Actor(id="anonymous", role=Role.ADMIN, label="anonymous")
+#: Declares the bearer scheme in OpenAPI (Swagger UI's Authorize button); the
+#: refusal itself is ours, as problem+json.
+bearer = HTTPBearer(
+    auto_error=False,
+    scheme_name="bearer",
+    description="An API key (`ecrm_...`), or a JWT from the configured identity provider.",
+)
 
 
-async def get_actor(request: Request) -> Actor:
-    request.state.actor = ANYONE
-    return ANYONE
+async def get_actor(
+    request: Request,
+    container: ContainerDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> Actor:
+    if credentials is None or not credentials.credentials:
+        raise Unauthenticated()
+    actor = await container.authenticator.authenticate(credentials.credentials)
+    request.state.actor = actor
+    return actor
 
 
 ActorDep = Annotated[Actor, Depends(get_actor)]

@@ -43,6 +43,8 @@ from typing import Annotated, Any, TypeVar
 from fastapi import Depends, FastAPI, Header, Request, Response
 from fastapi.routing import APIRoute
 
+from eventcrm.access.domain import Actor
+from eventcrm.api.auth import ActorDep
 from eventcrm.api.deps import ContainerDep, UnitOfWorkDep
 from eventcrm.errors import Conflict, FieldProblem, InvalidInput
 from eventcrm.kit.clock import Clock
@@ -50,8 +52,6 @@ from eventcrm.storage.ports import StoredResponse, UnitOfWork
 
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
-#: The caller of every request until authentication exists.
-ANONYMOUS = "anonymous"
 
 #: Recomputed or per-request: never replayed from the stored response.
 _NOT_REPLAYED = frozenset({b"content-length", b"date", b"server", b"x-request-id"})
@@ -96,8 +96,9 @@ IdempotencyKey = Annotated[
 
 def caller_of(request: Request) -> str:
     """Who sends the request, as far as keys are concerned: two callers never
-    share a key. Once requests are authenticated, return the principal's id here."""
-    return ANONYMOUS
+    share a key. ``_claim`` depends on ``get_actor``, so the actor is known."""
+    actor: Actor = request.state.actor
+    return actor.id
 
 
 def no_idempotency_key(endpoint: F) -> F:
@@ -192,7 +193,9 @@ async def _fingerprint(request: Request) -> str:
     return digest.hexdigest()
 
 
-async def _claim(request: Request, key: IdempotencyKey = None) -> AsyncIterator[_Attempt | None]:
+async def _claim(
+    request: Request, _actor: ActorDep, key: IdempotencyKey = None
+) -> AsyncIterator[_Attempt | None]:
     if key is None:
         yield None
         return

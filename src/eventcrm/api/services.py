@@ -13,6 +13,7 @@ from typing import Annotated
 
 from fastapi import Depends
 
+from eventcrm.access.service import ApiKeyService
 from eventcrm.api.deps import ContainerDep, UnitOfWorkDep, WriteUnitOfWorkDep
 from eventcrm.campaigns.service import CampaignService
 from eventcrm.categories.service import CategoryService
@@ -103,6 +104,11 @@ async def get_unsubscribe_service(
     return UnsubscribeService(uow=uow, clock=container.clock, links=container.unsubscribe)
 
 
+async def get_api_key_service(uow: UnitOfWorkDep, container: ContainerDep) -> ApiKeyService:
+    return ApiKeyService(uow=uow, clock=container.clock, cursors=container.cursors)
+
+
+ApiKeyServiceDep = Annotated[ApiKeyService, Depends(get_api_key_service)]
 UserServiceDep = Annotated[UserService, Depends(get_user_service)]
 CategoryServiceDep = Annotated[CategoryService, Depends(get_category_service)]
 EventServiceDep = Annotated[EventService, Depends(get_event_service)]

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Generic, Protocol, TypeVar
 
+from eventcrm.access.domain import ApiKey
 from eventcrm.campaigns.domain import (
     Campaign,
     CampaignKind,
@@ -323,7 +324,32 @@ class DeliveryRepository(Protocol):
         flight runs out (None: nothing is queued or being sent)."""
 
 
+class ApiKeyRepository(Protocol):
+    """API keys, by their visible prefix; the secret itself is never stored."""
+
+    async def add(self, key: ApiKey) -> None:
+        """Insert; raises ApiKeyPrefixTaken."""
+
+    async def get(self, prefix: str) -> ApiKey | None: ...
+
+    async def list(
+        self, *, limit: int, after: tuple[KeyValue, ...] | None = None
+    ) -> KeysetPage[ApiKey]:
+        """Oldest first (created_at, then prefix)."""
+
+    async def revoke(self, prefix: str, *, at: datetime) -> bool:
+        """Mark revoked (an already revoked key keeps its first time); False if absent."""
+
+    async def touch(self, prefix: str, *, at: datetime, unless_since: datetime) -> bool:
+        """Set ``last_used_at`` to ``at`` unless it is already at or after
+        ``unless_since`` (one conditional UPDATE); whether it was written."""
+
+    async def any(self) -> bool:
+        """Whether any key exists at all (revoked and expired ones included)."""
+
+
 class UnitOfWork(Protocol):
+    api_keys: ApiKeyRepository
     users: UserRepository
     categories: CategoryRepository
     events: EventRepository

@@ -289,3 +289,25 @@ sa.Index(
 )
 # Deleting a contact sets user_id NULL here; without this index that is a scan.
 sa.Index("ix_deliveries_user_id", deliveries.c.user_id)
+
+#: API keys (see access/keys.py): the visible prefix and a digest of the secret.
+api_keys = sa.Table(
+    "api_keys",
+    metadata,
+    sa.Column("prefix", sa.String(32), primary_key=True),
+    sa.Column("name", sa.String(100), nullable=False),
+    sa.Column("role", sa.String(16), nullable=False),
+    #: SHA-256 of the secret, hex; the key itself is never stored.
+    sa.Column("secret_digest", sa.String(64), nullable=False),
+    #: The contact an organizer key acts for.
+    sa.Column(
+        "user_id", sa.String(64), sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=True
+    ),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("expires_at", UTCDateTime, nullable=True),
+    sa.Column("revoked_at", UTCDateTime, nullable=True),
+    sa.Column("last_used_at", UTCDateTime, nullable=True),
+)
+# The listing's order; and deleting a contact finds its keys without a scan.
+sa.Index("ix_api_keys_created_at", api_keys.c.created_at, api_keys.c.prefix)
+sa.Index("ix_api_keys_user_id", api_keys.c.user_id)

@@ -9,6 +9,7 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from eventcrm.storage.ports import (
+    ApiKeyRepository,
     CampaignRepository,
     CategoryRepository,
     DeliveryRepository,
@@ -19,6 +20,7 @@ from eventcrm.storage.ports import (
     TemplateRepository,
     UserRepository,
 )
+from eventcrm.storage.sql.api_keys import SqlApiKeyRepository
 from eventcrm.storage.sql.campaigns import SqlCampaignRepository, SqlDeliveryRepository
 from eventcrm.storage.sql.categories import SqlCategoryRepository
 from eventcrm.storage.sql.engine import WRITE_OPTION, unreachable_as_unavailable
@@ -32,6 +34,7 @@ log = structlog.get_logger(__name__)
 
 
 class SqlUnitOfWork:
+    api_keys: ApiKeyRepository
     users: UserRepository
     categories: CategoryRepository
     events: EventRepository
@@ -59,6 +62,7 @@ class SqlUnitOfWork:
                 await conn.close()
                 raise
         self._conn = conn
+        self.api_keys = SqlApiKeyRepository(conn)
         self.users = SqlUserRepository(conn)
         self.categories = SqlCategoryRepository(conn)
         self.events = SqlEventRepository(conn)
