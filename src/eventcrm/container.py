@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from eventcrm.kit.clock import Clock
 from eventcrm.kit.cursor import CursorCodec
 from eventcrm.kit.ids import IdGenerator
+from eventcrm.kit.rate_limits import DailyRecipientQuota, RequestBudgets
 from eventcrm.mail.message import Mailbox
 from eventcrm.mail.ports import MailSender
 from eventcrm.settings import Settings
@@ -26,5 +27,9 @@ class Container:
     mail: MailSender
     mail_from: Mailbox
     unsubscribe: UnsubscribeLinks
+    #: Request budgets per caller (EVENTCRM_RATE_LIMIT*), in memory or Redis.
+    request_budgets: RequestBudgets
+    #: Email recipients an organizer may queue per day.
+    recipient_quota: DailyRecipientQuota
     #: What one template render may cost (preview and the worker).
     render_limits: RenderLimits = field(default_factory=RenderLimits)

@@ -18,6 +18,7 @@ import pytest
 import sqlalchemy as sa
 
 from eventcrm.settings import Settings
+from tests.conftest import GENEROUS_LIMITS_ENV
 from eventcrm.storage.sql.storage import SqlStorage
 from eventcrm.storage.sql.tables import deliveries, users
 from tests.smtp_sink import SmtpSink
@@ -124,6 +125,7 @@ def _env(settings: Settings, sink: SmtpSink, cwd: Path) -> dict[str, str]:
             "EVENTCRM_LOG_LEVEL": "INFO",
         }
     )
+    env.update(GENEROUS_LIMITS_ENV)
     if settings.database_schema:
         env["EVENTCRM_DATABASE_SCHEMA"] = settings.database_schema
     return env
