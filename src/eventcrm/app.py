@@ -76,18 +76,18 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
     )
     app.state.container = container
     # The last added runs first: every answer, a refused body's too, carries a
-    # request id and the security headers; CORS answers preflights before the
-    # cross-site write guard sees a request.
+    # request id and the security headers; CORS answers preflights, and an
+    # oversized request is refused (413, 414), before the cross-site write guard.
+    app.add_middleware(
+        CrossSiteWriteGuardMiddleware,
+        allowed_origins=settings.allowed_origins,
+        form_paths=(f"{API_PREFIX}/unsubscribe/",),
+    )
     app.add_middleware(
         RequestLimitsMiddleware,
         max_body_bytes=settings.max_body_bytes,
         max_url_bytes=settings.max_url_bytes,
         body_limits={},  # path prefix → bytes, for a route that must accept more
-    )
-    app.add_middleware(
-        CrossSiteWriteGuardMiddleware,
-        allowed_origins=settings.allowed_origins,
-        form_paths=(f"{API_PREFIX}/unsubscribe/",),
     )
     app.add_middleware(RateLimitHeadersMiddleware)
     if settings.allowed_origins:

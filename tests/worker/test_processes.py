@@ -18,9 +18,9 @@ import pytest
 import sqlalchemy as sa
 
 from eventcrm.settings import Settings
-from tests.conftest import GENEROUS_LIMITS_ENV
 from eventcrm.storage.sql.storage import SqlStorage
 from eventcrm.storage.sql.tables import deliveries, users
+from tests.conftest import GENEROUS_LIMITS_ENV
 from tests.smtp_sink import SmtpSink
 
 BATCH_SIZE = 100

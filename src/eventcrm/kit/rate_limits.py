@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import structlog
 from limits import RateLimitItem, RateLimitItemPerDay, parse_many
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
-from limits.aio.strategies import FixedWindowRateLimiter, SlidingWindowCounterRateLimiter
+from limits.aio.strategies import SlidingWindowCounterRateLimiter
 from limits.errors import StorageError
 
 from eventcrm.errors import Unavailable
@@ -78,11 +78,11 @@ class RequestBudgets:
 
 
 class DailyRecipientQuota:
-    """How many email recipients one caller may queue per day (a fixed window
-    that starts with the caller's first send)."""
+    """How many email recipients one caller may queue per day: a sliding
+    window, and a send that does not fit takes nothing from it."""
 
     def __init__(self, storage: Storage, per_day: int) -> None:
-        self._limiter = FixedWindowRateLimiter(storage)
+        self._limiter = SlidingWindowCounterRateLimiter(storage)
         self.per_day = per_day
         self._item = RateLimitItemPerDay(max(per_day, 1))  # 0: nothing at all
 
