@@ -165,7 +165,7 @@ def _closed_port() -> int:
 
 
 async def test_an_unreachable_redis_lets_requests_through_but_stops_organizer_mail(
-    make_app: AppFactory, caplog: pytest.LogCaptureFixture
+    make_app: AppFactory,
 ) -> None:
     down = f"redis://127.0.0.1:{_closed_port()}/0"
     async with http(make_app(redis_url=down, rate_limit="1/minute")) as client:

@@ -334,27 +334,30 @@ _LOADED = re.compile(r"<(script|link|img)\b[^>]*?\b(?:src|href)=[\"'](https?://[
 
 
 def docs_policy(html: str) -> str:
-    """The CSP of a documentation page: its own inline scripts by hash and the
+    """The CSP of a documentation page: its own inline scripts by hash, and the
     origins its tags load from (CDN assets, or none when served locally)."""
     hashes = [
         f"'sha256-{base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()}'"
         for script in _INLINE_SCRIPT.findall(html)
     ]
-    origins = sorted({origin for _, origin in _LOADED.findall(html)})
-    loaded = " ".join(origins)
-    fonts = " https://fonts.gstatic.com" if "fonts.googleapis.com" in loaded else ""
-    return "; ".join(
-        [
-            "default-src 'self'",
-            f"script-src 'self' {' '.join(hashes)} {loaded}".strip(),
-            # Swagger UI and ReDoc set style attributes and inject <style> at run time.
-            f"style-src 'self' 'unsafe-inline' {loaded}".strip(),
-            f"img-src 'self' data: {loaded}".strip(),
-            f"font-src 'self' data:{fonts}",
-            "worker-src 'self' blob:",
-            "connect-src 'self'",
-            "object-src 'none'",
-            "frame-ancestors 'none'",
-            "base-uri 'self'",
-        ]
-    )
+    origins: dict[str, set[str]] = {"script": set(), "link": set(), "img": set()}
+    for tag, origin in _LOADED.findall(html):
+        origins[tag.lower()].add(origin)
+    scripts = sorted(origins["script"])
+    styles = sorted(origins["link"])  # stylesheets and the icon
+    images = sorted(origins["img"] | origins["link"])
+    fonts = ["https://fonts.gstatic.com"] if "https://fonts.googleapis.com" in styles else []
+    directives = [
+        ["default-src", "'self'"],
+        ["script-src", "'self'", *hashes, *scripts],
+        # Swagger UI and ReDoc set style attributes and inject <style> at run time.
+        ["style-src", "'self'", "'unsafe-inline'", *styles],
+        ["img-src", "'self'", "data:", *images],
+        ["font-src", "'self'", "data:", *fonts],
+        ["worker-src", "'self'", "blob:"],
+        ["connect-src", "'self'"],
+        ["object-src", "'none'"],
+        ["frame-ancestors", "'none'"],
+        ["base-uri", "'self'"],
+    ]
+    return "; ".join(" ".join(d) for d in directives)
