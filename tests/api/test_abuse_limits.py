@@ -26,10 +26,12 @@ from eventcrm.bootstrap import build_container
 from eventcrm.settings import Settings
 from eventcrm.storage.sql.storage import SqlStorage
 from eventcrm.storage.sql.tables import deliveries
+from eventcrm.unsubscribe.tokens import UnsubscribeLinks
 from tests.assertions import assert_problem
 from tests.factories import create_campaign, create_event, create_user
 
 ORGANIZER = Actor(id="key:organizer1", role=Role.ORGANIZER, label="organizer1", user_id="u1")
+SECRET = "test-secret-key-0123456789"  # the test settings' key
 ADMIN = Actor(id="key:admin1", role=Role.ADMIN, label="admin1")
 
 AppFactory = Callable[..., FastAPI]
@@ -410,3 +412,21 @@ async def test_hsts_only_over_tls_or_a_trusted_proxy(make_app: AppFactory) -> No
     transport = httpx.ASGITransport(app=make_app())
     async with httpx.AsyncClient(transport=transport, base_url="https://test") as tls:
         assert "Strict-Transport-Security" in (await tls.get("/health/live")).headers
+
+
+async def test_one_click_unsubscribe_is_exempt_from_the_write_guard(
+    make_app: AppFactory,
+) -> None:
+    async with http(make_app(cors_origins="https://app.example")) as client:
+        user = await create_user(client)
+        token = UnsubscribeLinks(secret_key=SECRET, base_url="http://x/").token(user["id"])
+        response = await client.post(
+            f"/api/v1/unsubscribe/{token}",
+            content=b"List-Unsubscribe=One-Click",
+            headers={
+                "Content-Type": "application/x-www-form-urlencoded",
+                "Origin": "https://mail.example",
+            },
+        )
+        assert response.status_code == 200, response.text
+        assert (await client.get(f"/api/v1/users/{user['id']}")).json()["emailOptOut"] is True
