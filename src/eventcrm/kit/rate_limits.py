@@ -9,6 +9,7 @@ mail cannot be unsent.
 
 from __future__ import annotations
 
+import asyncio
 import math
 import time
 from dataclasses import dataclass
@@ -22,6 +23,11 @@ from limits.errors import StorageError
 from eventcrm.errors import Unavailable
 
 log = structlog.get_logger(__name__)
+
+#: How long counting one request may take before the storage counts as down.
+REDIS_TIMEOUT_SECONDS = 1.0
+#: After a failure, request budgets are not counted (fail open at once) for this long.
+RETRY_STORAGE_AFTER_SECONDS = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,8 +45,15 @@ def build_counter_storage(redis_url: str | None, *, key_prefix: str) -> Storage:
     """Memory by default; Redis (through ``coredis``) when a URL is given."""
     if redis_url is None:
         return MemoryStorage()
-    # wrap_exceptions: every client error surfaces as limits' StorageError.
-    return RedisStorage(f"async+{redis_url}", key_prefix=key_prefix, wrap_exceptions=True)
+    # wrap_exceptions: every client error surfaces as limits' StorageError. The
+    # time-outs keep an unreachable (not refusing) Redis from stalling requests.
+    return RedisStorage(
+        f"async+{redis_url}",
+        key_prefix=key_prefix,
+        wrap_exceptions=True,
+        connect_timeout=REDIS_TIMEOUT_SECONDS,
+        stream_timeout=REDIS_TIMEOUT_SECONDS,
+    )
 
 
 class RequestBudgets:
@@ -50,18 +63,23 @@ class RequestBudgets:
     def __init__(self, storage: Storage, budgets: dict[str, str]) -> None:
         self._limiter = SlidingWindowCounterRateLimiter(storage)
         self._budgets = {name: parse_many(spec) for name, spec in budgets.items()}
+        self._down_until = 0.0
 
     async def hit(self, budget: str, caller: str) -> Decision | None:
         """Count one request of ``caller`` against ``budget``; ``None`` when the
         storage is unreachable (the request goes through)."""
-        decisions = []
+        if time.monotonic() < self._down_until:
+            return None  # a recent failure: do not make every request wait for it
+        decisions: list[Decision] = []
         try:
-            for item in self._budgets[budget]:
-                allowed = await self._limiter.hit(item, budget, caller)
-                decisions.append(await self._decision(item, allowed, budget, caller))
-                if not allowed:
-                    break
-        except StorageError as exc:
+            async with asyncio.timeout(REDIS_TIMEOUT_SECONDS):
+                for item in self._budgets[budget]:
+                    allowed = await self._limiter.hit(item, budget, caller)
+                    decisions.append(await self._decision(item, allowed, budget, caller))
+                    if not allowed:
+                        break
+        except (StorageError, TimeoutError) as exc:
+            self._down_until = time.monotonic() + RETRY_STORAGE_AFTER_SECONDS
             log.warning("rate_limit_storage_unavailable", budget=budget, error=repr(exc))
             return None
         # The refusing limit, else the one closest to running out.
@@ -94,10 +112,11 @@ class DailyRecipientQuota:
         if self.per_day == 0:
             return 86_400
         try:
-            if await self._limiter.hit(self._item, "recipients", caller, cost=count):
-                return None
-            stats = await self._limiter.get_window_stats(self._item, "recipients", caller)
-        except StorageError as exc:
+            async with asyncio.timeout(REDIS_TIMEOUT_SECONDS):
+                if await self._limiter.hit(self._item, "recipients", caller, cost=count):
+                    return None
+                stats = await self._limiter.get_window_stats(self._item, "recipients", caller)
+        except (StorageError, TimeoutError) as exc:
             log.warning("recipient_quota_unavailable", error=repr(exc))
             raise Unavailable(
                 "The sending quota cannot be checked right now; nothing was sent. Retry later."
