@@ -137,15 +137,20 @@ class RequestLimitsMiddleware:
 
 
 async def _refuse(
-    scope: Scope, receive: Receive, send: Send, *, status: int, detail: str, code: str = ""
+    scope: Scope,
+    receive: Receive,
+    send: Send,
+    *,
+    status: int,
+    detail: str,
+    code_and_title: tuple[str, str] | None = None,
 ) -> None:
     request = Request(scope)
-    if code:
-        response = problem(
-            request, status=status, code=code, title="Cross-origin write refused", detail=detail
-        )
-    else:
+    if code_and_title is None:  # the code and title follow from the status
         response = http_problem(request, status=status, detail=detail)
+    else:
+        code, title = code_and_title
+        response = problem(request, status=status, code=code, title=title, detail=detail)
     await response(scope, receive, send)
 
 
@@ -190,7 +195,7 @@ class CrossSiteWriteGuardMiddleware:
 
     - An unsafe request (POST, PUT, PATCH, DELETE) whose ``Origin`` is neither
       this server's own nor an allowed one (``EVENTCRM_CORS_ORIGINS``) is 403
-      ``cross_origin_refused``, body or not (a body-less campaign send too).
+      ``cross_origin``, body or not (a body-less campaign send too).
       Clients that are not browsers send no ``Origin`` and are not affected.
     - An unsafe request with a body must say it is JSON (``application/json``
       or ``application/*+json``), else 415: an HTML form can send none of
@@ -223,7 +228,14 @@ class CrossSiteWriteGuardMiddleware:
         origin = _header(scope, b"origin")
         if origin and origin not in self.allowed_origins and origin != _own_origin(scope):
             detail = f"Writes from the web origin {origin[:200]!r} are not allowed."
-            await _refuse(scope, receive, send, status=403, detail=detail, code="cross_origin")
+            await _refuse(
+                scope,
+                receive,
+                send,
+                status=403,
+                detail=detail,
+                code_and_title=("cross_origin", "Cross-origin write refused"),
+            )
             return
         length = _header(scope, b"content-length")
         has_body = (length not in ("", "0")) or bool(_header(scope, b"transfer-encoding"))
