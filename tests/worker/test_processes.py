@@ -63,6 +63,7 @@ def _utc(ts: float) -> Any:
 async def _campaign(client: httpx.AsyncClient, company: str) -> str:
     response = await client.post(
         "/api/v1/emails/send",
+        params={"confirm": "true"},  # thousands of recipients: a send to confirm
         json={
             "subject": "Hi {{ user.firstName }}",
             "text": "Hello {{ user.firstName }} {{ user.lastName }}",
