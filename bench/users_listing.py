@@ -139,7 +139,10 @@ async def main() -> None:
     parser.add_argument("--depth", type=int, default=1000, help="page number of the deep page")
     args = parser.parse_args()
     settings = Settings(
-        database_url=args.url, secret_key="bench-secret-key-0123456789", log_level="WARNING"
+        database_url=args.url,
+        secret_key="bench-secret-key-0123456789",
+        log_level="WARNING",
+        rate_limit="1000000/minute",  # a thousand pages a minute from one address
     )
     migrate(settings)
     started = time.perf_counter()

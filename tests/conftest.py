@@ -30,6 +30,15 @@ from eventcrm.worker.runner import DeliveryWorker
 from tests.auth import ADMIN_HEADERS, seed_admin_key
 from tests.smtp_sink import SmtpSink
 
+#: The suite sends thousands of requests from one address: budgets out of its way
+#: (tests/api/test_abuse_limits.py sets its own).
+GENEROUS_LIMITS: dict[str, Any] = {
+    "rate_limit": "1000000/minute",
+    "rate_limit_registrations": "1000000/minute",
+    "rate_limit_email": "1000000/minute",
+}
+GENEROUS_LIMITS_ENV = {f"EVENTCRM_{k.upper()}": v for k, v in GENEROUS_LIMITS.items()}
+
 DEFAULT_POSTGRES_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 BACKENDS = ("sqlite", "postgres")
 
@@ -89,6 +98,7 @@ def sqlite_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
         data_dir=root,
         secret_key="test-secret-key-0123456789",
         log_level="WARNING",
+        **GENEROUS_LIMITS,
     )
     migrate(settings)
     return settings
@@ -105,6 +115,7 @@ def postgres_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sett
         data_dir=tmp_path_factory.mktemp("pg"),
         secret_key="test-secret-key-0123456789",
         log_level="WARNING",
+        **GENEROUS_LIMITS,
     )
     try:
         migrate(settings)

@@ -324,8 +324,12 @@ def test_serve_keeps_the_connection_after_every_refusal(server: Server) -> None:
     big = b" " * (1024 * 1024 + 1)
     JSON = [("content-type", "application/json")]
     refusals: list[tuple[int, str, Callable[[], Reply]]] = [
-        (413, "payload_too_large", lambda: conn.request("POST", USERS, body=big)),
-        (413, "payload_too_large", lambda: conn.request("POST", USERS, chunks=[big[:65536]] * 17)),
+        (413, "payload_too_large", lambda: conn.request("POST", USERS, body=big, headers=JSON)),
+        (
+            413,
+            "payload_too_large",
+            lambda: conn.request("POST", USERS, chunks=[big[:65536]] * 17, headers=JSON),
+        ),
         (414, "uri_too_long", lambda: conn.request("GET", f"{USERS}?q={'a' * 40_000}")),
         (405, "method_not_allowed", lambda: conn.request("OPTIONS", f"{USERS}/some-id")),
         (404, "user_not_found", lambda: conn.request("GET", f"{USERS}/missing")),

@@ -8,14 +8,22 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, Depends, FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 
 from eventcrm import __version__
 from eventcrm.access.router import router as api_keys_router
 from eventcrm.api import idempotency, problems
 from eventcrm.api.auth import get_actor
 from eventcrm.api.health import router as health_router
-from eventcrm.api.middleware import RequestContextMiddleware, RequestLimitsMiddleware
+from eventcrm.api.middleware import (
+    CrossSiteWriteGuardMiddleware,
+    RateLimitHeadersMiddleware,
+    RequestContextMiddleware,
+    RequestLimitsMiddleware,
+    SecurityHeadersMiddleware,
+)
 from eventcrm.api.paths import API_PREFIX
+from eventcrm.api.rate_limits import CallerBudget, ClientBudget
 from eventcrm.bootstrap import build_container, build_worker
 from eventcrm.campaigns.router import emails_router
 from eventcrm.campaigns.router import router as campaigns_router
@@ -92,19 +100,54 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
         openapi_url="/openapi.json" if settings.docs_enabled else None,
     )
     app.state.container = container
-    # The last added runs first: every answer, a refused body's too, carries a request id.
+    # The last added runs first: every answer, a refused body's too, carries a
+    # request id and the security headers; CORS answers preflights, and an
+    # oversized request is refused (413, 414), before the cross-site write guard.
+    app.add_middleware(
+        CrossSiteWriteGuardMiddleware,
+        allowed_origins=settings.allowed_origins,
+        form_paths=(f"{API_PREFIX}/unsubscribe/",),
+    )
     app.add_middleware(
         RequestLimitsMiddleware,
         max_body_bytes=settings.max_body_bytes,
         max_url_bytes=settings.max_url_bytes,
         body_limits={},  # path prefix → bytes, for a route that must accept more
     )
+    app.add_middleware(RateLimitHeadersMiddleware)
+    if settings.allowed_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.allowed_origins,
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "X-Request-ID"],
+            expose_headers=[
+                "Location",
+                "Retry-After",
+                "RateLimit-Limit",
+                "RateLimit-Remaining",
+                "RateLimit-Reset",
+                "Idempotent-Replayed",
+                "X-Request-ID",
+            ],
+            max_age=600,
+        )
+    app.add_middleware(
+        SecurityHeadersMiddleware,
+        api_prefix=API_PREFIX,
+        docs_paths=tuple(p for p in (app.docs_url, app.redoc_url) if p),
+        trust_proxy=settings.trust_proxy_headers,
+    )
     app.add_middleware(RequestContextMiddleware)
     problems.install(app)
     idempotency.install(app)
-    app.include_router(health_router)
+    # Every route counts against its caller's budget: the key, or the client
+    # address where no credential is used.
+    app.include_router(health_router, dependencies=[ClientBudget])
     for router in PROTECTED_ROUTERS:
-        app.include_router(router, prefix=API_PREFIX, dependencies=[Depends(get_actor)])
+        app.include_router(
+            router, prefix=API_PREFIX, dependencies=[Depends(get_actor), CallerBudget]
+        )
     for router in PUBLIC_ROUTERS:
-        app.include_router(router, prefix=API_PREFIX)
+        app.include_router(router, prefix=API_PREFIX, dependencies=[ClientBudget])
     return app

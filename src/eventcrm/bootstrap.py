@@ -17,6 +17,11 @@ from eventcrm.container import Container
 from eventcrm.kit.clock import Clock, SystemClock
 from eventcrm.kit.cursor import CursorCodec
 from eventcrm.kit.ids import uuid7_id
+from eventcrm.kit.rate_limits import (
+    DailyRecipientQuota,
+    RequestBudgets,
+    build_counter_storage,
+)
 from eventcrm.mail.file import FileMailSender
 from eventcrm.mail.message import Mailbox
 from eventcrm.mail.ports import MailSender
@@ -44,6 +49,8 @@ def build_container(
     mail_from = Mailbox.parse(settings.email_from)
     storage = storage if storage is not None else build_storage(settings)
     clock = clock or SystemClock()
+    # One counter storage for every budget: memory, or Redis shared by all processes.
+    counters = build_counter_storage(settings.redis_url, key_prefix=settings.rate_limit_key_prefix)
     return Container(
         settings=settings,
         storage=storage,
@@ -58,6 +65,15 @@ def build_container(
         authenticator=Authenticator(
             storage=storage, clock=clock, jwt=build_jwt_verifier(settings, http=jwks_http)
         ),
+        request_budgets=RequestBudgets(
+            counters,
+            {
+                "default": settings.rate_limit,
+                "registrations": settings.rate_limit_registrations,
+                "email": settings.rate_limit_email,
+            },
+        ),
+        recipient_quota=DailyRecipientQuota(counters, settings.organizer_daily_recipients),
         render_limits=RenderLimits(
             max_output=settings.template_max_output_chars,
             max_steps=settings.template_max_steps,

@@ -8,6 +8,7 @@ from eventcrm.access.credentials import Authenticator
 from eventcrm.kit.clock import Clock
 from eventcrm.kit.cursor import CursorCodec
 from eventcrm.kit.ids import IdGenerator
+from eventcrm.kit.rate_limits import DailyRecipientQuota, RequestBudgets
 from eventcrm.mail.message import Mailbox
 from eventcrm.mail.ports import MailSender
 from eventcrm.settings import Settings
@@ -29,5 +30,9 @@ class Container:
     unsubscribe: UnsubscribeLinks
     #: Bearer credentials (API keys, and JWTs when an identity provider is configured).
     authenticator: Authenticator
+    #: Request budgets per caller (EVENTCRM_RATE_LIMIT*), in memory or Redis.
+    request_budgets: RequestBudgets
+    #: Email recipients an organizer may queue per day.
+    recipient_quota: DailyRecipientQuota
     #: What one template render may cost (preview and the worker).
     render_limits: RenderLimits = field(default_factory=RenderLimits)

@@ -10,6 +10,7 @@ mapping to RFC 9457 problem responses lives in ``eventcrm.api.problems``::
     ├── Unavailable         the database cannot be reached right now; retry later (503)
     ├── Unauthenticated     no credential, or one that is unknown, revoked or expired (401)
     ├── Forbidden           a known caller without the right to do this (403)
+    ├── LimitExceeded       a caller's budget is spent; retry after ``retry_after`` (429)
     └── InvalidInput        well-formed but unacceptable input (422, or 400)
         └── InvalidCursor   a pagination cursor that is malformed or tampered (400)
 """
@@ -87,6 +88,18 @@ class Unauthenticated(DomainError):
 class Forbidden(DomainError):
     code = "forbidden"
     title = "Forbidden"
+
+
+class LimitExceeded(DomainError):
+    """The caller has used up a budget (requests per minute, recipients per day);
+    the same request succeeds after ``retry_after`` seconds."""
+
+    code = "rate_limited"
+    title = "Too many requests"
+
+    def __init__(self, detail: str, *, retry_after: int) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after
 
 
 class InvalidInput(DomainError):

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from limits import parse_many
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from eventcrm.access.jwt_verifier import ASYMMETRIC_ALGORITHMS
+
+#: ``scheme://host[:port]``, as browsers send it in ``Origin``.
+_ORIGIN = re.compile(r"https?://[A-Za-z0-9.-]+(?::[0-9]{1,5})?")
+
+
+def _split(value: str) -> list[str]:
+    return [part.strip().rstrip("/") for part in value.split(",") if part.strip()]
 
 
 class Settings(BaseSettings):
@@ -39,6 +48,31 @@ class Settings(BaseSettings):
     max_url_bytes: int = Field(default=32 * 1024, ge=256, le=60 * 1024)
     #: Serve /docs, /redoc and /openapi.json (turn off in production if the API is private).
     docs_enabled: bool = True
+    # --- Abuse limits (docs/security.md) ------------------------------------
+    #: Requests per caller (an API key, or the client address when there is
+    #: none) on every API route, in the ``limits`` notation: ``600/minute``,
+    #: ``10/second;600/minute``.
+    rate_limit: str = "600/minute"
+    #: Extra budget of ``POST /events/{id}/registrations`` per caller.
+    rate_limit_registrations: str = "60/minute"
+    #: Extra budget of campaign send, retry-failed and ``POST /emails/send`` per caller.
+    rate_limit_email: str = "10/minute;100/day"
+    #: Where budgets are counted: unset keeps them in each process's memory;
+    #: ``redis://host:6379/0`` shares them between processes and machines.
+    redis_url: str | None = Field(default=None, pattern=r"^rediss?://\S+$")
+    #: Prefix of every key written to Redis (two deployments on one Redis).
+    rate_limit_key_prefix: str = Field(default="eventcrm", pattern=r"^[A-Za-z0-9_.:-]{1,64}$")
+    #: Email recipients an organizer's key may queue per day (campaign sends,
+    #: ``/emails/send``, retries).
+    organizer_daily_recipients: int = Field(default=1000, ge=0)
+    #: A campaign with more recipients than this is sent only with ``?confirm=true``.
+    campaign_confirm_threshold: int = Field(default=1000, ge=0)
+    #: Browser origins allowed to call the API (comma-separated, e.g.
+    #: ``https://app.example,https://admin.example``); none by default.
+    cors_origins: str = ""
+    #: Trust ``X-Forwarded-Proto`` from the proxy in front (for HSTS).
+    trust_proxy_headers: bool = False
+
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["json", "console"] = "json"
 
@@ -134,6 +168,29 @@ class Settings(BaseSettings):
         if self.email_provider == "sendgrid" and self.sendgrid_api_key is None:
             raise ValueError("EVENTCRM_SENDGRID_API_KEY is required when the provider is sendgrid")
         return self
+
+    @field_validator("rate_limit", "rate_limit_registrations", "rate_limit_email")
+    @classmethod
+    def _is_rate_limit(cls, value: str) -> str:
+        try:
+            parse_many(value)
+        except ValueError as exc:
+            raise ValueError(
+                f"{value!r} is not a rate limit: write it as '600/minute' or '10/second;600/hour'"
+            ) from exc
+        return value
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _are_origins(cls, value: str) -> str:
+        for origin in _split(value):
+            if not _ORIGIN.fullmatch(origin):
+                raise ValueError(f"{origin!r} is not an origin such as https://app.example")
+        return value
+
+    @property
+    def allowed_origins(self) -> list[str]:
+        return _split(self.cors_origins)
 
     @property
     def resolved_smtp_port(self) -> int:

@@ -23,6 +23,7 @@ from eventcrm.settings import Settings
 from eventcrm.storage.sql.storage import SqlStorage
 from eventcrm.storage.sql.tables import events, registrations, users
 from tests.auth import ADMIN_HEADERS, seed_admin_key
+from tests.conftest import GENEROUS_LIMITS_ENV
 from tests.factories import make_user
 
 CAPACITY = 100
@@ -109,6 +110,7 @@ def _start_server(settings: Settings, port: int, workdir: Path) -> subprocess.Po
         "EVENTCRM_DATA_DIR": str(settings.data_dir),
         "EVENTCRM_LOG_LEVEL": "WARNING",
     }
+    env |= GENEROUS_LIMITS_ENV
     if settings.database_schema:
         env["EVENTCRM_DATABASE_SCHEMA"] = settings.database_schema
     command = [sys.executable, "-m", "eventcrm", "serve", "--port", str(port), "--no-migrate"]

@@ -1,4 +1,5 @@
-"""Unsubscribe links: signed, no login, GET from a browser or one-click POST."""
+"""Unsubscribe links: signed, no login; GET asks, only POST (one-click or the page's button)
+unsubscribes."""
 
 from __future__ import annotations
 
@@ -16,11 +17,35 @@ def _token(user_id: str) -> str:
     )
 
 
-async def test_get_unsubscribes_and_shows_a_page(client: httpx.AsyncClient) -> None:
+async def test_get_shows_a_confirmation_form_and_changes_nothing(
+    client: httpx.AsyncClient,
+) -> None:
     user = await create_user(client)
     response = await client.get(f"/api/v1/unsubscribe/{_token(user['id'])}")
     assert response.status_code == 200
-    assert "unsubscribed" in response.text
+    assert response.headers["content-type"].startswith("text/html")
+    assert '<form method="post">' in response.text
+    assert 'name="List-Unsubscribe" value="One-Click"' in response.text
+    assert (await client.get(f"/api/v1/users/{user['id']}")).json()["emailOptOut"] is False
+
+
+async def test_get_of_a_tampered_link_is_404(client: httpx.AsyncClient) -> None:
+    user = await create_user(client)
+    token = _token(user["id"])
+    forged = token[:-2] + ("AA" if not token.endswith("AA") else "BB")
+    assert (await client.get(f"/api/v1/unsubscribe/{forged}")).status_code == 404
+
+
+async def test_the_pages_button_unsubscribes_and_shows_a_page(client: httpx.AsyncClient) -> None:
+    user = await create_user(client)
+    url = f"/api/v1/unsubscribe/{_token(user['id'])}"
+    response = await client.post(
+        url,
+        data={"List-Unsubscribe": "One-Click"},
+        headers={"Accept": "text/html", "Origin": "http://test"},
+    )
+    assert response.status_code == 200
+    assert "You are unsubscribed" in response.text
     assert (await client.get(f"/api/v1/users/{user['id']}")).json()["emailOptOut"] is True
 
 
@@ -33,6 +58,7 @@ async def test_one_click_post_unsubscribes(client: httpx.AsyncClient) -> None:
     )
     assert response.status_code == 200
     assert response.json() == {"userId": user["id"], "emailOptOut": True}
+    assert (await client.get(f"/api/v1/users/{user['id']}")).json()["emailOptOut"] is True
 
 
 async def test_a_tampered_token_changes_nothing(client: httpx.AsyncClient) -> None:

@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from eventcrm.settings import Settings
 from eventcrm.storage.sql.storage import SqlStorage
 from eventcrm.storage.sql.tables import deliveries, users
+from tests.conftest import GENEROUS_LIMITS_ENV
 from tests.smtp_sink import SmtpSink
 
 BATCH_SIZE = 100
@@ -62,6 +63,7 @@ def _utc(ts: float) -> Any:
 async def _campaign(client: httpx.AsyncClient, company: str) -> str:
     response = await client.post(
         "/api/v1/emails/send",
+        params={"confirm": "true"},  # thousands of recipients: a send to confirm
         json={
             "subject": "Hi {{ user.firstName }}",
             "text": "Hello {{ user.firstName }} {{ user.lastName }}",
@@ -124,6 +126,7 @@ def _env(settings: Settings, sink: SmtpSink, cwd: Path) -> dict[str, str]:
             "EVENTCRM_LOG_LEVEL": "INFO",
         }
     )
+    env.update(GENEROUS_LIMITS_ENV)
     if settings.database_schema:
         env["EVENTCRM_DATABASE_SCHEMA"] = settings.database_schema
     return env

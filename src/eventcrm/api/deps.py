@@ -29,14 +29,6 @@ async def get_unit_of_work(request: Request, container: ContainerDep) -> AsyncIt
         await uow.commit()
 
 
-async def get_write_unit_of_work(container: ContainerDep) -> AsyncIterator[UnitOfWork]:
-    """For the rare GET that writes (an unsubscribe link): take the write path up front."""
-    async with container.storage.unit_of_work(write=True) as uow:
-        yield uow
-        await uow.commit()
-
-
 # scope="function": commit before the response is sent, so a failed commit is
 # reported to the client instead of after it has been told "201 Created".
 UnitOfWorkDep = Annotated[UnitOfWork, Depends(get_unit_of_work, scope="function")]
-WriteUnitOfWorkDep = Annotated[UnitOfWork, Depends(get_write_unit_of_work, scope="function")]

@@ -1,8 +1,11 @@
 """Pure ASGI middleware: request id in and out with one JSON access-log line per
-request, and the limits on URL and body size."""
+request; the limits on URL and body size; rate-limit headers; the refusal of
+cross-site writes; security headers."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import re
 import time
 import uuid
@@ -13,7 +16,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from eventcrm.api.problems import http_problem
+from eventcrm.api.problems import http_problem, problem
 
 log = structlog.get_logger("eventcrm.access")
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
@@ -133,6 +136,240 @@ class RequestLimitsMiddleware:
             await _refuse(scope, receive, send, status=413, detail=exc.detail)
 
 
-async def _refuse(scope: Scope, receive: Receive, send: Send, *, status: int, detail: str) -> None:
-    response = http_problem(Request(scope), status=status, detail=detail)
+async def _refuse(
+    scope: Scope,
+    receive: Receive,
+    send: Send,
+    *,
+    status: int,
+    detail: str,
+    code_and_title: tuple[str, str] | None = None,
+) -> None:
+    request = Request(scope)
+    if code_and_title is None:  # the code and title follow from the status
+        response = http_problem(request, status=status, detail=detail)
+    else:
+        code, title = code_and_title
+        response = problem(request, status=status, code=code, title=title, detail=detail)
     await response(scope, receive, send)
+
+
+def _header(scope: Scope, name: bytes) -> str:
+    return next((v.decode("latin-1") for k, v in scope["headers"] if k == name), "")
+
+
+class RateLimitHeadersMiddleware:
+    """``RateLimit-Limit``, ``RateLimit-Remaining`` and ``RateLimit-Reset``
+    (draft-ietf-httpapi-ratelimit-headers) for the tightest budget the request
+    counted against (``api/rate_limits.py`` leaves it in the request state)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_budget(message: Message) -> None:
+            decision = scope.get("state", {}).get("rate_limit")
+            if message["type"] == "http.response.start" and decision is not None:
+                message.setdefault("headers", []).extend(
+                    [
+                        (b"ratelimit-limit", str(decision.limit).encode()),
+                        (b"ratelimit-remaining", str(decision.remaining).encode()),
+                        (b"ratelimit-reset", str(decision.reset_after).encode()),
+                    ]
+                )
+            await send(message)
+
+        await self.app(scope, receive, send_with_budget)
+
+
+_UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+_JSON_TYPE = re.compile(r"^application/(?:[a-z0-9.+-]+\+)?json$")
+
+
+class CrossSiteWriteGuardMiddleware:
+    """Keeps a foreign web page from making a browser write.
+
+    - An unsafe request (POST, PUT, PATCH, DELETE) whose ``Origin`` is neither
+      this server's own nor an allowed one (``EVENTCRM_CORS_ORIGINS``) is 403
+      ``cross_origin``, body or not (a body-less campaign send too).
+      Clients that are not browsers send no ``Origin`` and are not affected.
+    - An unsafe request with a body must say it is JSON (``application/json``
+      or ``application/*+json``), else 415: an HTML form can send none of
+      those without a CORS preflight.
+
+    ``form_paths`` (path prefixes) are exempt from both: the RFC 8058 one-click
+    unsubscribe is posted as ``application/x-www-form-urlencoded`` by mail
+    providers and from our own page, and its signed token is the authority.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        allowed_origins: list[str],
+        form_paths: tuple[str, ...] = (),
+    ) -> None:
+        self.app = app
+        self.allowed_origins = frozenset(allowed_origins)
+        self.form_paths = form_paths
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] != "http"
+            or scope["method"] not in _UNSAFE_METHODS
+            or scope["path"].startswith(self.form_paths)
+        ):
+            await self.app(scope, receive, send)
+            return
+        origin = _header(scope, b"origin")
+        if origin and origin not in self.allowed_origins and origin != _own_origin(scope):
+            detail = f"Writes from the web origin {origin[:200]!r} are not allowed."
+            await _refuse(
+                scope,
+                receive,
+                send,
+                status=403,
+                detail=detail,
+                code_and_title=("cross_origin", "Cross-origin write refused"),
+            )
+            return
+        length = _header(scope, b"content-length")
+        has_body = (length not in ("", "0")) or bool(_header(scope, b"transfer-encoding"))
+        media_type = _header(scope, b"content-type").split(";", 1)[0].strip().lower()
+        if has_body and not _JSON_TYPE.match(media_type):
+            detail = f"Send the body as application/json, not {media_type or 'without a type'!r}."
+            await _refuse(scope, receive, send, status=415, detail=detail)
+            return
+        await self.app(scope, receive, send)
+
+
+def _own_origin(scope: Scope) -> str:
+    """The origin the browser sees this server at (from the ``Host`` it used)."""
+    return f"{scope.get('scheme', 'http')}://{_header(scope, b'host')}"
+
+
+class SecurityHeadersMiddleware:
+    """Headers every response carries.
+
+    - ``X-Content-Type-Options: nosniff``, ``Referrer-Policy: no-referrer``.
+    - ``Cache-Control: no-store`` on API responses (unless the route set one):
+      they hold personal data a shared cache must not keep.
+    - A ``Content-Security-Policy``: ``default-src 'none'`` for everything but
+      the documentation pages; those get ``'self'`` plus what the page itself
+      loads (its script, style, image and font origins), and their inline
+      scripts by SHA-256 hash, computed from the page as it is served.
+    - ``Strict-Transport-Security`` when the request came over TLS, or
+      ``X-Forwarded-Proto: https`` says so and ``trust_proxy`` is set.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        api_prefix: str,
+        docs_paths: tuple[str, ...],
+        trust_proxy: bool,
+    ) -> None:
+        self.app = app
+        self.api_prefix = api_prefix
+        self.docs_paths = frozenset(docs_paths)
+        self.trust_proxy = trust_proxy
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path: str = scope["path"]
+        common = [
+            (b"x-content-type-options", b"nosniff"),
+            (b"referrer-policy", b"no-referrer"),
+        ]
+        if self._over_tls(scope):
+            common.append((b"strict-transport-security", b"max-age=31536000; includeSubDomains"))
+        if path in self.docs_paths:
+            await self._docs_page(scope, receive, send, common)
+            return
+        common.append((b"content-security-policy", _API_CSP))
+        no_store = path.startswith(self.api_prefix + "/")
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = message.setdefault("headers", [])
+                if no_store and not any(k.lower() == b"cache-control" for k, _ in headers):
+                    headers.append((b"cache-control", b"no-store"))
+                headers.extend(common)
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+    def _over_tls(self, scope: Scope) -> bool:
+        if scope.get("scheme") == "https":
+            return True
+        forwarded = _header(scope, b"x-forwarded-proto").split(",", 1)[0].strip().lower()
+        return self.trust_proxy and forwarded == "https"
+
+    async def _docs_page(
+        self, scope: Scope, receive: Receive, send: Send, common: list[tuple[bytes, bytes]]
+    ) -> None:
+        # A small generated page: buffered so its policy can name its own scripts.
+        start: Message | None = None
+        body = bytearray()
+
+        async def buffer(message: Message) -> None:
+            nonlocal start
+            if message["type"] == "http.response.start":
+                start = message
+            elif message["type"] == "http.response.body":
+                body.extend(message.get("body", b""))
+
+        await self.app(scope, receive, buffer)
+        assert start is not None
+        headers = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"]
+        headers += [
+            *common,
+            (b"content-security-policy", docs_policy(body.decode("utf-8", "replace")).encode()),
+            (b"content-length", str(len(body)).encode()),
+        ]
+        await send({**start, "headers": headers})
+        await send({"type": "http.response.body", "body": bytes(body)})
+
+
+#: JSON and the unsubscribe page: nothing to load, no framing, forms post home.
+_API_CSP = b"default-src 'none'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+
+_INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>(.*?)</script>", re.S | re.I)
+_LOADED = re.compile(r"<(script|link|img)\b[^>]*?\b(?:src|href)=[\"'](https?://[^/\"']+)", re.I)
+
+
+def docs_policy(html: str) -> str:
+    """The CSP of a documentation page: its own inline scripts by hash, and the
+    origins its tags load from (CDN assets, or none when served locally)."""
+    hashes = [
+        f"'sha256-{base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()}'"
+        for script in _INLINE_SCRIPT.findall(html)
+    ]
+    origins: dict[str, set[str]] = {"script": set(), "link": set(), "img": set()}
+    for tag, origin in _LOADED.findall(html):
+        origins[tag.lower()].add(origin)
+    scripts = sorted(origins["script"])
+    styles = sorted(origins["link"])  # stylesheets and the icon
+    images = sorted(origins["img"] | origins["link"])
+    fonts = ["https://fonts.gstatic.com"] if "https://fonts.googleapis.com" in styles else []
+    directives = [
+        ["default-src", "'self'"],
+        ["script-src", "'self'", *hashes, *scripts],
+        # Swagger UI and ReDoc set style attributes and inject <style> at run time.
+        ["style-src", "'self'", "'unsafe-inline'", *styles],
+        ["img-src", "'self'", "data:", *images],
+        ["font-src", "'self'", "data:", *fonts],
+        ["worker-src", "'self'", "blob:"],
+        ["connect-src", "'self'"],
+        ["object-src", "'none'"],
+        ["frame-ancestors", "'none'"],
+        ["base-uri", "'self'"],
+    ]
+    return "; ".join(" ".join(d) for d in directives)

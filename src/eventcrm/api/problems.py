@@ -22,6 +22,7 @@ from eventcrm.errors import (
     Forbidden,
     InvalidCursor,
     InvalidInput,
+    LimitExceeded,
     NotFound,
     Unauthenticated,
     Unavailable,
@@ -38,6 +39,7 @@ _STATUS_BY_ERROR: tuple[tuple[type[DomainError], int], ...] = (
     (Conflict, 409),
     (Unauthenticated, 401),
     (Forbidden, 403),
+    (LimitExceeded, 429),
     (Busy, 503),
     (Unavailable, 503),
     (InvalidCursor, 400),
@@ -100,6 +102,8 @@ def _headers(exc: DomainError) -> dict[str, str] | None:
     if isinstance(exc, Unauthenticated):
         # RFC 6750 §3: a 401 names the scheme the client should use.
         return {"WWW-Authenticate": 'Bearer realm="eventcrm"'}
+    if isinstance(exc, LimitExceeded):
+        return {"Retry-After": str(exc.retry_after)}
     return next(({"Retry-After": str(s)} for cls, s in _RETRY_AFTER if isinstance(exc, cls)), None)
 
 
@@ -169,6 +173,7 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
 _HTTP_PROBLEMS: dict[int, tuple[str, str]] = {
     413: ("payload_too_large", "Payload Too Large"),
     414: ("uri_too_long", "URI Too Long"),
+    415: ("unsupported_media_type", "Unsupported Media Type"),
 }
 
 

@@ -14,7 +14,8 @@ from typing import Annotated
 from fastapi import Depends
 
 from eventcrm.access.service import ApiKeyService
-from eventcrm.api.deps import ContainerDep, UnitOfWorkDep, WriteUnitOfWorkDep
+from eventcrm.api.auth import ActorDep
+from eventcrm.api.deps import ContainerDep, UnitOfWorkDep
 from eventcrm.campaigns.service import CampaignService
 from eventcrm.categories.service import CategoryService
 from eventcrm.events.service import EventService
@@ -91,16 +92,23 @@ async def get_segment_service(uow: UnitOfWorkDep, container: ContainerDep) -> Se
     )
 
 
-async def get_campaign_service(uow: UnitOfWorkDep, container: ContainerDep) -> CampaignService:
+async def get_campaign_service(
+    uow: UnitOfWorkDep, container: ContainerDep, actor: ActorDep
+) -> CampaignService:
     return CampaignService(
-        uow=uow, clock=container.clock, new_id=container.new_id, cursors=container.cursors
+        uow=uow,
+        clock=container.clock,
+        new_id=container.new_id,
+        cursors=container.cursors,
+        actor=actor,
+        confirm_threshold=container.settings.campaign_confirm_threshold,
+        recipient_quota=container.recipient_quota,
     )
 
 
 async def get_unsubscribe_service(
-    uow: WriteUnitOfWorkDep, container: ContainerDep
+    uow: UnitOfWorkDep, container: ContainerDep
 ) -> UnsubscribeService:
-    # A GET that writes (the link in an email): the write transaction up front.
     return UnsubscribeService(uow=uow, clock=container.clock, links=container.unsubscribe)
 
 

@@ -4,12 +4,21 @@ CampaignError
 ├── CampaignNotFound        (NotFound)
 ├── CampaignIdTaken         (Conflict)
 ├── CampaignStateConflict   (Conflict)  the action does not fit the campaign's state
+├── ConfirmationRequired    (Conflict)  a large send needs ``?confirm=true``
+├── RecipientLimitReached   (LimitExceeded)  an organizer's daily recipients are spent
 └── InvalidAudience         (InvalidInput)
 """
 
 from __future__ import annotations
 
-from eventcrm.errors import Conflict, DomainError, FieldProblem, InvalidInput, NotFound
+from eventcrm.errors import (
+    Conflict,
+    DomainError,
+    FieldProblem,
+    InvalidInput,
+    LimitExceeded,
+    NotFound,
+)
 
 
 class CampaignError(DomainError):
@@ -35,6 +44,30 @@ class CampaignIdTaken(CampaignError, Conflict):
 class CampaignStateConflict(CampaignError, Conflict):
     code = "campaign_state_conflict"
     title = "Not possible in the campaign's current state"
+
+
+class ConfirmationRequired(CampaignError, Conflict):
+    code = "confirmation_required"
+    title = "Confirm a large send"
+
+    def __init__(self, *, recipients: int, threshold: int) -> None:
+        super().__init__(
+            f"This send would email {recipients:,} recipients, more than {threshold:,}: "
+            "nothing was sent. Repeat the request with ?confirm=true to send it."
+        )
+        self.recipients = recipients
+
+
+class RecipientLimitReached(CampaignError, LimitExceeded):
+    code = "daily_recipient_limit"
+    title = "Daily recipient limit reached"
+
+    def __init__(self, *, recipients: int, per_day: int, retry_after: int) -> None:
+        super().__init__(
+            f"This send would email {recipients:,} recipients; an organizer may email at most "
+            f"{per_day:,} a day and today's quota does not cover it: nothing was sent.",
+            retry_after=retry_after,
+        )
 
 
 class InvalidAudience(CampaignError, InvalidInput):

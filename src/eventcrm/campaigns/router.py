@@ -8,6 +8,7 @@ from fastapi import APIRouter, Path, Query, Response, status
 
 from eventcrm.api.idempotency import IdempotentRoute
 from eventcrm.api.paths import location
+from eventcrm.api.rate_limits import EmailBudget
 from eventcrm.api.services import CampaignServiceDep
 from eventcrm.campaigns.domain import CampaignProgress, audience_to_json
 from eventcrm.campaigns.schemas import (
@@ -30,6 +31,10 @@ emails_router = APIRouter(prefix="/emails", tags=["campaigns"], route_class=Idem
 
 
 CampaignId = Annotated[str, Path(pattern=ID_PATTERN, description="The campaign's id.")]
+Confirm = Annotated[
+    bool,
+    Query(description="Confirm a send to more recipients than the confirmation threshold."),
+]
 
 
 def _read(p: CampaignProgress) -> CampaignRead:
@@ -90,13 +95,25 @@ async def delete_campaign(campaign_id: CampaignId, service: CampaignServiceDep) 
     await service.delete(campaign_id=campaign_id)
 
 
-@router.post("/{campaign_id}/send", status_code=status.HTTP_202_ACCEPTED)
+@router.post(
+    "/{campaign_id}/send", status_code=status.HTTP_202_ACCEPTED, dependencies=[EmailBudget]
+)
 async def send_campaign(
-    campaign_id: CampaignId, service: CampaignServiceDep, body: CampaignSend | None = None
+    campaign_id: CampaignId,
+    service: CampaignServiceDep,
+    confirm: Confirm = False,
+    body: CampaignSend | None = None,
 ) -> CampaignRead:
-    """Freeze the audience (one delivery per recipient) and hand it to the worker."""
+    """Freeze the audience (one delivery per recipient) and hand it to the worker.
+
+    A campaign with more recipients than ``EVENTCRM_CAMPAIGN_CONFIRM_THRESHOLD``
+    is refused (409 ``confirmation_required``, nothing sent) unless ``confirm=true``.
+    """
     scheduled_at = body.scheduled_at if body is not None else None
-    return _read(await service.send(campaign_id=campaign_id, scheduled_at=scheduled_at))
+    progress = await service.send(
+        campaign_id=campaign_id, scheduled_at=scheduled_at, confirm=confirm
+    )
+    return _read(progress)
 
 
 @router.post("/{campaign_id}/cancel")
@@ -105,7 +122,9 @@ async def cancel_campaign(campaign_id: CampaignId, service: CampaignServiceDep) 
     return _read(await service.cancel(campaign_id=campaign_id))
 
 
-@router.post("/{campaign_id}/retry-failed", status_code=status.HTTP_202_ACCEPTED)
+@router.post(
+    "/{campaign_id}/retry-failed", status_code=status.HTTP_202_ACCEPTED, dependencies=[EmailBudget]
+)
 async def retry_failed(campaign_id: CampaignId, service: CampaignServiceDep) -> Requeued:
     """Queue the failed deliveries again (only those), each with a fresh attempt budget."""
     return Requeued(requeued=await service.retry_failed(campaign_id=campaign_id))
@@ -127,10 +146,15 @@ async def list_deliveries(
     )
 
 
-@emails_router.post("/send", status_code=status.HTTP_202_ACCEPTED)
-async def send_email(body: EmailSend, service: CampaignServiceDep) -> EmailSendAccepted:
-    """Create and send a campaign in one call; returns its id and recipient count."""
-    progress = await service.send_now(data=body)
+@emails_router.post("/send", status_code=status.HTTP_202_ACCEPTED, dependencies=[EmailBudget])
+async def send_email(
+    body: EmailSend, service: CampaignServiceDep, confirm: Confirm = False
+) -> EmailSendAccepted:
+    """Create and send a campaign in one call; returns its id and recipient count.
+
+    More recipients than ``EVENTCRM_CAMPAIGN_CONFIRM_THRESHOLD`` need ``confirm=true``.
+    """
+    progress = await service.send_now(data=body, confirm=confirm)
     return EmailSendAccepted(
         campaign_id=progress.campaign.id,
         recipient_count=progress.campaign.recipient_count,

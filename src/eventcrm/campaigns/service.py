@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime
 
+from eventcrm.access.domain import Actor
+from eventcrm.access.domain import Role as ActorRole
 from eventcrm.campaigns.domain import (
     FINAL_DELIVERY_STATUSES,
     Audience,
@@ -27,7 +29,9 @@ from eventcrm.campaigns.domain import (
 from eventcrm.campaigns.errors import (
     CampaignNotFound,
     CampaignStateConflict,
+    ConfirmationRequired,
     InvalidAudience,
+    RecipientLimitReached,
 )
 from eventcrm.campaigns.outbox import queue_campaign
 from eventcrm.campaigns.schemas import AudienceIn, CampaignCreate, EmailSend
@@ -38,6 +42,7 @@ from eventcrm.kit.filter_schema import filter_json
 from eventcrm.kit.filters import Condition, Op, parse_filter
 from eventcrm.kit.ids import IdGenerator
 from eventcrm.kit.pagination import ListResult, page_in_order
+from eventcrm.kit.rate_limits import DailyRecipientQuota
 from eventcrm.kit.sorting import SortKey
 from eventcrm.registrations.domain import RegistrationStatus, Role
 from eventcrm.segments.domain import segment_filter
@@ -88,12 +93,25 @@ def progress_of(
 
 class CampaignService:
     def __init__(
-        self, *, uow: UnitOfWork, clock: Clock, new_id: IdGenerator, cursors: CursorCodec
+        self,
+        *,
+        uow: UnitOfWork,
+        clock: Clock,
+        new_id: IdGenerator,
+        cursors: CursorCodec,
+        actor: Actor | None = None,
+        confirm_threshold: int | None = None,
+        recipient_quota: DailyRecipientQuota | None = None,
     ) -> None:
         self._uow = uow
         self._clock = clock
         self._new_id = new_id
         self._cursors = cursors
+        self._actor = actor
+        #: A send to more recipients than this needs ``confirm=True``.
+        self._confirm_threshold = confirm_threshold
+        #: Organizers' recipients per day (a leaked key cannot mail everyone).
+        self._recipient_quota = recipient_quota
 
     async def create(self, *, data: CampaignCreate) -> CampaignProgress:
         audience = await self._audience(data.audience, loc=("body", "audience"))
@@ -108,7 +126,7 @@ class CampaignService:
         counts = await self._uow.deliveries.counts(campaign.id)
         return progress_of(campaign, counts, campaign.created_at)
 
-    async def send_now(self, *, data: EmailSend) -> CampaignProgress:
+    async def send_now(self, *, data: EmailSend, confirm: bool = False) -> CampaignProgress:
         """Create a campaign and send it: the one-call ``POST /emails/send``."""
         audience_in = AudienceIn.model_validate(
             {
@@ -124,7 +142,9 @@ class CampaignService:
         campaign = await self._draft(
             data=data, name=name, audience=audience, id=None, event_id=event_id
         )
-        return await self.send(campaign_id=campaign.id, scheduled_at=data.scheduled_at)
+        return await self.send(
+            campaign_id=campaign.id, scheduled_at=data.scheduled_at, confirm=confirm
+        )
 
     async def get(self, *, campaign_id: str) -> CampaignProgress:
         campaign = await self._get(campaign_id)
@@ -148,7 +168,9 @@ class CampaignService:
         items = [progress_of(c, await self._uow.deliveries.counts(c.id), now) for c in page.items]
         return ListResult(items, page.next_cursor)
 
-    async def send(self, *, campaign_id: str, scheduled_at: datetime | None) -> CampaignProgress:
+    async def send(
+        self, *, campaign_id: str, scheduled_at: datetime | None, confirm: bool = False
+    ) -> CampaignProgress:
         campaign = await self._get(campaign_id)
         if campaign.status is not StoredStatus.DRAFT:
             raise CampaignStateConflict(
@@ -186,6 +208,13 @@ class CampaignService:
             now=now,
             scheduled_at=scheduled_at,
         )
+        # Counted by the database as it froze the audience; refusing here rolls
+        # the whole send back (the boundary owns the transaction).
+        count = queued.recipient_count or 0
+        threshold = self._confirm_threshold
+        if threshold is not None and count > threshold and not confirm:
+            raise ConfirmationRequired(recipients=count, threshold=threshold)
+        await self._take_recipients(count)
         return progress_of(queued, await self._uow.deliveries.counts(campaign_id), now)
 
     async def cancel(self, *, campaign_id: str) -> CampaignProgress:
@@ -207,6 +236,8 @@ class CampaignService:
                 f"Campaign {campaign_id!r} is {campaign.status}; only a sent, not cancelled "
                 "campaign can retry its failed deliveries."
             )
+        failed = (await self._uow.deliveries.counts(campaign_id))[DeliveryStatus.FAILED]
+        await self._take_recipients(failed)
         return await self._uow.deliveries.requeue_failed(
             campaign_id=campaign_id, now=self._clock.now()
         )
@@ -240,6 +271,18 @@ class CampaignService:
             limit=limit,
             cursor=cursor,
         )
+
+    async def _take_recipients(self, count: int) -> None:
+        """An organizer's sends come out of its daily recipient quota (an
+        administrator's do not)."""
+        actor, quota = self._actor, self._recipient_quota
+        if actor is None or actor.role is not ActorRole.ORGANIZER or quota is None:
+            return
+        retry_after = await quota.take(caller=actor.id, count=count)
+        if retry_after is not None:
+            raise RecipientLimitReached(
+                recipients=count, per_day=quota.per_day, retry_after=retry_after
+            )
 
     async def _get(self, campaign_id: str) -> Campaign:
         campaign = await self._uow.campaigns.get(campaign_id)

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, status
 
 from eventcrm.api.idempotency import IdempotentRoute
+from eventcrm.api.rate_limits import RegistrationBudget
 from eventcrm.api.services import RegistrationServiceDep
 from eventcrm.kit.ids import ID_PATTERN
 from eventcrm.kit.pagination import ListResult
@@ -56,7 +57,7 @@ def _page(result: ListResult[Any], schema: type[Any]) -> Any:
     return Page[schema](items=items, next_cursor=result.next_cursor)  # type: ignore[valid-type]
 
 
-@router.post("", status_code=status.HTTP_201_CREATED)
+@router.post("", status_code=status.HTTP_201_CREATED, dependencies=[RegistrationBudget])
 async def register(
     event_id: EventId,
     body: RegistrationCreate,

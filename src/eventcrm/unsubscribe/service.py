@@ -17,12 +17,17 @@ class UnsubscribeService:
         self._clock = clock
         self._links = links
 
-    async def unsubscribe(self, *, token: str) -> User:
-        """Opt the link's contact out of campaign email (idempotent)."""
+    async def check(self, *, token: str) -> User:
+        """The link's contact, changing nothing (the page that asks to confirm)."""
         user_id = self._links.user_id(token)
         user = await self._uow.users.get(user_id) if user_id is not None else None
         if user is None:
             raise UnknownUnsubscribeLink()
+        return user
+
+    async def unsubscribe(self, *, token: str) -> User:
+        """Opt the link's contact out of campaign email (idempotent)."""
+        user = await self.check(token=token)
         if not user.email_opt_out:
             user = replace(user, email_opt_out=True, updated_at=self._clock.now())
             await self._uow.users.replace(user)
