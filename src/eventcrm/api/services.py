@@ -13,9 +13,13 @@ from typing import Annotated
 
 from fastapi import Depends
 
+from eventcrm.access.domain import Actor
+from eventcrm.access.policy import ContactPrivacy
+from eventcrm.api.auth import ActorDep
 from eventcrm.api.deps import ContainerDep, UnitOfWorkDep, WriteUnitOfWorkDep
 from eventcrm.campaigns.service import CampaignService
 from eventcrm.categories.service import CategoryService
+from eventcrm.container import Container
 from eventcrm.events.service import EventService
 from eventcrm.notifications.ports import Notifier
 from eventcrm.notifications.service import Notifications
@@ -34,8 +38,12 @@ async def get_notifier(uow: UnitOfWorkDep, container: ContainerDep) -> Notifier:
 NotifierDep = Annotated[Notifier, Depends(get_notifier)]
 
 
+def _privacy(actor: Actor, container: Container) -> ContactPrivacy:
+    return ContactPrivacy(actor, viewers_see_details=container.settings.viewer_sees_contact_details)
+
+
 async def get_user_service(
-    uow: UnitOfWorkDep, container: ContainerDep, notifier: NotifierDep
+    uow: UnitOfWorkDep, container: ContainerDep, actor: ActorDep, notifier: NotifierDep
 ) -> UserService:
     return UserService(
         uow=uow,
@@ -44,17 +52,25 @@ async def get_user_service(
         cursors=container.cursors,
         phone_region=container.settings.default_phone_region,
         notifier=notifier,
+        actor=actor,
+        privacy=_privacy(actor, container),
     )
 
 
-async def get_category_service(uow: UnitOfWorkDep, container: ContainerDep) -> CategoryService:
+async def get_category_service(
+    uow: UnitOfWorkDep, container: ContainerDep, actor: ActorDep
+) -> CategoryService:
     return CategoryService(
-        uow=uow, clock=container.clock, new_id=container.new_id, cursors=container.cursors
+        uow=uow,
+        clock=container.clock,
+        new_id=container.new_id,
+        cursors=container.cursors,
+        actor=actor,
     )
 
 
 async def get_event_service(
-    uow: UnitOfWorkDep, container: ContainerDep, notifier: NotifierDep
+    uow: UnitOfWorkDep, container: ContainerDep, actor: ActorDep, notifier: NotifierDep
 ) -> EventService:
     return EventService(
         uow=uow,
@@ -62,18 +78,26 @@ async def get_event_service(
         new_id=container.new_id,
         cursors=container.cursors,
         notifier=notifier,
+        actor=actor,
     )
 
 
 async def get_registration_service(
-    uow: UnitOfWorkDep, container: ContainerDep, notifier: NotifierDep
+    uow: UnitOfWorkDep, container: ContainerDep, actor: ActorDep, notifier: NotifierDep
 ) -> RegistrationService:
     return RegistrationService(
-        uow=uow, clock=container.clock, cursors=container.cursors, notifier=notifier
+        uow=uow,
+        clock=container.clock,
+        cursors=container.cursors,
+        notifier=notifier,
+        actor=actor,
+        privacy=_privacy(actor, container),
     )
 
 
-async def get_template_service(uow: UnitOfWorkDep, container: ContainerDep) -> TemplateService:
+async def get_template_service(
+    uow: UnitOfWorkDep, container: ContainerDep, actor: ActorDep
+) -> TemplateService:
     return TemplateService(
         uow=uow,
         clock=container.clock,
@@ -81,18 +105,34 @@ async def get_template_service(uow: UnitOfWorkDep, container: ContainerDep) -> T
         cursors=container.cursors,
         unsubscribe=container.unsubscribe,
         render_limits=container.render_limits,
+        actor=actor,
+        privacy=_privacy(actor, container),
     )
 
 
-async def get_segment_service(uow: UnitOfWorkDep, container: ContainerDep) -> SegmentService:
+async def get_segment_service(
+    uow: UnitOfWorkDep, container: ContainerDep, actor: ActorDep
+) -> SegmentService:
     return SegmentService(
-        uow=uow, clock=container.clock, new_id=container.new_id, cursors=container.cursors
+        uow=uow,
+        clock=container.clock,
+        new_id=container.new_id,
+        cursors=container.cursors,
+        actor=actor,
+        privacy=_privacy(actor, container),
     )
 
 
-async def get_campaign_service(uow: UnitOfWorkDep, container: ContainerDep) -> CampaignService:
+async def get_campaign_service(
+    uow: UnitOfWorkDep, container: ContainerDep, actor: ActorDep
+) -> CampaignService:
     return CampaignService(
-        uow=uow, clock=container.clock, new_id=container.new_id, cursors=container.cursors
+        uow=uow,
+        clock=container.clock,
+        new_id=container.new_id,
+        cursors=container.cursors,
+        actor=actor,
+        privacy=_privacy(actor, container),
     )
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime
 
+from eventcrm.access.domain import Actor, Role
+from eventcrm.access.policy import ContactPrivacy, manages, require_writer
 from eventcrm.campaigns.domain import (
     FINAL_DELIVERY_STATUSES,
     Audience,
@@ -31,7 +33,7 @@ from eventcrm.campaigns.errors import (
 )
 from eventcrm.campaigns.outbox import queue_campaign
 from eventcrm.campaigns.schemas import AudienceIn, CampaignCreate, EmailSend
-from eventcrm.errors import FieldProblem, InvalidInput
+from eventcrm.errors import FieldProblem, Forbidden, InvalidInput
 from eventcrm.kit.clock import Clock
 from eventcrm.kit.cursor import CursorCodec
 from eventcrm.kit.filter_schema import filter_json
@@ -39,7 +41,8 @@ from eventcrm.kit.filters import Condition, Op, parse_filter
 from eventcrm.kit.ids import IdGenerator
 from eventcrm.kit.pagination import ListResult, page_in_order
 from eventcrm.kit.sorting import SortKey
-from eventcrm.registrations.domain import RegistrationStatus, Role
+from eventcrm.registrations.domain import RegistrationStatus
+from eventcrm.registrations.domain import Role as EventRole
 from eventcrm.segments.domain import segment_filter
 from eventcrm.storage.ports import UnitOfWork
 from eventcrm.templates.rendering import compile_message
@@ -88,14 +91,24 @@ def progress_of(
 
 class CampaignService:
     def __init__(
-        self, *, uow: UnitOfWork, clock: Clock, new_id: IdGenerator, cursors: CursorCodec
+        self,
+        *,
+        uow: UnitOfWork,
+        clock: Clock,
+        new_id: IdGenerator,
+        cursors: CursorCodec,
+        actor: Actor,
+        privacy: ContactPrivacy,
     ) -> None:
+        self._actor = actor
+        self._privacy = privacy
         self._uow = uow
         self._clock = clock
         self._new_id = new_id
         self._cursors = cursors
 
     async def create(self, *, data: CampaignCreate) -> CampaignProgress:
+        self._check_sender(data.audience)
         audience = await self._audience(data.audience, loc=("body", "audience"))
         event_id = data.event_id
         if event_id is not None:
@@ -117,6 +130,7 @@ class CampaignService:
                 if key in data.model_fields_set
             }
         )
+        self._check_sender(audience_in)
         audience = await self._audience(audience_in, loc=("body",))
         now = self._clock.now()
         name = data.name or f"Email of {now:%Y-%m-%d %H:%M:%S} UTC"
@@ -135,9 +149,14 @@ class CampaignService:
         self, *, kind: CampaignKind | None, limit: int, cursor: str | None
     ) -> ListResult[CampaignProgress]:
         repo = self._uow.campaigns
+        event_ids = None
+        if self._actor.role is Role.ORGANIZER:
+            event_ids = await self._uow.registrations.managed_by(self._actor.user_id or "")
 
         page = await page_in_order(
-            lambda limit, after: repo.list(kind=kind, limit=limit, after=after),
+            lambda limit, after: repo.list(
+                kind=kind, limit=limit, after=after, event_ids=event_ids
+            ),
             cursors=self._cursors,
             listing="campaigns",
             sort=_NEWEST_FIRST,
@@ -145,11 +164,15 @@ class CampaignService:
             cursor=cursor,
         )
         now = self._clock.now()
-        items = [progress_of(c, await self._uow.deliveries.counts(c.id), now) for c in page.items]
+        items = [
+            progress_of(c, await self._uow.deliveries.counts(c.id), now)
+            for c in page.items
+            if await self._reaches(c)
+        ]
         return ListResult(items, page.next_cursor)
 
     async def send(self, *, campaign_id: str, scheduled_at: datetime | None) -> CampaignProgress:
-        campaign = await self._get(campaign_id)
+        campaign = await self._get(campaign_id, write="send campaigns")
         if campaign.status is not StoredStatus.DRAFT:
             raise CampaignStateConflict(
                 f"Campaign {campaign_id!r} was already sent or cancelled; only a draft can be sent."
@@ -189,7 +212,7 @@ class CampaignService:
         return progress_of(queued, await self._uow.deliveries.counts(campaign_id), now)
 
     async def cancel(self, *, campaign_id: str) -> CampaignProgress:
-        campaign = await self._get(campaign_id)
+        campaign = await self._get(campaign_id, write="cancel campaigns")
         now = self._clock.now()
         # Again on a cancelled campaign: releases claims abandoned since.
         await self._uow.deliveries.cancel_queued(campaign_id=campaign_id, now=now)
@@ -201,7 +224,7 @@ class CampaignService:
         return progress_of(campaign, await self._uow.deliveries.counts(campaign_id), now)
 
     async def retry_failed(self, *, campaign_id: str) -> int:
-        campaign = await self._get(campaign_id)
+        campaign = await self._get(campaign_id, write="retry campaigns")
         if campaign.status is not StoredStatus.QUEUED:
             raise CampaignStateConflict(
                 f"Campaign {campaign_id!r} is {campaign.status}; only a sent, not cancelled "
@@ -212,7 +235,7 @@ class CampaignService:
         )
 
     async def delete(self, *, campaign_id: str) -> None:
-        campaign = await self._get(campaign_id)
+        campaign = await self._get(campaign_id, write="delete campaigns")
         if campaign.status is not StoredStatus.DRAFT:
             raise CampaignStateConflict(
                 "Only a draft can be deleted; a sent campaign's ledger is kept (cancel it instead)."
@@ -230,7 +253,7 @@ class CampaignService:
         await self._get(campaign_id)
         repo = self._uow.deliveries
 
-        return await page_in_order(
+        page = await page_in_order(
             lambda limit, after: repo.list(
                 campaign_id=campaign_id, status=status, limit=limit, after=after
             ),
@@ -240,12 +263,45 @@ class CampaignService:
             limit=limit,
             cursor=cursor,
         )
+        visible = await self._privacy.visible(
+            self._uow, (d.user_id for d in page.items if d.user_id is not None)
+        )
+        return replace(
+            page,
+            items=[d if d.user_id in visible else replace(d, email="") for d in page.items],
+        )
 
-    async def _get(self, campaign_id: str) -> Campaign:
+    async def _get(self, campaign_id: str, *, write: str | None = None) -> Campaign:
+        """The campaign, if the actor reaches it (and, for ``write``, may change it)."""
+        if write is not None:
+            require_writer(self._actor, write)
         campaign = await self._uow.campaigns.get(campaign_id)
-        if campaign is None:
+        if campaign is None or not await self._reaches(campaign):
             raise CampaignNotFound(campaign_id)
         return campaign
+
+    async def _reaches(self, campaign: Campaign) -> bool:
+        """Organizers reach the campaigns to the participants of an event they manage."""
+        if self._actor.role is not Role.ORGANIZER:
+            return True
+        audience = campaign.audience
+        if not isinstance(audience, RegistrantsAudience) or campaign.event_id not in (
+            None,
+            audience.event_id,
+        ):
+            return False
+        event = await self._uow.events.get(audience.event_id)
+        return event is not None and manages(self._actor, event)
+
+    def _check_sender(self, audience: AudienceIn | EmailSend) -> None:
+        """Organizers write to their events' participants only; viewers write nothing."""
+        require_writer(self._actor, "send email")
+        if self._actor.role is Role.ORGANIZER and (
+            audience.event_id is None or "filter" in audience.model_fields_set
+        ):
+            raise Forbidden(
+                "An organizer sends only to the participants of its events: set eventId."
+            )
 
     async def _draft(
         self,
@@ -278,6 +334,8 @@ class CampaignService:
             event_id=event_id,
             created_at=now,
             updated_at=now,
+            created_by=self._actor.label,
+            updated_by=self._actor.label,
         )
         await self._uow.campaigns.add(campaign)
         return campaign
@@ -288,7 +346,7 @@ class CampaignService:
         if data.event_id is not None:
             await self._check_event(data.event_id, (*loc, "eventId"))
             statuses = data.statuses or [RegistrationStatus.REGISTERED]
-            roles = data.roles or list(Role)
+            roles = data.roles or list(EventRole)
             return RegistrantsAudience(
                 data.event_id,
                 tuple(dict.fromkeys(str(s) for s in statuses)),
@@ -312,7 +370,9 @@ class CampaignService:
         return UserIdsAudience(ids)
 
     async def _check_event(self, event_id: str, loc: tuple[str, ...]) -> None:
-        if await self._uow.events.get(event_id) is None:
+        event = await self._uow.events.get(event_id)
+        # Another organizer's event reads as no event at all.
+        if event is None or not manages(self._actor, event):
             raise InvalidAudience(f"No event with id {event_id!r}.", loc)
 
     async def _recipients(self, audience: Audience) -> RecipientSelection:

@@ -56,6 +56,9 @@ class SegmentRead(ApiModel):
     filter: FilterNode | None
     created_at: datetime
     updated_at: datetime
+    #: Who created it and who last changed it (the credential's label); read-only.
+    created_by: str | None = None
+    updated_by: str | None = None
 
 
 class SegmentListParams(WriteModel):

@@ -24,6 +24,11 @@ class UnsubscribeService:
         if user is None:
             raise UnknownUnsubscribeLink()
         if not user.email_opt_out:
-            user = replace(user, email_opt_out=True, updated_at=self._clock.now())
+            user = replace(
+                user,
+                email_opt_out=True,
+                updated_at=self._clock.now(),
+                updated_by="unsubscribe link",
+            )
             await self._uow.users.replace(user)
         return user
