@@ -90,8 +90,11 @@ async def test_create_returns_201_with_every_field_in_camel_case(
         "emailOptOut",
         "createdAt",
         "updatedAt",
+        "createdBy",
+        "updatedBy",
     }
     assert {k: body[k] for k in payload} == payload
+    assert body["createdBy"] == body["updatedBy"] == "anonymous"
 
 
 async def test_created_user_can_be_read_back(client: httpx.AsyncClient) -> None:

@@ -97,7 +97,10 @@ class _Message(WriteModel):
 
 
 class CampaignCreate(_Message):
-    read_only = frozenset({"status", "recipient_count", "created_at", "updated_at", "kind"})
+    read_only = frozenset(
+        {"status", "recipient_count", "kind", "created_at", "updated_at"}
+        | {"created_by", "updated_by"}
+    )
 
     id: Id | None = None
     name: Name

@@ -98,6 +98,8 @@ READ_ONLY_FIELDS = frozenset(
         "created_at",
         "updated_at",
         "deleted_at",
+        "created_by",
+        "updated_by",
         "category",
         "seats_left",
     }

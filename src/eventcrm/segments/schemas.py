@@ -36,7 +36,7 @@ Filter = Annotated[
 class SegmentReplace(WriteModel):
     """PUT: every field."""
 
-    read_only = frozenset({"id", "created_at", "updated_at"})
+    read_only = frozenset({"id", "created_at", "updated_at", "created_by", "updated_by"})
 
     name: Name
     description: Description = None
@@ -44,7 +44,7 @@ class SegmentReplace(WriteModel):
 
 
 class SegmentCreate(SegmentReplace):
-    read_only = frozenset({"created_at", "updated_at"})
+    read_only = frozenset({"created_at", "updated_at", "created_by", "updated_by"})
 
     id: Annotated[str | None, Field(pattern=ID_PATTERN)] = None
 
