@@ -39,6 +39,8 @@ class Settings(BaseSettings):
     #: Region assumed for phone numbers written without a ``+country`` prefix
     #: (ISO 3166 alpha-2, e.g. ``US``). Unset: numbers must be international.
     default_phone_region: str | None = Field(default=None, pattern=r"^[A-Z]{2}$")
+    #: Whether viewers see contacts' email and phone number (hidden by default).
+    viewer_sees_contact_details: bool = False
     #: How long a response is kept for retries with the same ``Idempotency-Key``.
     idempotency_ttl_seconds: int = Field(default=86_400, ge=1, le=30 * 86_400)
     #: Largest request body accepted (413 above it); a route may be given more.

@@ -28,7 +28,7 @@ from eventcrm.storage.sql.storage import SqlStorage
 from eventcrm.storage.sql.tables import deliveries
 from eventcrm.unsubscribe.tokens import UnsubscribeLinks
 from tests.assertions import assert_problem
-from tests.factories import create_campaign, create_event, create_user
+from tests.factories import create_campaign, create_event, create_user, register
 
 ORGANIZER = Actor(id="key:organizer1", role=Role.ORGANIZER, label="organizer1", user_id="u1")
 SECRET = "test-secret-key-0123456789"  # the test settings' key
@@ -165,6 +165,22 @@ def _closed_port() -> int:
         return int(s.getsockname()[1])
 
 
+async def _users(client: httpx.AsyncClient, n: int) -> list[str]:
+    return [(await create_user(client))["id"] for _ in range(n)]
+
+
+async def _organizers_event(admin: httpx.AsyncClient, participants: int) -> str:
+    """An event of ORGANIZER's (created by an administrator) with new participants:
+    an organizer mails only its own events' participants (its audience also holds
+    the organizer, as the event's owner)."""
+    if (await admin.get(f"/api/v1/users/{ORGANIZER.user_id}")).status_code == 404:
+        await create_user(admin, id=ORGANIZER.user_id)
+    event = await create_event(admin, ownerId=ORGANIZER.user_id)
+    for user_id in await _users(admin, participants):
+        await register(admin, event["id"], user_id)
+    return str(event["id"])
+
+
 async def test_an_unreachable_redis_lets_requests_through_but_stops_organizer_mail(
     make_app: AppFactory,
 ) -> None:
@@ -174,9 +190,9 @@ async def test_an_unreachable_redis_lets_requests_through_but_stops_organizer_ma
             response = await client.get("/api/v1/users")
             assert response.status_code == 200
             assert "RateLimit-Limit" not in response.headers
-        user = await create_user(client)
+        event_id = await _organizers_event(client, 1)
     async with http(make_app(actor=ORGANIZER, redis_url=down)) as client:
-        message = {"subject": "Hi", "text": "Hello", "userIds": [user["id"]]}
+        message = {"subject": "Hi", "text": "Hello", "eventId": event_id}
         refused = await client.post("/api/v1/emails/send", json=message)
         assert_problem(refused, 503, code="service_unavailable")
         assert (await client.get("/api/v1/campaigns")).json()["items"] == []
@@ -185,21 +201,18 @@ async def test_an_unreachable_redis_lets_requests_through_but_stops_organizer_ma
 # --- Recipients: daily quota and confirmation ---------------------------------
 
 
-async def _users(client: httpx.AsyncClient, n: int) -> list[str]:
-    return [(await create_user(client))["id"] for _ in range(n)]
-
-
 async def test_an_organizer_cannot_email_more_than_its_daily_recipients(
     make_app: AppFactory,
 ) -> None:
+    async with http(make_app()) as admin:
+        events = [await _organizers_event(admin, n) for n in (1, 2, 0)]  # 2, 3, 1 recipients
     async with http(make_app(actor=ORGANIZER, organizer_daily_recipients=3)) as client:
-        ids = await _users(client, 4)
         first = await client.post(
-            "/api/v1/emails/send", json={"subject": "Hi", "text": "A", "userIds": ids[:2]}
+            "/api/v1/emails/send", json={"subject": "Hi", "text": "A", "eventId": events[0]}
         )
         assert first.status_code == 202, first.text
         refused = await client.post(
-            "/api/v1/emails/send", json={"subject": "Hi", "text": "B", "userIds": ids[2:]}
+            "/api/v1/emails/send", json={"subject": "Hi", "text": "B", "eventId": events[1]}
         )
         body = assert_problem(refused, 429, code="daily_recipient_limit")
         assert "at most 3 a day" in body["detail"]
@@ -208,7 +221,7 @@ async def test_an_organizer_cannot_email_more_than_its_daily_recipients(
         campaigns = (await client.get("/api/v1/campaigns")).json()["items"]
         assert [c["recipientCount"] for c in campaigns] == [2]
         one = await client.post(
-            "/api/v1/emails/send", json={"subject": "Hi", "text": "C", "userIds": ids[2:3]}
+            "/api/v1/emails/send", json={"subject": "Hi", "text": "C", "eventId": events[2]}
         )
         assert one.status_code == 202, one.text
 
@@ -216,11 +229,13 @@ async def test_an_organizer_cannot_email_more_than_its_daily_recipients(
 async def test_retrying_failed_deliveries_counts_against_the_quota(
     make_app: AppFactory, storage: SqlStorage
 ) -> None:
+    async with http(make_app()) as admin:
+        event_id = await _organizers_event(admin, 1)  # 2 recipients
     async with http(make_app(actor=ORGANIZER, organizer_daily_recipients=2)) as client:
-        ids = await _users(client, 2)
         sent = await client.post(
-            "/api/v1/emails/send", json={"subject": "Hi", "text": "A", "userIds": ids}
+            "/api/v1/emails/send", json={"subject": "Hi", "text": "A", "eventId": event_id}
         )
+        assert sent.status_code == 202, sent.text
         campaign_id = sent.json()["campaignId"]
         async with storage.engine.begin() as conn:  # both deliveries failed
             await conn.execute(

@@ -37,7 +37,15 @@ async def test_create_returns_201_with_every_field(client: httpx.AsyncClient) ->
     )
     assert response.status_code == 201, response.text
     body = response.json()
-    assert set(body) == {"id", "name", "description", "createdAt", "updatedAt"}
+    assert set(body) == {
+        "id",
+        "name",
+        "description",
+        "createdAt",
+        "updatedAt",
+        "createdBy",
+        "updatedBy",
+    }
     assert (body["name"], body["description"]) == ("Meetups", "Evening talks")
     assert body["createdAt"] == body["updatedAt"]
 

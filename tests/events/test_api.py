@@ -120,6 +120,8 @@ async def test_create_returns_201_with_every_field_and_the_defaults(
         "createdAt",
         "updatedAt",
         "deletedAt",
+        "createdBy",
+        "updatedBy",
     }
     assert {k: body[k] for k in ("title", "startAt", "endAt")} == {
         "title": "Launch",

@@ -9,6 +9,9 @@ from typing import Any
 import httpx
 import pytest
 
+from eventcrm.access.domain import Actor
+from eventcrm.access.domain import Role as ActorRole
+from eventcrm.access.policy import ContactPrivacy
 from eventcrm.bootstrap import build_container
 from eventcrm.kit.clock import SystemClock
 from eventcrm.notifications.service import Notifications
@@ -20,6 +23,8 @@ from eventcrm.worker.runner import DeliveryWorker
 from tests.factories import create_mail_event, create_template, create_user, register
 from tests.smtp_sink import SmtpSink
 from tests.worker.test_smtp_end_to_end import drain
+
+ADMIN = Actor(id="test", role=ActorRole.ADMIN, label="test")
 
 
 def _text(message: EmailMessage) -> str:
@@ -79,6 +84,8 @@ async def test_a_registration_that_rolls_back_queues_nothing(
                 clock=SystemClock(),
                 cursors=container.cursors,
                 notifier=notifier,
+                actor=ADMIN,
+                privacy=ContactPrivacy(ADMIN, viewers_see_details=False),
             )
             await service.register(event_id=event["id"], user_id=user["id"], role=Role.ATTENDEE)
             # The confirmation is queued inside this transaction...

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import httpx
 
+from eventcrm.storage.sql.storage import SqlStorage
 from eventcrm.unsubscribe.tokens import UnsubscribeLinks
+from tests.assertions import assert_refused
 from tests.factories import create_user
 
 SECRET = "test-secret-key-0123456789"  # the test settings' key
@@ -87,7 +89,7 @@ async def test_unsubscribing_twice_is_harmless(client: httpx.AsyncClient) -> Non
 
 
 async def test_the_opt_out_is_writable_and_kept_when_put_omits_it(
-    client: httpx.AsyncClient,
+    client: httpx.AsyncClient, storage: SqlStorage
 ) -> None:
     user = await create_user(client, emailOptOut=True)
     assert user["emailOptOut"] is True
@@ -96,5 +98,18 @@ async def test_the_opt_out_is_writable_and_kept_when_put_omits_it(
         json={"firstName": "A", "lastName": "B", "email": user["email"]},
     )
     assert put.json()["emailOptOut"] is True
-    patched = await client.patch(f"/api/v1/users/{user['id']}", json={"emailOptOut": False})
-    assert patched.json()["emailOptOut"] is False
+    # Only the person opts back in: the API refuses it, even to an administrator.
+    await assert_refused(
+        client,
+        storage,
+        "PATCH",
+        f"/api/v1/users/{user['id']}",
+        status=403,
+        code="forbidden",
+        json={"emailOptOut": False},
+    )
+    put_back = await client.put(
+        f"/api/v1/users/{user['id']}",
+        json={"firstName": "A", "lastName": "B", "email": user["email"], "emailOptOut": False},
+    )
+    assert put_back.status_code == 403

@@ -12,6 +12,7 @@ from pydantic.alias_generators import to_camel
 
 from eventcrm.storage.ports import Storage
 from tests.assertions import assert_problem, assert_refused
+from tests.auth import ADMIN
 from tests.factories import create_user, make_user, store, user_payload
 
 USERS = "/api/v1/users"
@@ -90,8 +91,11 @@ async def test_create_returns_201_with_every_field_in_camel_case(
         "emailOptOut",
         "createdAt",
         "updatedAt",
+        "createdBy",
+        "updatedBy",
     }
     assert {k: body[k] for k in payload} == payload
+    assert body["createdBy"] == body["updatedBy"] == ADMIN.prefix  # the client's key
 
 
 async def test_created_user_can_be_read_back(client: httpx.AsyncClient) -> None:

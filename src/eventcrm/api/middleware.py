@@ -49,8 +49,11 @@ class RequestContextMiddleware:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
+            # Set by the actor dependency once the caller is known (absent before that).
+            actor = scope["state"].get("actor")
             log.info(
                 "request",
+                actor=getattr(actor, "label", None),
                 method=scope["method"],
                 path=scope["path"],
                 status=status,

@@ -13,11 +13,14 @@ from typing import Annotated
 
 from fastapi import Depends
 
+from eventcrm.access.domain import Actor
+from eventcrm.access.policy import ContactPrivacy
 from eventcrm.access.service import ApiKeyService
 from eventcrm.api.auth import ActorDep
 from eventcrm.api.deps import ContainerDep, UnitOfWorkDep
 from eventcrm.campaigns.service import CampaignService
 from eventcrm.categories.service import CategoryService
+from eventcrm.container import Container
 from eventcrm.events.service import EventService
 from eventcrm.notifications.ports import Notifier
 from eventcrm.notifications.service import Notifications
@@ -36,8 +39,12 @@ async def get_notifier(uow: UnitOfWorkDep, container: ContainerDep) -> Notifier:
 NotifierDep = Annotated[Notifier, Depends(get_notifier)]
 
 
+def _privacy(actor: Actor, container: Container) -> ContactPrivacy:
+    return ContactPrivacy(actor, viewers_see_details=container.settings.viewer_sees_contact_details)
+
+
 async def get_user_service(
-    uow: UnitOfWorkDep, container: ContainerDep, notifier: NotifierDep
+    uow: UnitOfWorkDep, container: ContainerDep, actor: ActorDep, notifier: NotifierDep
 ) -> UserService:
     return UserService(
         uow=uow,
@@ -46,17 +53,25 @@ async def get_user_service(
         cursors=container.cursors,
         phone_region=container.settings.default_phone_region,
         notifier=notifier,
+        actor=actor,
+        privacy=_privacy(actor, container),
     )
 
 
-async def get_category_service(uow: UnitOfWorkDep, container: ContainerDep) -> CategoryService:
+async def get_category_service(
+    uow: UnitOfWorkDep, container: ContainerDep, actor: ActorDep
+) -> CategoryService:
     return CategoryService(
-        uow=uow, clock=container.clock, new_id=container.new_id, cursors=container.cursors
+        uow=uow,
+        clock=container.clock,
+        new_id=container.new_id,
+        cursors=container.cursors,
+        actor=actor,
     )
 
 
 async def get_event_service(
-    uow: UnitOfWorkDep, container: ContainerDep, notifier: NotifierDep
+    uow: UnitOfWorkDep, container: ContainerDep, actor: ActorDep, notifier: NotifierDep
 ) -> EventService:
     return EventService(
         uow=uow,
@@ -64,18 +79,26 @@ async def get_event_service(
         new_id=container.new_id,
         cursors=container.cursors,
         notifier=notifier,
+        actor=actor,
     )
 
 
 async def get_registration_service(
-    uow: UnitOfWorkDep, container: ContainerDep, notifier: NotifierDep
+    uow: UnitOfWorkDep, container: ContainerDep, actor: ActorDep, notifier: NotifierDep
 ) -> RegistrationService:
     return RegistrationService(
-        uow=uow, clock=container.clock, cursors=container.cursors, notifier=notifier
+        uow=uow,
+        clock=container.clock,
+        cursors=container.cursors,
+        notifier=notifier,
+        actor=actor,
+        privacy=_privacy(actor, container),
     )
 
 
-async def get_template_service(uow: UnitOfWorkDep, container: ContainerDep) -> TemplateService:
+async def get_template_service(
+    uow: UnitOfWorkDep, container: ContainerDep, actor: ActorDep
+) -> TemplateService:
     return TemplateService(
         uow=uow,
         clock=container.clock,
@@ -83,12 +106,21 @@ async def get_template_service(uow: UnitOfWorkDep, container: ContainerDep) -> T
         cursors=container.cursors,
         unsubscribe=container.unsubscribe,
         render_limits=container.render_limits,
+        actor=actor,
+        privacy=_privacy(actor, container),
     )
 
 
-async def get_segment_service(uow: UnitOfWorkDep, container: ContainerDep) -> SegmentService:
+async def get_segment_service(
+    uow: UnitOfWorkDep, container: ContainerDep, actor: ActorDep
+) -> SegmentService:
     return SegmentService(
-        uow=uow, clock=container.clock, new_id=container.new_id, cursors=container.cursors
+        uow=uow,
+        clock=container.clock,
+        new_id=container.new_id,
+        cursors=container.cursors,
+        actor=actor,
+        privacy=_privacy(actor, container),
     )
 
 
@@ -103,6 +135,7 @@ async def get_campaign_service(
         actor=actor,
         confirm_threshold=container.settings.campaign_confirm_threshold,
         recipient_quota=container.recipient_quota,
+        privacy=_privacy(actor, container),
     )
 
 

@@ -145,6 +145,9 @@ class Campaign:
     scheduled_at: datetime | None = None
     queued_at: datetime | None = None
     cancelled_at: datetime | None = None
+    #: Who created it and who last changed it (the acting credential's label).
+    created_by: str | None = None
+    updated_by: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -59,6 +59,8 @@ def _read(p: CampaignProgress) -> CampaignRead:
         cancelled_at=c.cancelled_at,
         created_at=c.created_at,
         updated_at=c.updated_at,
+        created_by=c.created_by,
+        updated_by=c.updated_by,
     )
 
 

@@ -12,7 +12,7 @@ from eventcrm.campaigns.domain import CampaignKind, CampaignStatus, DeliveryStat
 from eventcrm.kit.filter_schema import LIMITS as FILTER_LIMITS
 from eventcrm.kit.filter_schema import FilterNode, checked_by
 from eventcrm.kit.ids import ID_PATTERN
-from eventcrm.kit.schemas import ApiModel, AwareUtcDateTime, WriteModel
+from eventcrm.kit.schemas import ApiModel, AwareUtcDateTime, HiddenUnlessAllowed, WriteModel
 from eventcrm.registrations.domain import RegistrationStatus, Role
 from eventcrm.templates.schemas import MAX_BODY
 from eventcrm.users.domain import FILTER_FIELDS
@@ -97,7 +97,10 @@ class _Message(WriteModel):
 
 
 class CampaignCreate(_Message):
-    read_only = frozenset({"status", "recipient_count", "created_at", "updated_at", "kind"})
+    read_only = frozenset(
+        {"status", "recipient_count", "kind", "created_at", "updated_at"}
+        | {"created_by", "updated_by"}
+    )
 
     id: Id | None = None
     name: Name
@@ -163,6 +166,9 @@ class CampaignRead(ApiModel):
     cancelled_at: datetime | None
     created_at: datetime
     updated_at: datetime
+    #: Who created it and who last changed it (the credential's label); read-only.
+    created_by: str | None = None
+    updated_by: str | None = None
 
 
 class CampaignListParams(WriteModel):
@@ -175,7 +181,7 @@ class DeliveryRead(ApiModel):
     id: int
     campaign_id: str
     user_id: str | None
-    email: str
+    email: HiddenUnlessAllowed
     status: DeliveryStatus
     attempts: int
     last_error: str | None

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime
 
-from eventcrm.access.domain import Actor
-from eventcrm.access.domain import Role as ActorRole
+from eventcrm.access.domain import Actor, Role
+from eventcrm.access.policy import ContactPrivacy, manages, require_writer
 from eventcrm.campaigns.domain import (
     FINAL_DELIVERY_STATUSES,
     Audience,
@@ -35,7 +35,7 @@ from eventcrm.campaigns.errors import (
 )
 from eventcrm.campaigns.outbox import queue_campaign
 from eventcrm.campaigns.schemas import AudienceIn, CampaignCreate, EmailSend
-from eventcrm.errors import FieldProblem, InvalidInput
+from eventcrm.errors import FieldProblem, Forbidden, InvalidInput
 from eventcrm.kit.clock import Clock
 from eventcrm.kit.cursor import CursorCodec
 from eventcrm.kit.filter_schema import filter_json
@@ -44,7 +44,8 @@ from eventcrm.kit.ids import IdGenerator
 from eventcrm.kit.pagination import ListResult, page_in_order
 from eventcrm.kit.rate_limits import DailyRecipientQuota
 from eventcrm.kit.sorting import SortKey
-from eventcrm.registrations.domain import RegistrationStatus, Role
+from eventcrm.registrations.domain import RegistrationStatus
+from eventcrm.registrations.domain import Role as EventRole
 from eventcrm.segments.domain import segment_filter
 from eventcrm.storage.ports import UnitOfWork
 from eventcrm.templates.rendering import compile_message
@@ -99,21 +100,24 @@ class CampaignService:
         clock: Clock,
         new_id: IdGenerator,
         cursors: CursorCodec,
-        actor: Actor | None = None,
+        actor: Actor,
+        privacy: ContactPrivacy,
         confirm_threshold: int | None = None,
         recipient_quota: DailyRecipientQuota | None = None,
     ) -> None:
+        self._actor = actor
+        self._privacy = privacy
         self._uow = uow
         self._clock = clock
         self._new_id = new_id
         self._cursors = cursors
-        self._actor = actor
         #: A send to more recipients than this needs ``confirm=True``.
         self._confirm_threshold = confirm_threshold
         #: Organizers' recipients per day (a leaked key cannot mail everyone).
         self._recipient_quota = recipient_quota
 
     async def create(self, *, data: CampaignCreate) -> CampaignProgress:
+        self._check_sender(data.audience)
         audience = await self._audience(data.audience, loc=("body", "audience"))
         event_id = data.event_id
         if event_id is not None:
@@ -135,6 +139,7 @@ class CampaignService:
                 if key in data.model_fields_set
             }
         )
+        self._check_sender(audience_in)
         audience = await self._audience(audience_in, loc=("body",))
         now = self._clock.now()
         name = data.name or f"Email of {now:%Y-%m-%d %H:%M:%S} UTC"
@@ -155,9 +160,14 @@ class CampaignService:
         self, *, kind: CampaignKind | None, limit: int, cursor: str | None
     ) -> ListResult[CampaignProgress]:
         repo = self._uow.campaigns
+        event_ids = None
+        if self._actor.role is Role.ORGANIZER:
+            event_ids = await self._uow.registrations.managed_by(self._actor.user_id or "")
 
         page = await page_in_order(
-            lambda limit, after: repo.list(kind=kind, limit=limit, after=after),
+            lambda limit, after: repo.list(
+                kind=kind, limit=limit, after=after, event_ids=event_ids
+            ),
             cursors=self._cursors,
             listing="campaigns",
             sort=_NEWEST_FIRST,
@@ -165,13 +175,17 @@ class CampaignService:
             cursor=cursor,
         )
         now = self._clock.now()
-        items = [progress_of(c, await self._uow.deliveries.counts(c.id), now) for c in page.items]
+        items = [
+            progress_of(c, await self._uow.deliveries.counts(c.id), now)
+            for c in page.items
+            if await self._reaches(c)
+        ]
         return ListResult(items, page.next_cursor)
 
     async def send(
         self, *, campaign_id: str, scheduled_at: datetime | None, confirm: bool = False
     ) -> CampaignProgress:
-        campaign = await self._get(campaign_id)
+        campaign = await self._get(campaign_id, write="send campaigns")
         if campaign.status is not StoredStatus.DRAFT:
             raise CampaignStateConflict(
                 f"Campaign {campaign_id!r} was already sent or cancelled; only a draft can be sent."
@@ -218,7 +232,7 @@ class CampaignService:
         return progress_of(queued, await self._uow.deliveries.counts(campaign_id), now)
 
     async def cancel(self, *, campaign_id: str) -> CampaignProgress:
-        campaign = await self._get(campaign_id)
+        campaign = await self._get(campaign_id, write="cancel campaigns")
         now = self._clock.now()
         # Again on a cancelled campaign: releases claims abandoned since.
         await self._uow.deliveries.cancel_queued(campaign_id=campaign_id, now=now)
@@ -230,7 +244,7 @@ class CampaignService:
         return progress_of(campaign, await self._uow.deliveries.counts(campaign_id), now)
 
     async def retry_failed(self, *, campaign_id: str) -> int:
-        campaign = await self._get(campaign_id)
+        campaign = await self._get(campaign_id, write="retry campaigns")
         if campaign.status is not StoredStatus.QUEUED:
             raise CampaignStateConflict(
                 f"Campaign {campaign_id!r} is {campaign.status}; only a sent, not cancelled "
@@ -243,7 +257,7 @@ class CampaignService:
         )
 
     async def delete(self, *, campaign_id: str) -> None:
-        campaign = await self._get(campaign_id)
+        campaign = await self._get(campaign_id, write="delete campaigns")
         if campaign.status is not StoredStatus.DRAFT:
             raise CampaignStateConflict(
                 "Only a draft can be deleted; a sent campaign's ledger is kept (cancel it instead)."
@@ -261,7 +275,7 @@ class CampaignService:
         await self._get(campaign_id)
         repo = self._uow.deliveries
 
-        return await page_in_order(
+        page = await page_in_order(
             lambda limit, after: repo.list(
                 campaign_id=campaign_id, status=status, limit=limit, after=after
             ),
@@ -271,12 +285,22 @@ class CampaignService:
             limit=limit,
             cursor=cursor,
         )
+        if self._privacy.sees_all:
+            return page
+        # A deleted contact's delivery keeps its address but no longer names anyone.
+        visible = await self._privacy.visible(
+            self._uow, (d.user_id for d in page.items if d.user_id is not None)
+        )
+        return replace(
+            page,
+            items=[d if d.user_id in visible else replace(d, email="") for d in page.items],
+        )
 
     async def _take_recipients(self, count: int) -> None:
         """An organizer's sends come out of its daily recipient quota (an
         administrator's do not)."""
         actor, quota = self._actor, self._recipient_quota
-        if actor is None or actor.role is not ActorRole.ORGANIZER or quota is None:
+        if actor.role is not Role.ORGANIZER or quota is None:
             return
         retry_after = await quota.take(caller=actor.id, count=count)
         if retry_after is not None:
@@ -284,11 +308,37 @@ class CampaignService:
                 recipients=count, per_day=quota.per_day, retry_after=retry_after
             )
 
-    async def _get(self, campaign_id: str) -> Campaign:
+    async def _get(self, campaign_id: str, *, write: str | None = None) -> Campaign:
+        """The campaign, if the actor reaches it (and, for ``write``, may change it)."""
+        if write is not None:
+            require_writer(self._actor, write)
         campaign = await self._uow.campaigns.get(campaign_id)
-        if campaign is None:
+        if campaign is None or not await self._reaches(campaign):
             raise CampaignNotFound(campaign_id)
         return campaign
+
+    async def _reaches(self, campaign: Campaign) -> bool:
+        """Organizers reach the campaigns to the participants of an event they manage."""
+        if self._actor.role is not Role.ORGANIZER:
+            return True
+        audience = campaign.audience
+        if not isinstance(audience, RegistrantsAudience) or campaign.event_id not in (
+            None,
+            audience.event_id,
+        ):
+            return False
+        event = await self._uow.events.get(audience.event_id)
+        return event is not None and manages(self._actor, event)
+
+    def _check_sender(self, audience: AudienceIn | EmailSend) -> None:
+        """Organizers write to their events' participants only; viewers write nothing."""
+        require_writer(self._actor, "send email")
+        if self._actor.role is Role.ORGANIZER and (
+            audience.event_id is None or "filter" in audience.model_fields_set
+        ):
+            raise Forbidden(
+                "An organizer sends only to the participants of its events: set eventId."
+            )
 
     async def _draft(
         self,
@@ -321,6 +371,8 @@ class CampaignService:
             event_id=event_id,
             created_at=now,
             updated_at=now,
+            created_by=self._actor.label,
+            updated_by=self._actor.label,
         )
         await self._uow.campaigns.add(campaign)
         return campaign
@@ -331,7 +383,7 @@ class CampaignService:
         if data.event_id is not None:
             await self._check_event(data.event_id, (*loc, "eventId"))
             statuses = data.statuses or [RegistrationStatus.REGISTERED]
-            roles = data.roles or list(Role)
+            roles = data.roles or list(EventRole)
             return RegistrantsAudience(
                 data.event_id,
                 tuple(dict.fromkeys(str(s) for s in statuses)),
@@ -355,7 +407,9 @@ class CampaignService:
         return UserIdsAudience(ids)
 
     async def _check_event(self, event_id: str, loc: tuple[str, ...]) -> None:
-        if await self._uow.events.get(event_id) is None:
+        event = await self._uow.events.get(event_id)
+        # Another organizer's event reads as no event at all.
+        if event is None or not manages(self._actor, event):
             raise InvalidAudience(f"No event with id {event_id!r}.", loc)
 
     async def _recipients(self, audience: Audience) -> RecipientSelection:

@@ -13,3 +13,6 @@ class Category:
     description: str | None
     created_at: datetime
     updated_at: datetime
+    #: Who created it and who last changed it (the acting credential's label).
+    created_by: str | None = None
+    updated_by: str | None = None

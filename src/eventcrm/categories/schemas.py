@@ -10,7 +10,7 @@ from pydantic import AfterValidator, Field, StringConstraints
 from eventcrm.kit.ids import ID_PATTERN
 from eventcrm.kit.schemas import ApiModel, WriteModel
 
-_READ_ONLY = frozenset({"id", "created_at", "updated_at"})
+_READ_ONLY = frozenset({"id", "created_at", "updated_at", "created_by", "updated_by"})
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 Description = Annotated[
@@ -44,6 +44,9 @@ class CategoryRead(ApiModel):
     description: str | None
     created_at: datetime
     updated_at: datetime
+    #: Who created it and who last changed it (the credential's label); read-only.
+    created_by: str | None = None
+    updated_by: str | None = None
 
 
 class CategoryListParams(WriteModel):

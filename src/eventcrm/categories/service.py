@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
+from eventcrm.access.domain import Actor
+from eventcrm.access.policy import require_admin
 from eventcrm.categories.domain import Category
 from eventcrm.categories.errors import CategoryNotFound
 from eventcrm.categories.schemas import (
@@ -26,14 +28,22 @@ _SORT = (SortKey("name"),)
 
 class CategoryService:
     def __init__(
-        self, *, uow: UnitOfWork, clock: Clock, new_id: IdGenerator, cursors: CursorCodec
+        self,
+        *,
+        uow: UnitOfWork,
+        clock: Clock,
+        new_id: IdGenerator,
+        cursors: CursorCodec,
+        actor: Actor,
     ) -> None:
+        self._actor = actor
         self._uow = uow
         self._clock = clock
         self._new_id = new_id
         self._cursors = cursors
 
     async def create(self, *, data: CategoryCreate) -> Category:
+        require_admin(self._actor, "create categories")
         now = self._clock.now()
         category = Category(
             id=data.id or self._new_id(),
@@ -41,6 +51,8 @@ class CategoryService:
             description=data.description,
             created_at=now,
             updated_at=now,
+            created_by=self._actor.label,
+            updated_by=self._actor.label,
         )
         await self._uow.categories.add(category)
         return category
@@ -55,6 +67,7 @@ class CategoryService:
         return await self._write(category_id, data.model_dump(by_alias=False))
 
     async def update(self, *, category_id: str, data: CategoryUpdate) -> Category:
+        require_admin(self._actor, "change categories")
         changes = data.model_dump(include=data.model_fields_set, by_alias=False)
         if "name" in changes and changes["name"] is None:
             raise InvalidInput(
@@ -63,6 +76,7 @@ class CategoryService:
         return await self._write(category_id, changes)
 
     async def delete(self, *, category_id: str) -> None:
+        require_admin(self._actor, "delete categories")
         if not await self._uow.categories.delete(category_id):
             raise CategoryNotFound(category_id)
 
@@ -78,7 +92,10 @@ class CategoryService:
         )
 
     async def _write(self, category_id: str, changes: dict[str, Any]) -> Category:
+        require_admin(self._actor, "change categories")
         current = await self.get(category_id=category_id)
-        updated = replace(current, **changes, updated_at=self._clock.now())
+        updated = replace(
+            current, **changes, updated_at=self._clock.now(), updated_by=self._actor.label
+        )
         await self._uow.categories.replace(updated)
         return updated

@@ -63,6 +63,9 @@ class Event:
     created_at: datetime
     updated_at: datetime
     deleted_at: datetime | None = None
+    #: Who created it and who last changed it (the acting credential's label).
+    created_by: str | None = None
+    updated_by: str | None = None
     #: Filled in by storage when reading (a join), not stored on the event.
     category: CategoryRef | None = None
 
@@ -95,6 +98,8 @@ READ_ONLY_FIELDS = frozenset(
         "created_at",
         "updated_at",
         "deleted_at",
+        "created_by",
+        "updated_by",
         "category",
         "seats_left",
     }

@@ -191,6 +191,9 @@ class EventRead(ApiModel):
     created_at: datetime
     updated_at: datetime
     deleted_at: datetime | None
+    #: Who created it and who last changed it (the credential's label); read-only.
+    created_by: str | None = None
+    updated_by: str | None = None
 
 
 class EventFilterParams(WriteModel):

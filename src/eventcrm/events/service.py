@@ -9,8 +9,10 @@ from typing import Any
 
 from slugify import slugify
 
+from eventcrm.access.domain import Actor, Role
+from eventcrm.access.policy import event_scope, manages, require_writer, sees_event
 from eventcrm.categories.errors import CategoryNotFound
-from eventcrm.errors import FieldProblem, InvalidInput
+from eventcrm.errors import FieldProblem, Forbidden, InvalidInput
 from eventcrm.events.domain import DEFAULT_SORT, SORT_FIELDS, TRANSITIONS, Event, EventStatus
 from eventcrm.events.errors import (
     CapacityBelowRegistered,
@@ -48,14 +50,23 @@ class EventService:
         new_id: IdGenerator,
         cursors: CursorCodec,
         notifier: Notifier,
+        actor: Actor,
     ) -> None:
         self._uow = uow
         self._clock = clock
         self._new_id = new_id
         self._cursors = cursors
         self._notifier = notifier
+        self._actor = actor
 
     async def create(self, *, data: EventCreate) -> Event:
+        actor = self._actor
+        require_writer(actor, "create events")
+        if actor.role is Role.ORGANIZER:
+            # An organizer's events are its own: it becomes the owner.
+            if data.owner_id is not None and data.owner_id != actor.user_id:
+                raise Forbidden("An organizer creates events it owns: ownerId must be its own.")
+            data = data.model_copy(update={"owner_id": actor.user_id})
         fields = data.model_dump(exclude={"id", "host_ids"}, by_alias=False)
         await self._check_references(fields, data.host_ids)
         now = self._clock.now()
@@ -68,6 +79,8 @@ class EventService:
             waitlist_count=0,
             created_at=now,
             updated_at=now,
+            created_by=actor.label,
+            updated_by=actor.label,
         )
         if data.slug:
             await self._uow.events.add(event)  # a slug the client chose: taken is a 409
@@ -80,17 +93,24 @@ class EventService:
             host_ids=data.host_ids,
             now=now,
         )
-        return await self.get(event_id=event_id)
+        return await self._read(event_id)
 
-    async def get(self, *, event_id: str) -> Event:
+    async def _read(self, event_id: str) -> Event:
+        """The event just written (an owner handing it over no longer sees it)."""
         event = await self._uow.events.get(event_id)
         if event is None:
             raise EventNotFound(event_id)
         return event
 
+    async def get(self, *, event_id: str) -> Event:
+        event = await self._uow.events.get(event_id)
+        if event is None or not sees_event(self._actor, event):
+            raise EventNotFound(event_id)
+        return event
+
     async def get_by_slug(self, *, slug: str) -> Event:
         event = await self._uow.events.get_by_slug(slug)
-        if event is None:
+        if event is None or not sees_event(self._actor, event):
             raise EventNotFound(slug)
         return event
 
@@ -109,8 +129,9 @@ class EventService:
         await self._uow.users.adjust_counters_for_event(event.id, sign=-1)
 
     async def restore(self, *, event_id: str) -> Event:
+        require_writer(self._actor, "restore events")
         event = await self._uow.events.lock(event_id, include_deleted=True)
-        if event is None:
+        if event is None or not manages(self._actor, event):
             raise EventNotFound(event_id)
         if event.deleted_at is not None:
             await self._uow.events.set_deleted(event.id, None)
@@ -121,7 +142,7 @@ class EventService:
             await fill_free_seats(
                 self._uow, replace(event, deleted_at=None), self._clock.now(), self._notifier
             )
-        return await self.get(event_id=event_id)
+        return await self._read(event_id)
 
     async def list(self, *, params: EventListParams) -> ListResult[Event]:
         repo = self._uow.events
@@ -130,7 +151,7 @@ class EventService:
             count=repo.count,
             cursors=self._cursors,
             listing="events",
-            where=_filter(params),
+            where=all_of(_filter(params), event_scope(self._actor)),
             sort=parse_sort(params.sort, allowed=SORT_FIELDS, default=DEFAULT_SORT),
             limit=params.limit,
             cursor=params.cursor,
@@ -138,13 +159,17 @@ class EventService:
         )
 
     async def count(self, *, params: EventFilterParams) -> int:
-        return await self._uow.events.count(where=_filter(params))
+        return await self._uow.events.count(where=all_of(_filter(params), event_scope(self._actor)))
 
     async def _write(self, event_id: str, changes: dict[str, Any]) -> Event:
         uow = self._uow
         event = await self._locked(event_id)
         host_ids = changes.pop("host_ids", None)
         owner_id = changes.get("owner_id", event.owner_id)
+        if owner_id != event.owner_id and not (
+            self._actor.is_admin or self._actor.user_id == event.owner_id
+        ):
+            raise Forbidden("Only the event's owner or an administrator can change its ownerId.")
         if host_ids is None:
             host_ids = [h for h in event.host_ids if h != owner_id]
         elif owner_id is not None and owner_id in host_ids:
@@ -152,7 +177,9 @@ class EventService:
         await self._check_references(changes, host_ids)
         if "slug" in changes and changes["slug"] is None:
             changes["slug"] = event.slug  # PUT without a slug keeps the current one
-        updated = replace(event, **changes, updated_at=self._clock.now())
+        updated = replace(
+            event, **changes, updated_at=self._clock.now(), updated_by=self._actor.label
+        )
 
         if updated.end_at <= updated.start_at:
             raise _invalid("endAt", "endAt must be after startAt")
@@ -172,7 +199,7 @@ class EventService:
         )
         await fill_free_seats(uow, updated, updated.updated_at, self._notifier)
         await self._notify(event, updated)
-        return await self.get(event_id=event_id)
+        return await self._read(event_id)
 
     async def _notify(self, before: Event, after: Event) -> None:
         """Tell the people signed up when the event is cancelled or moves in time or place."""
@@ -189,8 +216,10 @@ class EventService:
             await self._notifier.event_updated(event=after, changes=changes)
 
     async def _locked(self, event_id: str) -> Event:
+        """The event, locked for a change the actor must be allowed to make."""
+        require_writer(self._actor, "change events")
         event = await self._uow.events.lock(event_id)
-        if event is None:
+        if event is None or not manages(self._actor, event):
             raise EventNotFound(event_id)
         return event
 

@@ -11,7 +11,9 @@ from pydantic import (
     AfterValidator,
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
+    Field,
     model_validator,
 )
 from pydantic.alias_generators import to_camel
@@ -90,6 +92,18 @@ _BAD_PLACE_MESSAGES = {
     "json_too_deep": f"{{field}} nests too deeply: a request body may nest at most "
     f"{MAX_JSON_DEPTH} levels",
 }
+
+
+def _hidden_as_null(value: Any) -> Any:
+    return value or None
+
+
+#: A contact detail the caller may not see is sent as ``null`` (it is empty here).
+HiddenUnlessAllowed = Annotated[
+    str | None,
+    BeforeValidator(_hidden_as_null),
+    Field(description="`null` when the caller may not see this contact detail."),
+]
 
 
 class ApiModel(BaseModel):

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from pydantic import Field, StringConstraints
 
 from eventcrm.kit.ids import ID_PATTERN
-from eventcrm.kit.schemas import ApiModel, WriteModel
+from eventcrm.kit.schemas import ApiModel, HiddenUnlessAllowed, WriteModel
 from eventcrm.registrations.domain import RegistrationStatus, Role
 
 
@@ -31,8 +31,8 @@ class RegistrationRead(ApiModel):
 class ParticipantRead(RegistrationRead):
     first_name: str
     last_name: str
-    email: str
-    phone_number: str | None
+    email: HiddenUnlessAllowed
+    phone_number: HiddenUnlessAllowed
     job_title: str | None
     company: str | None
     city: str | None

@@ -15,6 +15,10 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TypeVar
 
+from eventcrm.access.domain import Actor
+from eventcrm.access.domain import Role as ActorRole
+from eventcrm.access.policy import ContactPrivacy, manages, masked, require_writer, sees_event
+from eventcrm.errors import Forbidden
 from eventcrm.events.domain import OPEN_FOR_REGISTRATION, Event, EventStatus
 from eventcrm.events.errors import EventNotFound
 from eventcrm.kit.clock import Clock
@@ -55,11 +59,15 @@ class RegistrationService:
         clock: Clock,
         cursors: CursorCodec,
         notifier: Notifier,
+        actor: Actor,
+        privacy: ContactPrivacy,
     ) -> None:
         self._uow = uow
         self._clock = clock
         self._cursors = cursors
         self._notifier = notifier
+        self._actor = actor
+        self._privacy = privacy
 
     async def register(
         self,
@@ -135,11 +143,12 @@ class RegistrationService:
         limit: int,
         cursor: str | None,
     ) -> ListResult[Participant]:
-        if await self._uow.events.get(event_id) is None:
+        event = await self._uow.events.get(event_id)
+        if event is None or not sees_event(self._actor, event):
             raise EventNotFound(event_id)
         repo = self._uow.registrations
 
-        return await page_in_order(
+        page = await page_in_order(
             lambda limit, after: repo.participants(
                 event_id, status=status, role=role, limit=limit, after=after
             ),
@@ -148,6 +157,14 @@ class RegistrationService:
             sort=_BY_JOINED,
             limit=limit,
             cursor=cursor,
+        )
+        # An organizer sees its own participants in full; others as the privacy rule says.
+        visible = await self._privacy.visible(
+            self._uow, (p.registration.user_id for p in page.items)
+        )
+        return replace(
+            page,
+            items=[p if p.registration.user_id in visible else masked(p) for p in page.items],
         )
 
     async def user_events(
@@ -159,6 +176,10 @@ class RegistrationService:
         limit: int,
         cursor: str | None,
     ) -> ListResult[UserEvent]:
+        actor = self._actor
+        if actor.role is ActorRole.ORGANIZER and user_id != actor.user_id:
+            # A person's history across every event reaches beyond the organizer's own.
+            raise Forbidden("An organizer sees only its own events; list an event's participants.")
         if not await self._uow.users.existing_ids([user_id]):
             raise UserNotFound(user_id)
         repo = self._uow.registrations
@@ -175,8 +196,10 @@ class RegistrationService:
         )
 
     async def _locked(self, event_id: str) -> Event:
+        """The event, locked for a change of its registrations the actor may make."""
+        require_writer(self._actor, "change registrations")
         event = await self._uow.events.lock(event_id)
-        if event is None:
+        if event is None or not manages(self._actor, event):
             raise EventNotFound(event_id)
         return event
 

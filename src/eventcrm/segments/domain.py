@@ -21,6 +21,9 @@ class Segment:
     filter: dict[str, Any] | None
     created_at: datetime
     updated_at: datetime
+    #: Who created it and who last changed it (the acting credential's label).
+    created_by: str | None = None
+    updated_by: str | None = None
 
 
 def segment_filter(segment: Segment) -> Node | None:

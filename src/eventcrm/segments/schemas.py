@@ -36,7 +36,7 @@ Filter = Annotated[
 class SegmentReplace(WriteModel):
     """PUT: every field."""
 
-    read_only = frozenset({"id", "created_at", "updated_at"})
+    read_only = frozenset({"id", "created_at", "updated_at", "created_by", "updated_by"})
 
     name: Name
     description: Description = None
@@ -44,7 +44,7 @@ class SegmentReplace(WriteModel):
 
 
 class SegmentCreate(SegmentReplace):
-    read_only = frozenset({"created_at", "updated_at"})
+    read_only = frozenset({"created_at", "updated_at", "created_by", "updated_by"})
 
     id: Annotated[str | None, Field(pattern=ID_PATTERN)] = None
 
@@ -56,6 +56,9 @@ class SegmentRead(ApiModel):
     filter: FilterNode | None
     created_at: datetime
     updated_at: datetime
+    #: Who created it and who last changed it (the credential's label); read-only.
+    created_by: str | None = None
+    updated_by: str | None = None
 
 
 class SegmentListParams(WriteModel):

@@ -8,7 +8,7 @@ success and rolls back on error; services never commit.
 from __future__ import annotations
 
 import builtins
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime
@@ -194,6 +194,13 @@ class RegistrationRepository(Protocol):
     ) -> KeysetPage[UserEvent]:
         """The user's live events, by start time, then event id."""
 
+    async def managed_by(self, user_id: str) -> set[str]:
+        """Ids of the live events ``user_id`` owns or hosts."""
+
+    async def met_by(self, organizer_id: str, user_ids: Sequence[str]) -> set[str]:
+        """The ids among ``user_ids`` registered or waitlisted (in any role) for a
+        live event that ``organizer_id`` owns or hosts."""
+
 
 class IdempotencyRepository(Protocol):
     """The first successful response to each request sent with an ``Idempotency-Key``.
@@ -255,8 +262,10 @@ class CampaignRepository(Protocol):
         kind: CampaignKind | None,
         limit: int,
         after: tuple[KeyValue, ...] | None = None,
+        event_ids: Collection[str] | None = None,
     ) -> KeysetPage[Campaign]:
-        """Newest first (created_at descending, then id)."""
+        """Newest first (created_at descending, then id); only those linked to one of
+        ``event_ids`` when given."""
 
     async def uses_template_unsent(self, template_id: str) -> bool:
         """Whether a draft (not yet sent) campaign refers to the template."""

@@ -16,3 +16,6 @@ class EmailTemplate:
     text: str | None
     created_at: datetime
     updated_at: datetime
+    #: Who created it and who last changed it (the acting credential's label).
+    created_by: str | None = None
+    updated_by: str | None = None

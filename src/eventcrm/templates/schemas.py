@@ -18,7 +18,7 @@ Body = Annotated[str | None, StringConstraints(max_length=MAX_BODY)]
 
 
 class _TemplateFields(WriteModel):
-    read_only = frozenset({"id", "created_at", "updated_at"})
+    read_only = frozenset({"id", "created_at", "updated_at", "created_by", "updated_by"})
 
     name: Name
     subject: Subject = Field(description="Jinja2 template of the subject line.")
@@ -35,7 +35,7 @@ class _TemplateFields(WriteModel):
 
 
 class TemplateCreate(_TemplateFields):
-    read_only = frozenset({"created_at", "updated_at"})
+    read_only = frozenset({"created_at", "updated_at", "created_by", "updated_by"})
 
     id: Annotated[str | None, Field(pattern=ID_PATTERN)] = None
 
@@ -52,6 +52,9 @@ class TemplateRead(ApiModel):
     text: str | None
     created_at: datetime
     updated_at: datetime
+    #: Who created it and who last changed it (the credential's label); read-only.
+    created_by: str | None = None
+    updated_by: str | None = None
 
 
 class TemplatePreviewRequest(WriteModel):

@@ -6,6 +6,9 @@ import asyncio
 from dataclasses import replace
 from typing import Any
 
+from eventcrm.access.domain import Actor
+from eventcrm.access.policy import ContactPrivacy, require_admin, sees_event
+from eventcrm.errors import Forbidden
 from eventcrm.events.errors import EventNotFound
 from eventcrm.kit.clock import Clock
 from eventcrm.kit.cursor import CursorCodec
@@ -44,8 +47,12 @@ class TemplateService:
         new_id: IdGenerator,
         cursors: CursorCodec,
         unsubscribe: UnsubscribeLinks,
+        actor: Actor,
+        privacy: ContactPrivacy,
         render_limits: RenderLimits | None = None,
     ) -> None:
+        self._actor = actor
+        self._privacy = privacy
         self._uow = uow
         self._clock = clock
         self._new_id = new_id
@@ -54,6 +61,8 @@ class TemplateService:
         self._limits = render_limits or RenderLimits()
 
     async def create(self, *, data: TemplateCreate) -> EmailTemplate:
+        # Templates are shared by every campaign and notification: administrators keep them.
+        require_admin(self._actor, "create email templates")
         await compile_message(subject=data.subject, html=data.html, text=data.text)
         now = self._clock.now()
         template = EmailTemplate(
@@ -64,6 +73,8 @@ class TemplateService:
             text=data.text or None,
             created_at=now,
             updated_at=now,
+            created_by=self._actor.label,
+            updated_by=self._actor.label,
         )
         await self._uow.templates.add(template)
         return template
@@ -87,6 +98,7 @@ class TemplateService:
         )
 
     async def replace(self, *, template_id: str, data: TemplateReplace) -> EmailTemplate:
+        require_admin(self._actor, "change email templates")
         current = await self.get(template_id=template_id)
         await compile_message(subject=data.subject, html=data.html, text=data.text)
         updated = replace(
@@ -96,11 +108,13 @@ class TemplateService:
             html=data.html or None,
             text=data.text or None,
             updated_at=self._clock.now(),
+            updated_by=self._actor.label,
         )
         await self._uow.templates.replace(updated)
         return updated
 
     async def delete(self, *, template_id: str) -> None:
+        require_admin(self._actor, "delete email templates")
         await self.get(template_id=template_id)
         if await self._uow.campaigns.uses_template_unsent(template_id):
             raise TemplateInUse(template_id)
@@ -113,10 +127,13 @@ class TemplateService:
         user = await self._uow.users.get(user_id)
         if user is None:
             raise UserNotFound(user_id)
+        if user.id not in await self._privacy.visible(self._uow, [user.id]):
+            # The rendered message shows the recipient's email address.
+            raise Forbidden("Preview for a contact whose details you may see.")
         context: dict[str, Any] = {}
         if event_id is not None:
             event = await self._uow.events.get(event_id)
-            if event is None:
+            if event is None or not sees_event(self._actor, event):
                 raise EventNotFound(event_id)
             context["event"] = event_variables(event)
         compiled = await compile_message(

@@ -29,6 +29,11 @@ class UnsubscribeService:
         """Opt the link's contact out of campaign email (idempotent)."""
         user = await self.check(token=token)
         if not user.email_opt_out:
-            user = replace(user, email_opt_out=True, updated_at=self._clock.now())
+            user = replace(
+                user,
+                email_opt_out=True,
+                updated_at=self._clock.now(),
+                updated_by="unsubscribe link",
+            )
             await self._uow.users.replace(user)
         return user

@@ -28,9 +28,22 @@ class User:
     updated_at: datetime
     #: The person asked for no campaign (marketing) email; transactional mail still goes.
     email_opt_out: bool = False
+    #: Who created it and who last changed it (the acting credential's label).
+    created_by: str | None = None
+    updated_by: str | None = None
 
 
-READ_ONLY_FIELDS = frozenset({"id", "events_hosted", "events_attended", "created_at", "updated_at"})
+READ_ONLY_FIELDS = frozenset(
+    {
+        "id",
+        "events_hosted",
+        "events_attended",
+        "created_at",
+        "updated_at",
+        "created_by",
+        "updated_by",
+    }
+)
 #: Fields a client writes; everything else on User is server-maintained.
 WRITABLE_FIELDS = tuple(f.name for f in fields(User) if f.name not in READ_ONLY_FIELDS)
 

@@ -19,7 +19,7 @@ from eventcrm.kit.filter_schema import LIMITS as FILTER_LIMITS
 from eventcrm.kit.filter_schema import FilterNode, checked_by
 from eventcrm.kit.filters import INT_MAX, MAX_TEXT_LENGTH
 from eventcrm.kit.ids import ID_PATTERN
-from eventcrm.kit.schemas import ApiModel, UtcDateTime, WriteModel
+from eventcrm.kit.schemas import ApiModel, HiddenUnlessAllowed, UtcDateTime, WriteModel
 from eventcrm.users.domain import FILTER_FIELDS, READ_ONLY_FIELDS
 
 
@@ -108,8 +108,8 @@ class UserRead(ApiModel):
     id: str
     first_name: str
     last_name: str
-    email: str
-    phone_number: str | None
+    email: HiddenUnlessAllowed
+    phone_number: HiddenUnlessAllowed
     avatar: str | None
     gender: str | None
     job_title: str | None
@@ -121,6 +121,9 @@ class UserRead(ApiModel):
     email_opt_out: bool
     created_at: datetime
     updated_at: datetime
+    #: Who created it and who last changed it (the credential's label); read-only.
+    created_by: str | None = None
+    updated_by: str | None = None
 
 
 _Filter = Annotated[

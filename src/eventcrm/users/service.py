@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
 import phonenumbers
 
-from eventcrm.errors import FieldProblem, InvalidInput
+from eventcrm.access.domain import Actor
+from eventcrm.access.policy import CONTACT_FIELDS, ContactPrivacy, masked, require_admin
+from eventcrm.errors import FieldProblem, Forbidden, InvalidInput
 from eventcrm.kit.clock import Clock
 from eventcrm.kit.cursor import CursorCodec
 from eventcrm.kit.filter_schema import filter_node
@@ -33,6 +36,8 @@ class UserService:
         cursors: CursorCodec,
         phone_region: str | None,
         notifier: Notifier,
+        actor: Actor,
+        privacy: ContactPrivacy,
     ) -> None:
         self._uow = uow
         self._clock = clock
@@ -40,8 +45,11 @@ class UserService:
         self._cursors = cursors
         self._phone_region = phone_region
         self._notifier = notifier
+        self._actor = actor
+        self._privacy = privacy
 
     async def create(self, *, data: UserCreate) -> User:
+        require_admin(self._actor, "create contacts")
         now = self._clock.now()
         fields = self._writable(data.model_dump(include=set(WRITABLE_FIELDS), by_alias=False))
         user = User(
@@ -51,11 +59,16 @@ class UserService:
             events_attended=0,
             created_at=now,
             updated_at=now,
+            created_by=self._actor.label,
+            updated_by=self._actor.label,
         )
         await self._uow.users.add(user)
         return user
 
     async def get(self, *, user_id: str) -> User:
+        return (await self._shown([await self._get(user_id)]))[0]
+
+    async def _get(self, user_id: str) -> User:
         user = await self._uow.users.get(user_id)
         if user is None:
             raise UserNotFound(user_id)
@@ -74,7 +87,8 @@ class UserService:
     async def delete(self, *, user_id: str) -> None:
         """Delete a contact; their registrations are cancelled first, so the seats
         they free go to waitlisted people in the same transaction."""
-        await self.get(user_id=user_id)
+        require_admin(self._actor, "delete contacts")
+        await self._get(user_id)
         await withdraw_user_everywhere(
             self._uow,
             user_id=user_id,
@@ -86,8 +100,8 @@ class UserService:
 
     async def list(self, *, params: UserListParams) -> ListResult[User]:
         return await self._page(
-            where=_params_to_filter(params),
-            sort=parse_sort(params.sort, allowed=SORT_FIELDS, default=DEFAULT_SORT),
+            where=_params_to_filter(params, search_email=self._privacy.sees_all),
+            sort=parse_sort(params.sort, allowed=self._sortable, default=DEFAULT_SORT),
             limit=params.limit,
             cursor=params.cursor,
             include_total=params.include_total,
@@ -95,9 +109,9 @@ class UserService:
 
     async def search(self, *, body: UserSearch) -> ListResult[User]:
         return await self._page(
-            where=filter_node(body.filter, FILTER_FIELDS),
+            where=filter_node(body.filter, self._filterable),
             sort=parse_sort(
-                body.sort, allowed=SORT_FIELDS, default=DEFAULT_SORT, loc=("body", "sort")
+                body.sort, allowed=self._sortable, default=DEFAULT_SORT, loc=("body", "sort")
             ),
             limit=body.limit,
             cursor=body.cursor,
@@ -105,15 +119,44 @@ class UserService:
             cursor_loc=("body", "cursor"),
         )
 
+    @property
+    def _sortable(self) -> frozenset[str]:
+        # Sorting or filtering by hidden details would reveal them, one comparison at a time.
+        return SORT_FIELDS if self._privacy.sees_all else SORT_FIELDS - CONTACT_FIELDS
+
+    @property
+    def _filterable(self) -> dict[str, Any]:
+        if self._privacy.sees_all:
+            return FILTER_FIELDS
+        return {k: v for k, v in FILTER_FIELDS.items() if k not in CONTACT_FIELDS}
+
     async def _page(self, **kwargs: Any) -> ListResult[User]:
         repo = self._uow.users
-        return await paginate(
+        page = await paginate(
             fetch=repo.list, count=repo.count, cursors=self._cursors, listing="users", **kwargs
         )
+        return replace(page, items=list(await self._shown(page.items)))
+
+    async def _shown(self, users: Sequence[User]) -> Sequence[User]:
+        """``users`` as the actor may see them: details hidden where not allowed."""
+        visible = await self._privacy.visible(self._uow, (u.id for u in users))
+        return [u if u.id in visible else masked(u) for u in users]
 
     async def _write(self, user_id: str, changes: dict[str, Any]) -> User:
-        current = await self.get(user_id=user_id)
-        updated = replace(current, **self._writable(changes), updated_at=self._clock.now())
+        require_admin(self._actor, "change contacts")
+        current = await self._get(user_id)
+        if current.email_opt_out and changes.get("email_opt_out") is False:
+            # Consent comes back only from the person, through their unsubscribe link.
+            raise Forbidden(
+                "This contact opted out of email; only they can opt back in, through the "
+                "link in an email they received."
+            )
+        updated = replace(
+            current,
+            **self._writable(changes),
+            updated_at=self._clock.now(),
+            updated_by=self._actor.label,
+        )
         await self._uow.users.replace(updated)
         return updated
 
@@ -143,16 +186,18 @@ def normalize_phone(raw: str, region: str | None) -> str:
     return str(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
 
 
-def _params_to_filter(params: UserListParams) -> Node | None:
-    """Translate the query-string filters into the filter language."""
+def _params_to_filter(params: UserListParams, *, search_email: bool) -> Node | None:
+    """Translate the query-string filters into the filter language (``q`` searches
+    the email too when the caller may see it)."""
     nodes: list[Node | None] = []
+    searched = ("first_name", "last_name", *(("email",) if search_email else ()))
     for name in ("company", "job_title", "city", "state"):
         values = getattr(params, name)
         if values:
             nodes.append(Condition(name, Op.IN, tuple(values)))
     if params.q:
         nodes.extend(
-            Or(tuple(Condition(f, Op.CONTAINS, term) for f in ("first_name", "last_name", "email")))
+            Or(tuple(Condition(f, Op.CONTAINS, term) for f in searched))
             for term in params.q.split()
         )
     bounds = (

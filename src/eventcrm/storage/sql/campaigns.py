@@ -10,7 +10,7 @@ database's single write lock, which gives the same exclusivity).
 from __future__ import annotations
 
 import builtins
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -83,7 +83,7 @@ class SqlCampaignRepository:
 
     async def replace(self, campaign: Campaign) -> None:
         row = _campaign_row(campaign)
-        del row["id"], row["created_at"]
+        del row["id"], row["created_at"], row["created_by"]
         await self._conn.execute(
             campaigns.update().where(campaigns.c.id == campaign.id).values(row)
         )
@@ -98,11 +98,14 @@ class SqlCampaignRepository:
         kind: CampaignKind | None,
         limit: int,
         after: tuple[KeyValue, ...] | None = None,
+        event_ids: Collection[str] | None = None,
     ) -> KeysetPage[Campaign]:
         keys = sort_columns(_NEWEST_FIRST, _CAMPAIGN_KEYS)
         query = sa.select(campaigns)
         if kind is not None:
             query = query.where(campaigns.c.kind == str(kind))
+        if event_ids is not None:
+            query = query.where(one_of(campaigns.c.event_id, event_ids))
         rows, next_key = await keyset_rows(self._conn, query, keys, limit=limit, after=after)
         return KeysetPage([_to_campaign(r) for r in rows], next_key)
 

@@ -126,7 +126,14 @@ class SqlEventRepository:
 
     async def replace(self, event: Event) -> None:
         row = _to_row(event)
-        for name in ("id", "created_at", "registered_count", "waitlist_count", "deleted_at"):
+        for name in (
+            "id",
+            "created_at",
+            "created_by",
+            "registered_count",
+            "waitlist_count",
+            "deleted_at",
+        ):
             del row[name]
         await write_or_raise(
             self._conn,

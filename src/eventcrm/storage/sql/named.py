@@ -73,7 +73,7 @@ class SqlNamedRepository(Generic[N]):
 
     async def replace(self, item: N) -> None:
         row = self._to_row(item)
-        del row["id"], row["created_at"]
+        del row["id"], row["created_at"], row["created_by"]
         await write_or_raise(
             self._conn,
             self.table.update().where(self.table.c.id == item.id).values(row),

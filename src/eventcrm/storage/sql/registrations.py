@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -16,10 +17,23 @@ from eventcrm.registrations.domain import (
     UserEvent,
 )
 from eventcrm.storage.ports import KeysetPage
-from eventcrm.storage.sql.query import keyset_rows
+from eventcrm.storage.sql.query import keyset_rows, one_of
 from eventcrm.storage.sql.tables import events, registrations, users
 
 _r = registrations
+_hosting = registrations.alias("hosting")
+
+
+def _managed_by(user_id: str) -> sa.ColumnElement[bool]:
+    """The live events ``user_id`` owns or hosts (``events`` in the query)."""
+    hosts = sa.exists().where(
+        _hosting.c.event_id == events.c.id,
+        _hosting.c.user_id == user_id,
+        _hosting.c.role.in_((Role.OWNER.value, Role.HOST.value)),
+    )
+    return sa.and_(events.c.deleted_at.is_(None), sa.or_(events.c.owner_id == user_id, hosts))
+
+
 _ahead = _r.alias("ahead")
 
 #: 1-based waitlist place: how many of the same event's waitlist joined no later.
@@ -113,6 +127,19 @@ class SqlRegistrationRepository:
     async def for_user(self, user_id: str) -> list[Registration]:
         query = sa.select(_r).where(_r.c.user_id == user_id).order_by(_r.c.event_id)
         return [_to_registration(row) for row in (await self._conn.execute(query)).all()]
+
+    async def managed_by(self, user_id: str) -> set[str]:
+        query = sa.select(events.c.id).where(_managed_by(user_id))
+        return set((await self._conn.execute(query)).scalars())
+
+    async def met_by(self, organizer_id: str, user_ids: Sequence[str]) -> set[str]:
+        query = (
+            sa.select(_r.c.user_id)
+            .distinct()
+            .join(events, events.c.id == _r.c.event_id)
+            .where(one_of(_r.c.user_id, tuple(user_ids)), _managed_by(organizer_id))
+        )
+        return set((await self._conn.execute(query)).scalars())
 
     async def participants(
         self,

@@ -31,6 +31,15 @@ metadata = sa.MetaData(
 EMPTY = sa.text("''")
 
 
+def _audit() -> tuple[sa.Column[str], sa.Column[str]]:
+    """Who created a row and who last changed it (an actor's label). Nullable:
+    rows written before changes were recorded name nobody, and nothing sorts on them."""
+    return (
+        sa.Column("created_by", sa.String(200), nullable=True),
+        sa.Column("updated_by", sa.String(200), nullable=True),
+    )
+
+
 def _text(name: str, length: int) -> sa.Column[str]:
     return sa.Column(name, sa.String(length), nullable=False, server_default=EMPTY)
 
@@ -54,6 +63,7 @@ users = sa.Table(
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False),
     sa.Column("email_opt_out", sa.Boolean, nullable=False, server_default=sa.false()),
+    *_audit(),
 )
 # Case-insensitive uniqueness; also serves equality filters and sorts on email.
 sa.Index("uq_users_email_lower", sa.func.lower(users.c.email), unique=True)
@@ -81,6 +91,7 @@ categories = sa.Table(
     _text("description", 2000),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False),
+    *_audit(),
 )
 sa.Index("uq_categories_name_lower", sa.func.lower(categories.c.name), unique=True)
 
@@ -94,6 +105,7 @@ email_templates = sa.Table(
     sa.Column("text", sa.Text, nullable=True),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False),
+    *_audit(),
 )
 sa.Index("uq_email_templates_name", email_templates.c.name, unique=True)
 
@@ -107,6 +119,7 @@ segments = sa.Table(
     sa.Column("filter", sa.JSON, nullable=True),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False),
+    *_audit(),
 )
 sa.Index("uq_segments_name", segments.c.name, unique=True)
 
@@ -137,6 +150,7 @@ events = sa.Table(
     sa.CheckConstraint("capacity IS NULL OR registered_count <= capacity", name="not_oversold"),
     sa.CheckConstraint("capacity IS NULL OR capacity >= 0", name="capacity_not_negative"),
     sa.CheckConstraint("registered_count >= 0 AND waitlist_count >= 0", name="counts_not_negative"),
+    *_audit(),
 )
 # A slug is unique among live events only: a deleted event frees its slug.
 _LIVE = sa.text("deleted_at IS NULL")
@@ -235,6 +249,7 @@ campaigns = sa.Table(
     sa.Column("cancelled_at", UTCDateTime, nullable=True),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False),
+    *_audit(),
 )
 sa.Index("ix_campaigns_created_at", campaigns.c.created_at, campaigns.c.id)
 sa.Index("ix_campaigns_template_id", campaigns.c.template_id)

@@ -113,7 +113,8 @@ class SqlUserRepository:
 
     async def replace(self, user: User) -> None:
         row = _to_row(user)
-        del row["id"], row["created_at"], row["events_hosted"], row["events_attended"]
+        del row["id"], row["created_at"], row["created_by"]
+        del row["events_hosted"], row["events_attended"]
         await write_or_raise(
             self._conn,
             users.update().where(users.c.id == user.id).values(row),
