@@ -8,9 +8,10 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 
 from eventcrm import __version__
-from eventcrm.api import idempotency, problems
+from eventcrm.api import idempotency, openapi, problems
 from eventcrm.api.health import router as health_router
 from eventcrm.api.middleware import RequestContextMiddleware, RequestLimitsMiddleware
 from eventcrm.api.paths import API_PREFIX
@@ -60,11 +61,14 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
                         await worker_task
             await container.storage.close()
 
-    app = FastAPI(
+    # /docs and /redoc load their scripts and styles from this server, never a CDN.
+    app = FastAPIOffline(
         title="eventcrm",
         version=__version__,
         summary="Contacts, events with capacity and waitlists, and email to segments.",
         lifespan=lifespan,
+        generate_unique_id_function=openapi.operation_id,
+        static_url="/docs/static",
     )
     app.state.container = container
     # The last added runs first: every answer, a refused body's too, carries a request id.
@@ -91,4 +95,5 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
         unsubscribe_router,
     ):
         app.include_router(router, prefix=API_PREFIX)
+    openapi.install(app)
     return app
