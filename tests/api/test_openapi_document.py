@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from html.parser import HTMLParser
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -12,6 +13,7 @@ import pytest
 
 from eventcrm.api.openapi import EXAMPLES, SUMMARIES
 from eventcrm.api.paths import API_PREFIX
+from eventcrm.errors import DomainError
 
 CAMEL_CASE = re.compile(r"^[a-z]+(?:[A-Z][a-z0-9]*)*$")
 SNAKE_CASE = re.compile(r"^[a-z][a-z0-9]*(?:_[a-z0-9]+)*$")
@@ -172,3 +174,17 @@ async def test_the_documentation_pages_load_everything_from_this_server(
         asset = await client.get(url)
         assert asset.status_code == 200, url
         assert len(asset.content) > 0
+
+
+def _subclasses(cls: type) -> list[type]:
+    return [cls, *(sub for direct in cls.__subclasses__() for sub in _subclasses(direct))]
+
+
+def test_every_problem_code_is_listed_in_the_error_docs(repo_root: Path) -> None:
+    import eventcrm.app  # noqa: F401  (imports every feature, so every error class exists)
+
+    listed = (repo_root / "docs" / "errors.md").read_text()
+    # A class that names no code of its own (the base, each feature's base) is never raised.
+    codes = {error.code for error in _subclasses(DomainError)[1:] if "code" in vars(error)}
+    assert {"user_not_found", "idempotency_key_in_flight", "invalid_audience"} <= codes
+    assert sorted(c for c in codes if f"`{c}`" not in listed) == []
