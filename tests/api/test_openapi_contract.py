@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 
+import httpx
 import pytest
 import schemathesis
 from fastapi import FastAPI
@@ -85,3 +86,21 @@ def test_every_answer_keeps_the_documented_contract(
         except (Exception, FailureGroup) as exc:  # every operation runs; all failures are reported
             failures[operation.label] = str(exc)
     assert not failures, "\n\n".join(f"{label}:\n{text}" for label, text in failures.items())
+
+
+# Found by the run above: a number was read as Unix time where the document says
+# date-time, so `?start_after=0` listed events after 1970 instead of being refused.
+@pytest.mark.parametrize(
+    ("method", "url", "body"),
+    [
+        ("GET", "/api/v1/events/count?start_after=0", None),
+        ("GET", "/api/v1/users?created_before=1700000000", None),
+        ("POST", "/api/v1/events", {"title": "T", "startAt": 0, "endAt": "2030-01-01T00:00:00Z"}),
+    ],
+)
+async def test_a_number_is_refused_where_a_date_time_is_documented(
+    client: httpx.AsyncClient, method: str, url: str, body: dict[str, object] | None
+) -> None:
+    response = await client.request(method, url, json=body)
+    assert response.status_code == 422
+    assert "ISO 8601 date-time" in response.json()["errors"][0]["message"]
