@@ -33,7 +33,7 @@ test: lint
 
 # The OpenAPI contract test with many more generated requests per operation (a few minutes).
 fuzz: $(STAMP)
-	EVENTCRM_FUZZ_EXAMPLES=$${EVENTCRM_FUZZ_EXAMPLES:-200} $(BIN)/pytest tests/api/test_openapi_contract.py -p no:randomly
+	EVENTCRM_FUZZ_EXAMPLES=$${EVENTCRM_FUZZ_EXAMPLES:-100} $(BIN)/pytest tests/api/test_openapi_contract.py -p no:randomly
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

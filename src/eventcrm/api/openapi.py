@@ -329,8 +329,8 @@ def complete(document: dict[str, Any]) -> dict[str, Any]:
                 f"{schemas[name].get('description', '')}\n\n{rule}".strip()
             )
     for path, operations in document.get("paths", {}).items():
-        for method, operation in operations.items():
-            _complete_operation(path, method, operation)
+        for operation in operations.values():
+            _complete_operation(path, operation)
     return document
 
 
@@ -347,7 +347,7 @@ def _error_response(status: int, description: str) -> dict[str, Any]:
     }
 
 
-def _complete_operation(path: str, method: str, operation: dict[str, Any]) -> None:
+def _complete_operation(path: str, operation: dict[str, Any]) -> None:
     op_id = operation["operationId"]
     parameters = operation.get("parameters", [])
     for parameter in parameters:
@@ -374,13 +374,11 @@ def _complete_operation(path: str, method: str, operation: dict[str, Any]) -> No
                     "$ref": "#/components/headers/Idempotent-Replayed"
                 }
 
-    for code in _error_statuses(path, method, operation, idempotent=idempotent):
+    for code in _error_statuses(path, operation, idempotent=idempotent):
         responses[str(code)] = {"$ref": f"#/components/responses/{_ERRORS[code][0]}"}
 
 
-def _error_statuses(
-    path: str, method: str, operation: dict[str, Any], *, idempotent: bool
-) -> list[int]:
+def _error_statuses(path: str, operation: dict[str, Any], *, idempotent: bool) -> list[int]:
     op_id = operation["operationId"]
     parameters = operation.get("parameters", [])
     has_body = "requestBody" in operation
