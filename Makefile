@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format check install clean bench
+.PHONY: run test lint format check install clean bench fuzz
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "eventcrm needs Python 3.11 or newer")'
@@ -30,6 +30,10 @@ format: $(STAMP)
 
 test: lint
 	$(BIN)/pytest
+
+# The OpenAPI contract test with many more generated requests per operation (a few minutes).
+fuzz: $(STAMP)
+	EVENTCRM_FUZZ_EXAMPLES=$${EVENTCRM_FUZZ_EXAMPLES:-100} $(BIN)/pytest tests/api/test_openapi_contract.py -p no:randomly
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -9,10 +9,11 @@ from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi_offline import FastAPIOffline
 
 from eventcrm import __version__
 from eventcrm.access.router import router as api_keys_router
-from eventcrm.api import idempotency, problems
+from eventcrm.api import idempotency, openapi, problems
 from eventcrm.api.auth import get_actor
 from eventcrm.api.health import router as health_router
 from eventcrm.api.middleware import (
@@ -90,7 +91,8 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
             await container.authenticator.close()
             await container.storage.close()
 
-    app = FastAPI(
+    # /docs and /redoc load their scripts and styles from this server, never a CDN.
+    app = FastAPIOffline(
         title="eventcrm",
         version=__version__,
         summary="Contacts, events with capacity and waitlists, and email to segments.",
@@ -98,6 +100,8 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
         docs_url="/docs" if settings.docs_enabled else None,
         redoc_url="/redoc" if settings.docs_enabled else None,
         openapi_url="/openapi.json" if settings.docs_enabled else None,
+        generate_unique_id_function=openapi.operation_id,
+        static_url="/docs/static",
     )
     app.state.container = container
     # The last added runs first: every answer, a refused body's too, carries a
@@ -150,4 +154,5 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
         )
     for router in PUBLIC_ROUTERS:
         app.include_router(router, prefix=API_PREFIX, dependencies=[ClientBudget])
+    openapi.install(app)
     return app

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from types import UnionType
 from typing import Annotated, Any, ClassVar, Generic, TypeVar, Union, get_args, get_origin
@@ -34,10 +35,25 @@ def to_utc(value: datetime) -> datetime:
         raise ValueError("date-time is out of range once converted to UTC") from None
 
 
+_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+
+
+def not_a_timestamp(value: Any) -> Any:
+    """Refuses a number where a date-time is expected. Pydantic would read ``0`` or
+    ``"1700000000"`` as Unix time; the API documents (and means) ISO 8601 text."""
+    if isinstance(value, int | float) or (
+        isinstance(value, str) and _NUMBER.fullmatch(value.strip())
+    ):
+        raise ValueError("must be an ISO 8601 date-time such as 2030-05-01T18:00:00Z, not a number")
+    return value
+
+
 #: A date-time that must carry an offset; stored and returned in UTC.
-AwareUtcDateTime = Annotated[AwareDatetime, AfterValidator(to_utc)]
+AwareUtcDateTime = Annotated[
+    AwareDatetime, BeforeValidator(not_a_timestamp), AfterValidator(to_utc)
+]
 #: A date-time bound in a query; without an offset it is read as UTC.
-UtcDateTime = Annotated[datetime, AfterValidator(to_utc)]
+UtcDateTime = Annotated[datetime, BeforeValidator(not_a_timestamp), AfterValidator(to_utc)]
 
 
 #: How deep any request body may nest (a filter tree nests at most
