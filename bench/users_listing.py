@@ -139,12 +139,13 @@ async def main() -> None:
     raw = "raw driver, created_at keyset"
     print(f"{raw:48} {baseline['page 1']:>10.2f} {baseline['deep page']:>12.2f}")
     async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
-        for label, params in (
+        queries: list[tuple[str, dict[str, Any]]] = [
             ("GET /users (created_at)", {}),
             ("GET /users?sort=last_name,-created_at", {"sort": "last_name,-created_at"}),
             ("GET /users?sort=-events_attended", {"sort": "-events_attended"}),
             ("GET /users?city=Austin&city=Boston", {"city": ["Austin", "Boston"]}),
-        ):
+        ]
+        for label, params in queries:
             # Reach the deep page with a real cursor: walk there in 100-row steps.
             cursor = None
             for _ in range(deep_index // 100):

@@ -10,7 +10,7 @@ import pytest
 
 from eventcrm.app import create_app
 from eventcrm.settings import Settings
-from tests.assertions import assert_problem
+from tests.support.assertions import assert_problem
 
 GENERATED_ID = re.compile(r"^[0-9a-f]{32}$")
 

@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from eventcrm.settings import Settings
 from eventcrm.storage.sql.storage import SqlStorage
 from eventcrm.storage.sql.tables import events, registrations, users
-from tests.factories import make_user
+from tests.support.factories import make_user
 
 CAPACITY = 100
 RUSH = 500

@@ -63,7 +63,12 @@ class RegistrationMachine(RuleBasedStateMachine):
 
     async def _setup(self) -> None:
         for person in (*PEOPLE, HOST):
-            body = {"id": person, "firstName": person, "lastName": "X", "email": f"{person}@x.org"}
+            body: dict[str, Any] = {
+                "id": person,
+                "firstName": person,
+                "lastName": "X",
+                "email": f"{person}@x.org",
+            }
             assert (await self.client.post("/api/v1/users", json=body)).status_code == 201
         for event_id in EVENTS:
             body = {
@@ -232,10 +237,11 @@ class RegistrationMachine(RuleBasedStateMachine):
 
 
 def test_registrations_match_a_simple_model(settings: Settings) -> None:
-    run_state_machine_as_test(
-        lambda: RegistrationMachine(settings),
-        settings=settings_for_ci(),
-    )
+    class OnTheTestDatabase(RegistrationMachine):
+        def __init__(self) -> None:
+            super().__init__(settings)
+
+    run_state_machine_as_test(OnTheTestDatabase, settings=settings_for_ci())
 
 
 def settings_for_ci() -> Any:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 
 from eventcrm.unsubscribe.tokens import UnsubscribeLinks
-from tests.factories import create_user
+from tests.support.factories import create_user
 
 SECRET = "test-secret-key-0123456789"  # the test settings' key
 

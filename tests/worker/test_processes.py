@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from eventcrm.settings import Settings
 from eventcrm.storage.sql.storage import SqlStorage
 from eventcrm.storage.sql.tables import deliveries, users
-from tests.smtp_sink import SmtpSink
+from tests.support.smtp_sink import SmtpSink
 
 BATCH_SIZE = 100
 
