@@ -1,4 +1,5 @@
 # The two commands: `make run` (serve on the embedded SQLite default) and `make test`.
+# Also: `make lint`, `make format`, `make check` (what CI runs), `make bench`.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -34,6 +35,19 @@ test: lint
 # The OpenAPI contract test with many more generated requests per operation (a few minutes).
 fuzz: $(STAMP)
 	EVENTCRM_FUZZ_EXAMPLES=$${EVENTCRM_FUZZ_EXAMPLES:-100} $(BIN)/pytest tests/api/test_openapi_contract.py -p no:randomly
+
+# The full gate, exactly as CI runs it (.ci/run): CI=true, then `make test` (lint and the
+# whole suite; with CI=true an unreachable PostgreSQL fails the run instead of skipping).
+check:
+	./.ci/run
+
+# Every benchmark in bench/ at a small, quick scale on a throwaway SQLite file; each prints
+# the baseline it measured in the same run. docs/benchmarks.md has the full-size runs.
+bench: $(STAMP)
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	$(BIN)/python -m bench.users_listing --url "sqlite+aiosqlite:///$$tmp/users.db" \
+		--users 5000 --depth 100 && \
+	$(BIN)/python -m bench.email_throughput --recipients 1000 --concurrency 1 4
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -25,13 +25,8 @@ from typing import Any
 import aiosmtplib
 import httpx
 
-from eventcrm.access.domain import Actor, Role
-from eventcrm.access.schemas import ApiKeyCreate
-from eventcrm.access.service import ApiKeyService
-from eventcrm.kit.clock import SystemClock
-from eventcrm.kit.cursor import CursorCodec
+from bench.auth import admin_headers
 from eventcrm.mail.message import Mailbox, OutgoingMessage, to_mime
-from eventcrm.storage.ports import Storage
 
 SUBJECT = "Hello {{ user.firstName }}, news from {{ user.company }}"
 HTML = (
@@ -202,18 +197,6 @@ async def campaign_run(port: int, n: int, database_url: str, concurrency: int) -
     if schema is not None:
         await _run_sql(database_url, f"DROP SCHEMA {schema} CASCADE")
     return {"rate": n / elapsed, "peak_mib": peak, "freeze_s": freeze}
-
-
-async def admin_headers(storage: Storage) -> dict[str, str]:
-    """An administrator key for the benchmark's requests (every /api/v1 route needs one)."""
-    async with storage.unit_of_work(write=True) as uow:
-        service = ApiKeyService(uow=uow, clock=SystemClock(), cursors=CursorCodec("bench" * 4))
-        operator = Actor(id="bench", role=Role.ADMIN, label="bench")
-        created = await service.create(
-            actor=operator, data=ApiKeyCreate(name="bench", role=Role.ADMIN)
-        )
-        await uow.commit()
-    return {"Authorization": f"Bearer {created.plaintext}"}
 
 
 async def _run_sql(url: str, statement: str) -> None:

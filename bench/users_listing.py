@@ -25,15 +25,10 @@ from typing import Any
 import httpx
 import sqlalchemy as sa
 
-from eventcrm.access.domain import Actor, Role
-from eventcrm.access.schemas import ApiKeyCreate
-from eventcrm.access.service import ApiKeyService
+from bench.auth import admin_headers
 from eventcrm.app import create_app
 from eventcrm.bootstrap import build_container, build_storage, migrate
-from eventcrm.kit.clock import SystemClock
-from eventcrm.kit.cursor import CursorCodec
 from eventcrm.settings import Settings
-from eventcrm.storage.ports import Storage
 from eventcrm.storage.sql.tables import users
 
 CITIES = ["Austin", "Boston", "Chicago", "Denver", "Seattle", "Miami", "Portland", "Atlanta"]
@@ -63,18 +58,6 @@ def rows(n: int, start: int) -> list[dict[str, Any]]:
             }
         )
     return out
-
-
-async def admin_headers(storage: Storage) -> dict[str, str]:
-    """An administrator key for the benchmark's requests (every /api/v1 route needs one)."""
-    async with storage.unit_of_work(write=True) as uow:
-        service = ApiKeyService(uow=uow, clock=SystemClock(), cursors=CursorCodec("bench" * 4))
-        operator = Actor(id="bench", role=Role.ADMIN, label="bench")
-        created = await service.create(
-            actor=operator, data=ApiKeyCreate(name="bench", role=Role.ADMIN)
-        )
-        await uow.commit()
-    return {"Authorization": f"Bearer {created.plaintext}"}
 
 
 async def seed(settings: Settings, count: int) -> None:
@@ -139,10 +122,7 @@ async def main() -> None:
     parser.add_argument("--depth", type=int, default=1000, help="page number of the deep page")
     args = parser.parse_args()
     settings = Settings(
-        database_url=args.url,
-        secret_key="bench-secret-key-0123456789",
-        log_level="WARNING",
-        rate_limit="1000000/minute",  # a thousand pages a minute from one address
+        database_url=args.url, secret_key="bench-secret-key-0123456789", log_level="WARNING"
     )
     migrate(settings)
     started = time.perf_counter()
@@ -163,12 +143,13 @@ async def main() -> None:
     async with httpx.AsyncClient(
         transport=transport, base_url="http://bench", headers=headers
     ) as client:
-        for label, params in (
+        queries: list[tuple[str, dict[str, Any]]] = [
             ("GET /users (created_at)", {}),
             ("GET /users?sort=last_name,-created_at", {"sort": "last_name,-created_at"}),
             ("GET /users?sort=-events_attended", {"sort": "-events_attended"}),
             ("GET /users?city=Austin&city=Boston", {"city": ["Austin", "Boston"]}),
-        ):
+        ]
+        for label, params in queries:
             # Reach the deep page with a real cursor: walk there in 100-row steps.
             cursor = None
             for _ in range(deep_index // 100):

@@ -27,8 +27,8 @@ from eventcrm.settings import Settings
 from eventcrm.storage.sql.storage import SqlStorage
 from eventcrm.storage.sql.tables import metadata
 from eventcrm.worker.runner import DeliveryWorker
-from tests.auth import ADMIN_HEADERS, seed_admin_key
-from tests.smtp_sink import SmtpSink
+from tests.support.auth import ADMIN_HEADERS, seed_admin_key
+from tests.support.smtp_sink import SmtpSink
 
 #: The suite sends thousands of requests from one address: budgets out of its way
 #: (tests/api/test_abuse_limits.py sets its own).
@@ -155,7 +155,7 @@ def _session_app(settings: Settings, _session_storage: SqlStorage) -> FastAPI:
 
 @pytest.fixture
 async def client(_session_app: FastAPI, storage: SqlStorage) -> AsyncIterator[httpx.AsyncClient]:
-    """An administrator's client (``tests.auth.ADMIN``)."""
+    """An administrator's client (``tests.support.auth.ADMIN``)."""
     await seed_admin_key(storage)
     transport = httpx.ASGITransport(app=_session_app)
     async with httpx.AsyncClient(
@@ -177,11 +177,29 @@ def backend(settings: Settings) -> str:
     return "sqlite" if settings.is_sqlite else "postgres"
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+#: Modules that start real server processes, time liveness, or fire hundreds of concurrent
+#: requests. Under pytest-xdist with ``--dist loadgroup`` they all run on one worker, one
+#: after the other, so two of them never compete for the two cores or for PostgreSQL's
+#: 100 connections (each storage pools up to 20; a server process has its own pool).
+HEAVY_MODULES = frozenset(
+    {
+        "tests/api/test_database_outage.py",
+        "tests/registrations/test_concurrency.py",
+        "tests/templates/test_api_limits.py",
+        "tests/test_cli.py",
+        "tests/worker/test_processes.py",
+    }
+)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    root = config.rootpath
     for item in items:
         callspec = getattr(item, "callspec", None)
         if callspec and callspec.params.get("settings") == "postgres":
             item.add_marker(pytest.mark.postgres)
+        if item.path.relative_to(root).as_posix() in HEAVY_MODULES:
+            item.add_marker(pytest.mark.xdist_group("heavy"))
 
 
 @pytest.fixture(scope="session")

@@ -22,7 +22,7 @@ from typer.testing import CliRunner
 from eventcrm.cli import app
 from eventcrm.storage.sql import migrate
 from eventcrm.storage.sql.tables import metadata
-from tests.http_connection import KeepAliveConnection, Reply
+from tests.support.http_connection import KeepAliveConnection, Reply
 
 STARTUP_TIMEOUT_SECONDS = 60
 USERS = "/api/v1/users"
@@ -96,7 +96,9 @@ def test_db_downgrade_minus_one_reverts_the_newest_revision(
     result = runner.invoke(app, ["db", "downgrade", *args])
     assert result.exit_code == 0, result.output
     scripts = ScriptDirectory.from_config(migrate.alembic_config())
-    previous = scripts.get_revision(scripts.get_current_head()).down_revision
+    head = scripts.get_current_head()
+    assert head is not None
+    previous = scripts.get_revision(head).down_revision
     assert runner.invoke(app, ["db", "current"]).output.strip() == previous
 
 

@@ -17,8 +17,8 @@ from eventcrm.errors import Unauthenticated
 from eventcrm.settings import Settings
 from eventcrm.storage.sql.storage import SqlStorage
 from eventcrm.storage.sql.tables import api_keys, idempotency_keys
-from tests.assertions import assert_problem
-from tests.factories import create_user
+from tests.support.assertions import assert_problem
+from tests.support.factories import create_user
 
 KEYS = "/api/v1/api-keys"
 USERS = "/api/v1/users"

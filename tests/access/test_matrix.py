@@ -34,7 +34,7 @@ from eventcrm.settings import Settings
 from eventcrm.storage.ports import UnitOfWork
 from eventcrm.storage.sql.storage import SqlStorage
 from eventcrm.storage.sql.tables import metadata
-from tests.assertions import assert_problem, snapshot
+from tests.support.assertions import assert_problem, snapshot
 
 ACTORS = ("admin", "owner", "other", "viewer")
 OK, FORBIDDEN, HIDDEN, PUBLIC = "ok", 403, 404, "public"
@@ -132,7 +132,7 @@ def _walk(routes: Sequence[BaseRoute], prefix: str = "") -> Iterator[tuple[str, 
     """(method, full path) of every API route, through included routers."""
     for route in routes:
         if isinstance(route, APIRoute):
-            yield from ((m, prefix + route.path) for m in route.methods)
+            yield from ((m, prefix + route.path) for m in route.methods or ())
         elif (router := getattr(route, "original_router", None)) is not None:
             yield from _walk(router.routes, prefix + route.include_context.prefix)  # type: ignore[attr-defined]
 
@@ -156,7 +156,7 @@ def test_every_route_is_classified(settings: Settings) -> None:
 async def world(settings: Settings, _session_storage: SqlStorage) -> AsyncIterator[World]:
     container = build_container(settings, storage=_session_storage)
     app = create_app(settings, container=container)
-    actors = {}
+    actors: dict[str, Actor] = {}
 
     async def acting(request: Request) -> Actor:
         actor = actors[request.headers.get("x-test-actor", "admin")]

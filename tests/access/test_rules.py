@@ -17,8 +17,8 @@ from eventcrm.app import create_app
 from eventcrm.bootstrap import build_container
 from eventcrm.settings import Settings
 from eventcrm.storage.sql.storage import SqlStorage
-from tests.assertions import assert_refused
-from tests.factories import create_user
+from tests.support.assertions import assert_refused
+from tests.support.factories import create_user
 
 API = "/api/v1"
 WHEN = {"startAt": "2030-01-01T10:00:00Z", "endAt": "2030-01-01T12:00:00Z"}

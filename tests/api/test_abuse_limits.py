@@ -27,8 +27,8 @@ from eventcrm.settings import Settings
 from eventcrm.storage.sql.storage import SqlStorage
 from eventcrm.storage.sql.tables import deliveries
 from eventcrm.unsubscribe.tokens import UnsubscribeLinks
-from tests.assertions import assert_problem
-from tests.factories import create_campaign, create_event, create_user, register
+from tests.support.assertions import assert_problem
+from tests.support.factories import create_campaign, create_event, create_user, register
 
 ORGANIZER = Actor(id="key:organizer1", role=Role.ORGANIZER, label="organizer1", user_id="u1")
 SECRET = "test-secret-key-0123456789"  # the test settings' key
@@ -66,7 +66,7 @@ async def http(app: FastAPI, *, address: str = "127.0.0.1") -> AsyncIterator[htt
 
 
 def test_the_default_budgets_parse() -> None:
-    defaults = Settings(_env_file=None)  # type: ignore[call-arg]
+    defaults = Settings(_env_file=None)
     assert [str(i) for i in parse_many(defaults.rate_limit)] == ["600 per 1 minute"]
     assert parse_many(defaults.rate_limit_registrations)[0].amount == 60
     assert [i.amount for i in parse_many(defaults.rate_limit_email)] == [10, 100]

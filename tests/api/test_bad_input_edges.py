@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from eventcrm.storage.sql.storage import SqlStorage
-from tests.assertions import assert_refused
+from tests.support.assertions import assert_refused
 
 EVENT = {"title": "x", "startAt": "2026-01-01T00:00:00Z", "endAt": "2026-01-01T01:00:00Z"}
 USER = {"firstName": "Ada", "lastName": "L", "email": "ada@example.com"}

@@ -10,7 +10,7 @@ import pytest
 
 from eventcrm.app import create_app
 from eventcrm.settings import Settings
-from tests.assertions import assert_problem
+from tests.support.assertions import assert_problem
 
 
 def free_port() -> int:

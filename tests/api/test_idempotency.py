@@ -22,9 +22,9 @@ from eventcrm.storage.ports import IdempotencyRepository, UnitOfWork, UserReposi
 from eventcrm.storage.sql.storage import SqlStorage
 from eventcrm.storage.sql.tables import deliveries, idempotency_keys, users
 from eventcrm.users.domain import User
-from tests.assertions import assert_problem, assert_refused
-from tests.auth import ADMIN_HEADERS, seed_admin_key
-from tests.factories import create_campaign, create_event, event_payload, user_payload
+from tests.support.assertions import assert_problem, assert_refused
+from tests.support.auth import ADMIN_HEADERS, seed_admin_key
+from tests.support.factories import create_campaign, create_event, event_payload, user_payload
 
 USERS = "/api/v1/users"
 REPLAYED = "idempotent-replayed"

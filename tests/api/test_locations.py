@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.factories import category_payload, event_payload, template_payload, user_payload
+from tests.support.factories import category_payload, event_payload, template_payload, user_payload
 
 CREATES: dict[str, Callable[[], dict[str, Any]]] = {
     "/api/v1/users": user_payload,

@@ -177,8 +177,9 @@ async def test_the_documentation_pages_load_everything_from_this_server(
         assert len(asset.content) > 0
 
 
-def _subclasses(cls: type) -> list[type]:
-    return [cls, *(sub for direct in cls.__subclasses__() for sub in _subclasses(direct))]
+def _subclasses(cls: type[DomainError]) -> list[type[DomainError]]:
+    subclasses: list[type[DomainError]] = cls.__subclasses__()
+    return [cls, *(sub for direct in subclasses for sub in _subclasses(direct))]
 
 
 def test_every_problem_code_is_listed_in_the_error_docs(repo_root: Path) -> None:

@@ -10,8 +10,8 @@ import pytest
 
 from eventcrm.app import create_app
 from eventcrm.settings import Settings
-from tests.assertions import assert_problem
-from tests.auth import ADMIN_HEADERS, seed_admin_key
+from tests.support.assertions import assert_problem
+from tests.support.auth import ADMIN_HEADERS, seed_admin_key
 
 GENERATED_ID = re.compile(r"^[0-9a-f]{32}$")
 

@@ -23,7 +23,7 @@ import pytest
 
 from eventcrm.settings import Settings
 from eventcrm.storage.sql.storage import SqlStorage
-from tests.auth import ADMIN_HEADERS, seed_admin_key
+from tests.support.auth import ADMIN_HEADERS, seed_admin_key
 
 LIMIT = 6
 

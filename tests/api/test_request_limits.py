@@ -13,7 +13,7 @@ from starlette.types import Message, Receive, Scope, Send
 from eventcrm.api.middleware import RequestLimitsMiddleware
 from eventcrm.settings import Settings
 from eventcrm.storage.sql.storage import SqlStorage
-from tests.assertions import assert_problem, assert_refused
+from tests.support.assertions import assert_problem, assert_refused
 
 USERS = "/api/v1/users"
 LIMIT = Settings().max_body_bytes

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from eventcrm.storage.ports import Storage
-from tests.factories import create_campaign, create_template, create_user
+from tests.support.factories import create_campaign, create_template, create_user
 
 API = "/api/v1/campaigns"
 #: Valid ISO 8601, but past the year 9999 once converted to UTC.

@@ -7,9 +7,9 @@ from collections.abc import Callable
 import httpx
 
 from eventcrm.worker.runner import DeliveryWorker
-from tests.factories import create_campaign, create_mail_event, create_user, register
-from tests.smtp_sink import SmtpSink
-from tests.worker.test_smtp_end_to_end import drain
+from tests.support.campaigns import drain
+from tests.support.factories import create_campaign, create_mail_event, create_user, register
+from tests.support.smtp_sink import SmtpSink
 
 
 async def test_registrants_by_status_and_role(client: httpx.AsyncClient) -> None:

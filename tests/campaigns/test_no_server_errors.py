@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.factories import create_mail_event, create_user, register
+from tests.support.factories import create_mail_event, create_user, register
 
 # JSON values, biased towards the shapes and names these endpoints read.
 _FIELDS = st.sampled_from(

@@ -9,8 +9,8 @@ import httpx
 import pytest
 
 from eventcrm.storage.sql.storage import SqlStorage
-from tests.assertions import assert_problem, assert_refused
-from tests.factories import category_payload, create_category, create_event
+from tests.support.assertions import assert_problem, assert_refused
+from tests.support.factories import category_payload, create_category, create_event
 
 CATEGORIES = "/api/v1/categories"
 EVENTS = "/api/v1/events"

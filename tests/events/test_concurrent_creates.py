@@ -9,8 +9,8 @@ import re
 import httpx
 
 from eventcrm.storage.sql.storage import SqlStorage
-from tests.assertions import assert_refused
-from tests.factories import create_event, event_payload
+from tests.support.assertions import assert_refused
+from tests.support.factories import create_event, event_payload
 
 EVENTS = "/api/v1/events"
 SLUG = re.compile(r"[a-z0-9]+(-[a-z0-9]+)*")

@@ -16,8 +16,8 @@ from eventcrm.mail.message import Mailbox, OutgoingMessage, to_mime
 from eventcrm.mail.ports import Verdict
 from eventcrm.templates.rendering import MessageTemplate
 from eventcrm.worker.runner import DeliveryWorker
-from tests.factories import create_user
-from tests.worker.test_smtp_end_to_end import drain, send_campaign
+from tests.support.campaigns import drain, send_campaign
+from tests.support.factories import create_user
 
 
 def _message(**overrides: object) -> OutgoingMessage:

@@ -16,9 +16,9 @@ from eventcrm.mail.ports import Verdict
 from eventcrm.mail.sendgrid import SendGridMailSender
 from eventcrm.settings import Settings
 from eventcrm.worker.runner import DeliveryWorker
-from tests.factories import create_user
-from tests.sendgrid_stub import API_KEY, SendGridStub
-from tests.worker.test_smtp_end_to_end import drain, send_campaign
+from tests.support.campaigns import drain, send_campaign
+from tests.support.factories import create_user
+from tests.support.sendgrid_stub import API_KEY, SendGridStub
 
 
 @pytest.fixture

@@ -14,9 +14,9 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 from pydantic import SecretStr
 
 from eventcrm.worker.runner import DeliveryWorker
-from tests.factories import create_user
-from tests.smtp_sink import SmtpSink
-from tests.worker.test_smtp_end_to_end import drain, send_campaign
+from tests.support.campaigns import drain, send_campaign
+from tests.support.factories import create_user
+from tests.support.smtp_sink import SmtpSink
 
 USER, PASSWORD = "mailer", "app-password"
 

@@ -20,9 +20,9 @@ from eventcrm.registrations.service import RegistrationService
 from eventcrm.settings import Settings
 from eventcrm.storage.sql.storage import SqlStorage
 from eventcrm.worker.runner import DeliveryWorker
-from tests.factories import create_mail_event, create_template, create_user, register
-from tests.smtp_sink import SmtpSink
-from tests.worker.test_smtp_end_to_end import drain
+from tests.support.campaigns import drain
+from tests.support.factories import create_mail_event, create_template, create_user, register
+from tests.support.smtp_sink import SmtpSink
 
 ADMIN = Actor(id="test", role=ActorRole.ADMIN, label="test")
 

@@ -22,9 +22,9 @@ import sqlalchemy as sa
 from eventcrm.settings import Settings
 from eventcrm.storage.sql.storage import SqlStorage
 from eventcrm.storage.sql.tables import events, registrations, users
-from tests.auth import ADMIN_HEADERS, seed_admin_key
 from tests.conftest import GENEROUS_LIMITS_ENV
-from tests.factories import make_user
+from tests.support.auth import ADMIN_HEADERS, seed_admin_key
+from tests.support.factories import make_user
 
 CAPACITY = 100
 RUSH = 500

@@ -26,7 +26,7 @@ from eventcrm.app import create_app
 from eventcrm.bootstrap import build_container, build_storage
 from eventcrm.settings import Settings
 from eventcrm.storage.sql.tables import events, metadata, registrations, users
-from tests.auth import ADMIN_HEADERS, seed_admin_key
+from tests.support.auth import ADMIN_HEADERS, seed_admin_key
 
 EVENTS = ("e0", "e1")
 PEOPLE = tuple(f"p{i}" for i in range(6))
@@ -67,7 +67,12 @@ class RegistrationMachine(RuleBasedStateMachine):
     async def _setup(self) -> None:
         await seed_admin_key(self.storage)
         for person in (*PEOPLE, HOST):
-            body = {"id": person, "firstName": person, "lastName": "X", "email": f"{person}@x.org"}
+            body: dict[str, Any] = {
+                "id": person,
+                "firstName": person,
+                "lastName": "X",
+                "email": f"{person}@x.org",
+            }
             assert (await self.client.post("/api/v1/users", json=body)).status_code == 201
         for event_id in EVENTS:
             body = {
@@ -236,10 +241,11 @@ class RegistrationMachine(RuleBasedStateMachine):
 
 
 def test_registrations_match_a_simple_model(settings: Settings) -> None:
-    run_state_machine_as_test(
-        lambda: RegistrationMachine(settings),
-        settings=settings_for_ci(),
-    )
+    class OnTheTestDatabase(RegistrationMachine):
+        def __init__(self) -> None:
+            super().__init__(settings)
+
+    run_state_machine_as_test(OnTheTestDatabase, settings=settings_for_ci())
 
 
 def settings_for_ci() -> Any:

@@ -8,8 +8,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.assertions import assert_problem
-from tests.factories import create_event, create_user, iso, register
+from tests.support.assertions import assert_problem
+from tests.support.factories import create_event, create_user, iso, register
 
 USERS = "/api/v1/users"
 EVENTS = "/api/v1/events"

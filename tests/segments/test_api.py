@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from tests.factories import create_user
+from tests.support.factories import create_user
 
 API = "/api/v1/segments"
 AUSTIN_HOSTS = {

@@ -10,7 +10,7 @@ import pytest
 from eventcrm.categories.errors import CategoryIdTaken, CategoryInUse, CategoryNameTaken
 from eventcrm.kit.cursor import KeyValue
 from eventcrm.storage.ports import Storage
-from tests.factories import make_category, make_event, store
+from tests.support.factories import make_category, make_event, store
 
 T0 = datetime(2026, 6, 1, tzinfo=UTC)
 

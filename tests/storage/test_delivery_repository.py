@@ -17,7 +17,7 @@ from eventcrm.campaigns.domain import (
 )
 from eventcrm.kit.filters import Condition, Op
 from eventcrm.storage.ports import Storage
-from tests.factories import make_user
+from tests.support.factories import make_user
 
 NOW = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
 

@@ -19,7 +19,7 @@ from eventcrm.registrations.domain import Role
 from eventcrm.storage.ports import Storage
 from eventcrm.storage.sql.storage import SqlStorage
 from eventcrm.storage.sql.tables import events as events_table
-from tests.factories import make_category, make_event, make_registration, make_user, store
+from tests.support.factories import make_category, make_event, make_registration, make_user, store
 
 T0 = datetime(2026, 6, 1, 18, 0, tzinfo=UTC)
 LIVE = Condition("deleted_at", Op.IS_NULL, True)

@@ -45,7 +45,15 @@ from tests.conftest import (
 )
 
 SCRIPTS = ScriptDirectory.from_config(alembic_config())
-HEAD = SCRIPTS.get_current_head()
+
+
+def _single_head() -> str:
+    head = SCRIPTS.get_current_head()
+    assert head is not None, "the migrations have no head"
+    return head
+
+
+HEAD = _single_head()
 
 
 def _schema_diff(conn: Connection) -> list[Any]:
@@ -54,7 +62,8 @@ def _schema_diff(conn: Connection) -> list[Any]:
             for message in SQLITE_EXPRESSION_INDEX_WARNINGS:
                 warnings.filterwarnings("ignore", message=message)
         context = MigrationContext.configure(conn, opts=AUTOGENERATE_OPTIONS)
-        return compare_metadata(context, metadata)
+        diff: list[Any] = compare_metadata(context, metadata)
+        return diff
 
 
 def _index_definitions(conn: Connection) -> dict[str, str]:

@@ -12,7 +12,7 @@ from eventcrm.events.domain import EventStatus
 from eventcrm.kit.cursor import KeyValue
 from eventcrm.registrations.domain import Registration, RegistrationStatus, Role
 from eventcrm.storage.ports import Storage
-from tests.factories import make_event, make_registration, make_user, store
+from tests.support.factories import make_event, make_registration, make_user, store
 
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 REGISTERED, WAITLISTED = RegistrationStatus.REGISTERED, RegistrationStatus.WAITLISTED

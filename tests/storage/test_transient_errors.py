@@ -10,7 +10,7 @@ from eventcrm.app import create_app
 from eventcrm.errors import Busy
 from eventcrm.settings import Settings
 from eventcrm.storage.sql.storage import SqlStorage
-from tests.factories import make_event, store
+from tests.support.factories import make_event, store
 
 
 async def test_two_transactions_locking_in_opposite_orders_end_with_one_busy_or_none(

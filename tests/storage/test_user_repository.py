@@ -14,7 +14,7 @@ from eventcrm.registrations.domain import RegistrationStatus, Role
 from eventcrm.storage.ports import Storage
 from eventcrm.users.domain import User
 from eventcrm.users.errors import UserEmailTaken, UserIdTaken
-from tests.factories import make_event, make_registration, make_user, store
+from tests.support.factories import make_event, make_registration, make_user, store
 
 
 async def test_added_user_reads_back_identically(storage: Storage) -> None:

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import httpx
 
-from tests.factories import create_mail_event, create_template, create_user, template_payload
+from tests.support.factories import (
+    create_mail_event,
+    create_template,
+    create_user,
+    template_payload,
+)
 
 API = "/api/v1/email-templates"
 

@@ -13,8 +13,8 @@ from eventcrm.app import create_app
 from eventcrm.bootstrap import build_container
 from eventcrm.settings import Settings
 from eventcrm.storage.sql.storage import SqlStorage
-from tests.auth import ADMIN_HEADERS, seed_admin_key
-from tests.factories import create_template, create_user
+from tests.support.auth import ADMIN_HEADERS, seed_admin_key
+from tests.support.factories import create_template, create_user
 
 API = "/api/v1/email-templates"
 RECURSION = "{% macro f() %}{{ f() }}{% endmacro %}{{ f() }}"

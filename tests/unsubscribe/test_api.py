@@ -7,8 +7,8 @@ import httpx
 
 from eventcrm.storage.sql.storage import SqlStorage
 from eventcrm.unsubscribe.tokens import UnsubscribeLinks
-from tests.assertions import assert_refused
-from tests.factories import create_user
+from tests.support.assertions import assert_refused
+from tests.support.factories import create_user
 
 SECRET = "test-secret-key-0123456789"  # the test settings' key
 

@@ -9,8 +9,8 @@ import httpx
 import pytest
 
 from eventcrm.storage.sql.storage import SqlStorage
-from tests.assertions import assert_problem, assert_refused
-from tests.factories import create_event, create_user, register
+from tests.support.assertions import assert_problem, assert_refused
+from tests.support.factories import create_event, create_user, register
 
 USERS = "/api/v1/users"
 EVENTS = "/api/v1/events"

@@ -37,7 +37,7 @@ from eventcrm.kit.pagination import paginate
 from eventcrm.kit.sorting import SortKey
 from eventcrm.storage.ports import Storage
 from eventcrm.users.domain import FILTER_FIELDS, SORT_FIELDS, User
-from tests.factories import make_user, store
+from tests.support.factories import make_user, store
 
 # Generated text is ASCII: SQLite's lower() folds ASCII letters only, so
 # case-insensitive matching of other letters differs between the backends

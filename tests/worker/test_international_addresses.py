@@ -8,10 +8,9 @@ import httpx
 import pytest
 
 from eventcrm.worker.runner import DeliveryWorker
-from tests.factories import create_user
-from tests.smtp_sink import SmtpSink
-from tests.worker.test_poisoned_messages import deliveries
-from tests.worker.test_smtp_end_to_end import drain, send_campaign
+from tests.support.campaigns import deliveries, drain, send_campaign
+from tests.support.factories import create_user
+from tests.support.smtp_sink import SmtpSink
 
 
 @pytest.fixture

@@ -12,20 +12,14 @@ import pytest
 
 from eventcrm.kit.clock import SystemClock
 from eventcrm.storage.sql.storage import SqlStorage
+from eventcrm.templates.variables import message_variables
 from eventcrm.worker import runner
 from eventcrm.worker.runner import DeliveryWorker
-from tests.factories import create_event, create_user, register
-from tests.smtp_sink import SmtpSink
-from tests.worker.test_smtp_end_to_end import drain, send_campaign
+from tests.support.campaigns import deliveries, drain, send_campaign
+from tests.support.factories import create_event, create_user, register
+from tests.support.smtp_sink import SmtpSink
 
 RECURSION = "{% macro f() %}{{ f() }}{% endmacro %}"
-
-
-async def deliveries(client: httpx.AsyncClient, campaign_id: str) -> dict[str, dict[str, Any]]:
-    items = (
-        await client.get(f"/api/v1/campaigns/{campaign_id}/deliveries", params={"limit": 1000})
-    ).json()["items"]
-    return {d["email"]: d for d in items}
 
 
 async def test_a_recursive_template_fails_only_its_recipient(
@@ -86,7 +80,7 @@ async def test_an_unexpected_error_for_one_message_is_retried_up_to_the_maximum(
 ) -> None:
     ok = [await create_user(client) for _ in range(3)]
     broken = await create_user(client, firstName="Broken")
-    real = runner.message_variables
+    real = message_variables
 
     def variables(**kwargs: Any) -> dict[str, Any]:
         if kwargs["user"].first_name == "Broken":

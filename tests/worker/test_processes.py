@@ -21,7 +21,7 @@ from eventcrm.settings import Settings
 from eventcrm.storage.sql.storage import SqlStorage
 from eventcrm.storage.sql.tables import deliveries, users
 from tests.conftest import GENEROUS_LIMITS_ENV
-from tests.smtp_sink import SmtpSink
+from tests.support.smtp_sink import SmtpSink
 
 BATCH_SIZE = 100
 

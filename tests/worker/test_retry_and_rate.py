@@ -20,9 +20,9 @@ from eventcrm.storage.ports import UnitOfWork
 from eventcrm.storage.sql.storage import SqlStorage
 from eventcrm.worker.retry import MAX_DELAY_SECONDS, backoff_seconds
 from eventcrm.worker.runner import DeliveryWorker
-from tests.factories import create_user
-from tests.smtp_sink import SmtpSink
-from tests.worker.test_smtp_end_to_end import drain, send_campaign
+from tests.support.campaigns import drain, send_campaign
+from tests.support.factories import create_user
+from tests.support.smtp_sink import SmtpSink
 
 
 @given(
@@ -83,7 +83,7 @@ def test_a_bad_sender_address_stops_start_up(settings: Settings) -> None:
 
 @pytest.mark.parametrize(("security", "port"), [("none", 25), ("starttls", 587), ("tls", 465)])
 def test_the_smtp_port_follows_the_security(security: str, port: int) -> None:
-    assert Settings(smtp_security=security).resolved_smtp_port == port  # type: ignore[arg-type]
+    assert Settings(smtp_security=security).resolved_smtp_port == port
 
 
 class _FlakyStorage:
@@ -101,6 +101,9 @@ class _FlakyStorage:
 
     async def ping(self) -> None:
         await self._inner.ping()
+
+    async def refresh_statistics(self) -> None:
+        await self._inner.refresh_statistics()
 
     async def close(self) -> None:
         await self._inner.close()

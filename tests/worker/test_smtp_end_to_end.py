@@ -5,24 +5,13 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Callable
-from typing import Any
 
 import httpx
 
 from eventcrm.worker.runner import DeliveryWorker
-from tests.factories import create_template, create_user
-from tests.smtp_sink import SmtpSink
-
-
-async def drain(worker: DeliveryWorker) -> None:
-    async with asyncio.timeout(60):
-        await worker.run(asyncio.Event(), until_idle=True)
-
-
-async def send_campaign(client: httpx.AsyncClient, **payload: Any) -> dict[str, Any]:
-    response = await client.post("/api/v1/emails/send", json=payload)
-    assert response.status_code == 202, response.text
-    return response.json()  # type: ignore[no-any-return]
+from tests.support.campaigns import drain, send_campaign
+from tests.support.factories import create_template, create_user
+from tests.support.smtp_sink import SmtpSink
 
 
 async def test_a_campaign_to_a_filter_arrives_once_per_recipient_personalised(

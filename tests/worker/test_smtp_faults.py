@@ -9,9 +9,9 @@ from typing import Any
 import httpx
 
 from eventcrm.worker.runner import DeliveryWorker
-from tests.factories import create_user
-from tests.smtp_sink import SmtpSink
-from tests.worker.test_smtp_end_to_end import drain, send_campaign
+from tests.support.campaigns import drain, send_campaign
+from tests.support.factories import create_user
+from tests.support.smtp_sink import SmtpSink
 
 
 async def _deliveries(client: httpx.AsyncClient, campaign_id: str) -> dict[str, dict[str, Any]]:

@@ -1,0 +1,1 @@
+"""Helpers shared by the tests: factories, assertions, fake servers and protocol clients."""
