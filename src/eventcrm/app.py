@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
@@ -91,18 +92,18 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
             await container.authenticator.close()
             await container.storage.close()
 
-    # /docs and /redoc load their scripts and styles from this server, never a CDN.
-    app = FastAPIOffline(
-        title="eventcrm",
-        version=__version__,
-        summary="Contacts, events with capacity and waitlists, and email to segments.",
-        lifespan=lifespan,
-        docs_url="/docs" if settings.docs_enabled else None,
-        redoc_url="/redoc" if settings.docs_enabled else None,
-        openapi_url="/openapi.json" if settings.docs_enabled else None,
-        generate_unique_id_function=openapi.operation_id,
-        static_url="/docs/static",
-    )
+    about: dict[str, Any] = {
+        "title": "eventcrm",
+        "version": __version__,
+        "summary": "Contacts, events with capacity and waitlists, and email to segments.",
+        "lifespan": lifespan,
+        "generate_unique_id_function": openapi.operation_id,
+    }
+    if settings.docs_enabled:
+        # /docs and /redoc load their scripts and styles from this server, never a CDN.
+        app = FastAPIOffline(**about, static_url="/docs/static")
+    else:  # production without a public document
+        app = FastAPI(**about, docs_url=None, redoc_url=None, openapi_url=None)
     app.state.container = container
     # The last added runs first: every answer, a refused body's too, carries a
     # request id and the security headers; CORS answers preflights, and an
@@ -139,7 +140,8 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
     app.add_middleware(
         SecurityHeadersMiddleware,
         api_prefix=API_PREFIX,
-        docs_paths=tuple(p for p in (app.docs_url, app.redoc_url) if p),
+        # FastAPIOffline serves the pages itself (app.docs_url stays None).
+        docs_paths=("/docs", "/redoc") if settings.docs_enabled else (),
         trust_proxy=settings.trust_proxy_headers,
     )
     app.add_middleware(RequestContextMiddleware)

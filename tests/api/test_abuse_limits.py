@@ -28,6 +28,7 @@ from eventcrm.storage.sql.storage import SqlStorage
 from eventcrm.storage.sql.tables import deliveries
 from eventcrm.unsubscribe.tokens import UnsubscribeLinks
 from tests.support.assertions import assert_problem
+from tests.support.auth import ADMIN_HEADERS, seed_admin_key
 from tests.support.factories import create_campaign, create_event, create_user, register
 
 ORGANIZER = Actor(id="key:organizer1", role=Role.ORGANIZER, label="organizer1", user_id="u1")
@@ -109,6 +110,25 @@ async def test_a_spent_budget_is_429_with_retry_after_and_ratelimit_headers(
     assert "default budget allows 3" in body["detail"]
     assert 0 < int(refused.headers["Retry-After"]) <= 60
     assert refused.headers["RateLimit-Remaining"] == "0"
+
+
+async def test_guessing_keys_spends_the_client_address_budget(
+    settings: Settings, storage: SqlStorage
+) -> None:
+    """Refused credentials count per client address: past its budget, guesses get 429
+    (and nothing tells a right guess from a wrong one any more); a real key is unaffected."""
+    await seed_admin_key(storage)
+    changed = settings.model_copy(update={"rate_limit": "2/minute"})
+    app = create_app(changed, container=build_container(changed, storage=storage))
+    wrong = {"Authorization": "Bearer ecrm_AAAAAAAA_" + "x" * 43}
+    async with http(app, address="192.0.2.7") as client:
+        statuses = [
+            (await client.get("/api/v1/users", headers=wrong)).status_code for _ in range(3)
+        ]
+        assert statuses == [401, 401, 429]
+        refused = await client.get("/api/v1/users")  # no credential at all
+        assert_problem(refused, 429, code="rate_limited")
+        assert (await client.get("/api/v1/users", headers=ADMIN_HEADERS)).status_code == 200
 
 
 async def test_budgets_are_per_client_address_without_a_key(make_app: AppFactory) -> None:

@@ -19,6 +19,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from eventcrm.access.domain import Actor
 from eventcrm.api.deps import ContainerDep
+from eventcrm.api.rate_limits import spend_failed_credential
 from eventcrm.errors import Unauthenticated
 
 #: Declares the bearer scheme in OpenAPI (Swagger UI's Authorize button); the
@@ -35,9 +36,13 @@ async def get_actor(
     container: ContainerDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Actor:
-    if credentials is None or not credentials.credentials:
-        raise Unauthenticated()
-    actor = await container.authenticator.authenticate(credentials.credentials)
+    try:
+        if credentials is None or not credentials.credentials:
+            raise Unauthenticated()
+        actor = await container.authenticator.authenticate(credentials.credentials)
+    except Unauthenticated:
+        await spend_failed_credential(request, container)
+        raise
     request.state.actor = actor
     return actor
 

@@ -1,8 +1,11 @@
 """Request budgets at the boundary: every API route counts against the caller's
 ``default`` budget; registering and sending email also against tighter ones.
 
-The caller is the authenticated key (``request.state.actor``), or the client
-address where there is none (health, unsubscribe links). A spent budget is
+The caller is the authenticated key (``request.state.actor``, left there by
+``get_actor``, which every protected router runs before its budget), or the
+client address where there is none (health, unsubscribe links). A credential
+that does not authenticate spends its client address's budget
+(``spend_failed_credential``), so keys cannot be guessed at full speed. A spent budget is
 429 ``rate_limited`` with ``Retry-After``; ``RateLimitHeadersMiddleware``
 (api/middleware.py) reports the tightest budget this request touched in
 ``RateLimit-Limit``, ``RateLimit-Remaining`` and ``RateLimit-Reset`` on every
@@ -15,7 +18,6 @@ from typing import Any
 
 from fastapi import Depends, Request
 
-from eventcrm.api.auth import ActorDep
 from eventcrm.api.deps import ContainerDep
 from eventcrm.container import Container
 from eventcrm.errors import LimitExceeded
@@ -38,8 +40,10 @@ def caller_key(request: Request) -> str:
     return f"actor:{actor.id}"  # key:<prefix> or jwt:<issuer>#<subject>
 
 
-async def _count(request: Request, container: Container, budget: str) -> None:
-    decision = await container.request_budgets.hit(budget, caller_key(request))
+async def _count(
+    request: Request, container: Container, budget: str, *, key: str | None = None
+) -> None:
+    decision = await container.request_budgets.hit(budget, key or caller_key(request))
     if decision is None:  # the counter storage is down: fail open (logged)
         return
     _report(request, decision)
@@ -59,9 +63,15 @@ def _report(request: Request, decision: Decision) -> None:
         state[STATE_KEY] = decision
 
 
-async def limit_caller(request: Request, container: ContainerDep, actor: ActorDep) -> None:
+async def limit_caller(request: Request, container: ContainerDep) -> None:
     """The ``default`` budget of an authenticated route, per key."""
     await _count(request, container, "default")
+
+
+async def spend_failed_credential(request: Request, container: Container) -> None:
+    """A refused credential costs its client address one request of its budget:
+    past it, guessing gets 429 instead of 401."""
+    await _count(request, container, "default", key=client_key(request))
 
 
 async def limit_client(request: Request, container: ContainerDep) -> None:
@@ -69,11 +79,11 @@ async def limit_client(request: Request, container: ContainerDep) -> None:
     await _count(request, container, "default")
 
 
-async def limit_registrations(request: Request, container: ContainerDep, actor: ActorDep) -> None:
+async def limit_registrations(request: Request, container: ContainerDep) -> None:
     await _count(request, container, "registrations")
 
 
-async def limit_email(request: Request, container: ContainerDep, actor: ActorDep) -> None:
+async def limit_email(request: Request, container: ContainerDep) -> None:
     await _count(request, container, "email")
 
 
