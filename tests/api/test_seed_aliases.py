@@ -158,7 +158,7 @@ async def test_send_emails_to_a_filter_reaches_what_get_users_lists(
     client: httpx.AsyncClient,
 ) -> None:
     await _hosts_and_attendees(client)
-    criteria = {"company": "Acme", "min_events_attended": 1}
+    criteria: dict[str, str | int] = {"company": "Acme", "min_events_attended": 1}
     response = await client.post(
         f"{API}/emails/send-emails",
         json={"filter": criteria, "subject": "Hello", "html": "<p>Hi</p>"},
