@@ -23,26 +23,30 @@ from eventcrm.api.middleware import (
     RequestContextMiddleware,
     RequestLimitsMiddleware,
     SecurityHeadersMiddleware,
+    TrailingSlashMiddleware,
 )
-from eventcrm.api.paths import API_PREFIX
 from eventcrm.api.rate_limits import CallerBudget, ClientBudget
 from eventcrm.bootstrap import build_container, build_worker
+from eventcrm.campaigns.compat_router import router as campaigns_compat_router
 from eventcrm.campaigns.router import emails_router
 from eventcrm.campaigns.router import router as campaigns_router
 from eventcrm.categories.router import router as categories_router
 from eventcrm.container import Container
 from eventcrm.events.router import router as events_router
 from eventcrm.kit.logging import configure_logging
+from eventcrm.registrations.router import attendees_router
 from eventcrm.registrations.router import router as registrations_router
 from eventcrm.registrations.router import user_router as user_registrations_router
 from eventcrm.segments.router import router as segments_router
 from eventcrm.settings import Settings
 from eventcrm.templates.router import router as templates_router
 from eventcrm.unsubscribe.router import router as unsubscribe_router
+from eventcrm.users.compat_router import router as users_compat_router
 from eventcrm.users.router import router as users_router
 
-#: The /api/v1 routers anyone may call, and why. Every other router needs a
-#: credential (``get_actor``), whether or not its handlers ask for the actor.
+#: The API routers (under EVENTCRM_API_PREFIX) anyone may call, and why. Every
+#: other router needs a credential (``get_actor``), whether or not its handlers
+#: ask for the actor.
 PUBLIC_ROUTERS: tuple[APIRouter, ...] = (
     # The link in an email: its signed token is the credential.
     unsubscribe_router,
@@ -58,6 +62,10 @@ PROTECTED_ROUTERS: tuple[APIRouter, ...] = (
     campaigns_router,
     emails_router,
     api_keys_router,
+    attendees_router,
+    # The earlier systems' requests: deprecated aliases (docs/migrating.md).
+    users_compat_router,
+    campaigns_compat_router,
 )
 
 
@@ -65,6 +73,7 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
     settings = settings or Settings()
     configure_logging(level=settings.log_level, fmt=settings.log_format)
     container = container or build_container(settings)
+    prefix = settings.api_prefix
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -98,6 +107,8 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
         "summary": "Contacts, events with capacity and waitlists, and email to segments.",
         "lifespan": lifespan,
         "generate_unique_id_function": openapi.operation_id,
+        # A trailing slash is removed before routing (TrailingSlashMiddleware): never a 307.
+        "redirect_slashes": False,
     }
     if settings.docs_enabled:
         # /docs and /redoc load their scripts and styles from this server, never a CDN.
@@ -105,13 +116,14 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
     else:  # production without a public document
         app = FastAPI(**about, docs_url=None, redoc_url=None, openapi_url=None)
     app.state.container = container
+    app.state.api_prefix = prefix  # Location headers (api/paths.py)
     # The last added runs first: every answer, a refused body's too, carries a
     # request id and the security headers; CORS answers preflights, and an
     # oversized request is refused (413, 414), before the cross-site write guard.
     app.add_middleware(
         CrossSiteWriteGuardMiddleware,
         allowed_origins=settings.allowed_origins,
-        form_paths=(f"{API_PREFIX}/unsubscribe/",),
+        form_paths=(f"{prefix}/unsubscribe/",),
     )
     app.add_middleware(
         RequestLimitsMiddleware,
@@ -139,11 +151,13 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
         )
     app.add_middleware(
         SecurityHeadersMiddleware,
-        api_prefix=API_PREFIX,
+        api_prefix=prefix,
         # FastAPIOffline serves the pages itself (app.docs_url stays None).
         docs_paths=("/docs", "/redoc") if settings.docs_enabled else (),
         trust_proxy=settings.trust_proxy_headers,
     )
+    # Runs right after the request id is set: the access log shows the path as sent.
+    app.add_middleware(TrailingSlashMiddleware)
     app.add_middleware(RequestContextMiddleware)
     problems.install(app)
     idempotency.install(app)
@@ -151,10 +165,8 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
     # address where no credential is used.
     app.include_router(health_router, dependencies=[ClientBudget])
     for router in PROTECTED_ROUTERS:
-        app.include_router(
-            router, prefix=API_PREFIX, dependencies=[Depends(get_actor), CallerBudget]
-        )
+        app.include_router(router, prefix=prefix, dependencies=[Depends(get_actor), CallerBudget])
     for router in PUBLIC_ROUTERS:
-        app.include_router(router, prefix=API_PREFIX, dependencies=[ClientBudget])
+        app.include_router(router, prefix=prefix, dependencies=[ClientBudget])
     openapi.install(app)
     return app

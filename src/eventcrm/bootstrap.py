@@ -12,7 +12,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from eventcrm.access.credentials import Authenticator
 from eventcrm.access.jwt_verifier import JwtConfig, JwtVerifier
-from eventcrm.api.paths import API_PREFIX
 from eventcrm.container import Container
 from eventcrm.kit.clock import Clock, SystemClock
 from eventcrm.kit.cursor import CursorCodec
@@ -60,7 +59,9 @@ def build_container(
         mail=mail or build_mail_sender(settings, mail_from),
         mail_from=mail_from,
         unsubscribe=UnsubscribeLinks(
-            secret_key=key, base_url=f"{settings.public_url.rstrip('/')}{API_PREFIX}/unsubscribe/"
+            secret_key=key,
+            # Under the same EVENTCRM_API_PREFIX create_app mounts the routers at.
+            base_url=f"{settings.public_url.rstrip('/')}{settings.api_prefix}/unsubscribe/",
         ),
         authenticator=Authenticator(
             storage=storage, clock=clock, jwt=build_jwt_verifier(settings, http=jwks_http)

@@ -112,7 +112,7 @@ def _announce_first_admin_key(settings: Settings, base_url: str) -> None:
     typer.echo(
         "eventcrm: this database had no API key; created an administrator key. It is shown "
         f"this once (only its digest is stored), keep it now.{docs or ''}\n"
-        f"  curl -H 'Authorization: Bearer <key>' {base_url}/api/v1/users\n"
+        f"  curl -H 'Authorization: Bearer <key>' {base_url}{settings.api_prefix}/users\n"
         f"{created.plaintext}"
     )
 

@@ -48,6 +48,13 @@ class Settings(BaseSettings):
     #: Longest URL (path and query string) accepted (414 above it). ``eventcrm
     #: serve`` itself refuses a request line or header block over 64 KiB.
     max_url_bytes: int = Field(default=32 * 1024, ge=256, le=60 * 1024)
+    #: Where the API is served: ``/api/v1`` by default; empty serves it at the root
+    #: (``/users``, ``/events``), as the earlier systems did. Health probes and the
+    #: documentation stay where they are.
+    api_prefix: str = Field(default="/api/v1", pattern=r"^(/[A-Za-z0-9._~-]+)*$", max_length=100)
+    #: ``POST /users/send_email`` (a deprecated alias) sends the email template of this
+    #: name; unset, a short built-in message.
+    predefined_email_template: str | None = Field(default=None, min_length=1, max_length=200)
     #: Serve /docs, /redoc and /openapi.json (turn off in production if the API is private).
     docs_enabled: bool = True
     # --- Abuse limits (docs/security.md) ------------------------------------

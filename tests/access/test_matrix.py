@@ -27,7 +27,6 @@ from starlette.routing import BaseRoute
 from eventcrm.access.domain import Actor, Role
 from eventcrm.api.auth import get_actor
 from eventcrm.api.deps import ContainerDep, get_unit_of_work
-from eventcrm.api.paths import API_PREFIX
 from eventcrm.app import create_app
 from eventcrm.bootstrap import build_container
 from eventcrm.settings import Settings
@@ -35,6 +34,8 @@ from eventcrm.storage.ports import UnitOfWork
 from eventcrm.storage.sql.storage import SqlStorage
 from eventcrm.storage.sql.tables import metadata
 from tests.support.assertions import assert_problem, snapshot
+
+API_PREFIX = "/api/v1"  # the default EVENTCRM_API_PREFIX
 
 ACTORS = ("admin", "owner", "other", "viewer")
 OK, FORBIDDEN, HIDDEN, PUBLIC = "ok", 403, 404, "public"
@@ -82,6 +83,7 @@ MATRIX: dict[tuple[str, str], tuple[Any, ...]] = {
     ("GET", f"/events/{E}/registrations"): MANAGED_READ,
     ("DELETE", f"/events/{E}/registrations/{U}"): MANAGED_WRITE,
     ("POST", f"/events/{E}/registrations/{U}/check-in"): MANAGED_WRITE,
+    ("GET", f"/events/{E}/attendees"): MANAGED_READ,
     # templates and segments are shared: administrators keep them
     ("POST", "/email-templates"): ADMIN_ONLY,
     ("GET", "/email-templates"): ALL_READ,
@@ -107,6 +109,13 @@ MATRIX: dict[tuple[str, str], tuple[Any, ...]] = {
     ("POST", f"/campaigns/{C}/retry-failed"): MANAGED_WRITE,
     ("GET", f"/campaigns/{C}/deliveries"): MANAGED_READ,
     ("POST", "/emails/send"): MANAGED_WRITE,
+    # the seeds' aliases, as their canonical routes: searching is for everyone; a
+    # list of ids or a filter as audience is for administrators (an organizer
+    # writes to its events' participants only, as on /emails/send)
+    ("POST", "/users/filter"): ALL_READ,
+    ("POST", "/users/filter_by"): ALL_READ,
+    ("POST", "/users/send_email"): ADMIN_ONLY,
+    ("POST", "/emails/send-emails"): ADMIN_ONLY,
     # credentials: administrators only
     ("POST", "/api-keys"): ADMIN_ONLY,
     ("GET", "/api-keys"): ADMIN_ONLY,
@@ -244,6 +253,13 @@ def _body(method: str, path: str, ids: dict[str, str], actor: str) -> dict[str, 
         ("PUT", "/segments/{segment_id}"): {"name": "s2", "filter": None},
         ("POST", "/campaigns"): {"name": "n", **message, "audience": {"eventId": ids["event_id"]}},
         ("POST", "/emails/send"): {**message, "eventId": ids["event_id"]},
+        ("POST", "/users/filter"): {"filter": {"role": "attendee"}, "limit": 10},
+        ("POST", "/users/send_email"): {"user_ids": [ids["alice"]]},
+        ("POST", "/emails/send-emails"): {
+            "user_ids": [ids["alice"]],
+            "subject": "Hi",
+            "body": "Hello",
+        },
         ("POST", "/api-keys"): {"name": "new", "role": "viewer"},
     }
     return bodies.get((method, path))

@@ -12,8 +12,9 @@ import httpx
 import pytest
 
 from eventcrm.api.openapi import EXAMPLES, SUMMARIES
-from eventcrm.api.paths import API_PREFIX
 from eventcrm.errors import DomainError
+
+API_PREFIX = "/api/v1"  # the default EVENTCRM_API_PREFIX
 
 CAMEL_CASE = re.compile(r"^[a-z]+(?:[A-Z][a-z0-9]*)*$")
 SNAKE_CASE = re.compile(r"^[a-z][a-z0-9]*(?:_[a-z0-9]+)*$")

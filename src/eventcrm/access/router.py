@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Response, status
+from fastapi import APIRouter, Path, Query, Request, Response, status
 
 from eventcrm.access.keys import PREFIX_PATTERN
 from eventcrm.access.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyListParams, ApiKeyRead
@@ -22,12 +22,16 @@ KeyPrefix = Annotated[str, Path(pattern=PREFIX_PATTERN)]
 
 @router.post("", status_code=status.HTTP_201_CREATED)
 async def create_api_key(
-    body: ApiKeyCreate, actor: ActorDep, service: ApiKeyServiceDep, response: Response
+    body: ApiKeyCreate,
+    actor: ActorDep,
+    service: ApiKeyServiceDep,
+    request: Request,
+    response: Response,
 ) -> ApiKeyCreated:
     """Create a key. The response holds the whole key (`key`) this once: it is never
     shown again, and only a digest of it is stored."""
     created = await service.create(actor=actor, data=body)
-    response.headers["Location"] = location(router, created.key.prefix)
+    response.headers["Location"] = location(request, router, created.key.prefix)
     response.headers["Cache-Control"] = "no-store"
     read = ApiKeyRead.model_validate(created.key)
     return ApiKeyCreated(**read.model_dump(), key=created.plaintext)

@@ -1,6 +1,6 @@
 """Who is calling: the request's Actor, as a dependency (``ActorDep``).
 
-Every ``/api/v1`` router is included with ``get_actor`` as a dependency
+Every router under the API prefix is included with ``get_actor`` as a dependency
 (``app.py``), except the few public ones it names, so a new route cannot
 forget it. ``get_actor`` reads ``Authorization: Bearer <credential>`` (an API
 key, or a JWT when an identity provider is configured), answers 401 with

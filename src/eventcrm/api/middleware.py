@@ -1,6 +1,6 @@
 """Pure ASGI middleware: request id in and out with one JSON access-log line per
-request; the limits on URL and body size; rate-limit headers; the refusal of
-cross-site writes; security headers."""
+request; a trailing slash ignored; the limits on URL and body size; rate-limit
+headers; the refusal of cross-site writes; security headers."""
 
 from __future__ import annotations
 
@@ -60,6 +60,24 @@ class RequestContextMiddleware:
                 duration_ms=round((time.perf_counter() - started) * 1000, 2),
             )
             structlog.contextvars.unbind_contextvars("request_id")
+
+
+class TrailingSlashMiddleware:
+    """Serves ``/users/`` as ``/users``: one trailing slash is removed from the
+    path before routing (the root ``/`` stays), so a client that writes one
+    gets the same answer instead of a redirect its POST would not follow."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path: str = scope.get("path", "")
+        if scope["type"] == "http" and len(path) > 1 and path.endswith("/"):
+            scope = dict(scope, path=path[:-1])
+            raw: bytes | None = scope.get("raw_path")
+            if raw is not None and raw.endswith(b"/"):
+                scope["raw_path"] = raw[:-1]
+        await self.app(scope, receive, send)
 
 
 class BodyTooLarge(HTTPException):

@@ -23,7 +23,6 @@ from fastapi.routing import APIRoute
 from pydantic.alias_generators import to_camel, to_snake
 
 from eventcrm.api.idempotency import HEADER as IDEMPOTENCY_HEADER
-from eventcrm.api.paths import API_PREFIX
 from eventcrm.api.problems import PROBLEM_JSON, TYPE_PREFIX
 
 #: Operation ids that read better than the handler's name in camelCase.
@@ -105,6 +104,12 @@ SUMMARIES: dict[str, str] = {
     "listApiKeys": "List API keys",
     "getApiKey": "Get an API key",
     "revokeApiKey": "Revoke an API key",
+    "listAttendees": "List an event's attendees",
+    # The earlier systems' requests (deprecated aliases; docs/migrating.md).
+    "filterUsers": "Filter contacts by flat criteria (deprecated: searchUsers)",
+    "filterUsersByEventCount": "Filter contacts by role and event count (deprecated: searchUsers)",
+    "sendPredefinedEmail": "Send the predefined email (deprecated: sendEmail)",
+    "sendEmailsToAudience": "Send an email to ids or a filter (deprecated: sendEmail)",
 }
 
 #: Operations other than POSTs with an idempotency key (each of which may meet
@@ -133,6 +138,8 @@ CONFLICTING: frozenset[str] = frozenset(
 
 #: Operations anyone may call: no credentials, no rate limit per caller.
 PUBLIC: frozenset[str] = frozenset({"getUnsubscribePage", "unsubscribeOneClick"})
+#: The probes, outside the API prefix (which may be empty, so paths cannot tell).
+PROBES: frozenset[str] = frozenset({"getLiveness", "getReadiness"})
 
 #: Rules a JSON schema cannot state, added to the description of the request body.
 BODY_RULES: dict[str, str] = {
@@ -403,7 +410,7 @@ def _error_statuses(path: str, operation: dict[str, Any], *, idempotent: bool) -
         statuses.add(409)
     if op_id != "getLiveness":  # everything else reads the database
         statuses.add(503)
-    if path.startswith(API_PREFIX + "/") and op_id not in PUBLIC:
+    if op_id not in PUBLIC | PROBES:
         statuses.update((401, 403))
         if has_body:  # the cross-site write guard (api/middleware.py)
             statuses.add(415)

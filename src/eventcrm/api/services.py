@@ -136,6 +136,7 @@ async def get_campaign_service(
         confirm_threshold=container.settings.campaign_confirm_threshold,
         recipient_quota=container.recipient_quota,
         privacy=_privacy(actor, container),
+        predefined_template=container.settings.predefined_email_template,
     )
 
 

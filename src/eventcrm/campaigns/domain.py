@@ -200,3 +200,14 @@ class DeliveryOutcome:
     next_attempt_at: datetime | None = None
     provider_message_id: str | None = None
     sent_at: datetime | None = None
+
+
+#: What ``POST /users/send_email`` (a deprecated alias) sends when
+#: ``EVENTCRM_PREDEFINED_EMAIL_TEMPLATE`` names no template.
+PREDEFINED_SUBJECT = "News from the events team"
+PREDEFINED_TEXT = (
+    "Hi {{ user.firstName }},\n\n"
+    "There is news about our upcoming events: watch your inbox for the details,\n"
+    "and reply to this message if you have any questions.\n\n"
+    "See you soon!\n"
+)

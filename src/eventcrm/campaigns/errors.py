@@ -5,6 +5,7 @@ CampaignError
 ├── CampaignIdTaken         (Conflict)
 ├── CampaignStateConflict   (Conflict)  the action does not fit the campaign's state
 ├── ConfirmationRequired    (Conflict)  a large send needs ``?confirm=true``
+├── PredefinedTemplateMissing (Conflict)  the predefined email's template is gone
 ├── RecipientLimitReached   (LimitExceeded)  an organizer's daily recipients are spent
 └── InvalidAudience         (InvalidInput)
 """
@@ -56,6 +57,18 @@ class ConfirmationRequired(CampaignError, Conflict):
             "nothing was sent. Repeat the request with ?confirm=true to send it."
         )
         self.recipients = recipients
+
+
+class PredefinedTemplateMissing(CampaignError, Conflict):
+    code = "predefined_template_missing"
+    title = "The predefined email's template does not exist"
+
+    def __init__(self, name: str) -> None:
+        super().__init__(
+            f"EVENTCRM_PREDEFINED_EMAIL_TEMPLATE names the email template {name!r}, which does "
+            "not exist: nothing was sent. Create it, or unset the setting to send the "
+            "built-in message."
+        )
 
 
 class RecipientLimitReached(CampaignError, LimitExceeded):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Response, status
+from fastapi import APIRouter, Path, Query, Request, Response, status
 
 from eventcrm.api.idempotency import IdempotentRoute
 from eventcrm.api.paths import location
@@ -66,11 +66,11 @@ def _read(p: CampaignProgress) -> CampaignRead:
 
 @router.post("", status_code=status.HTTP_201_CREATED)
 async def create_campaign(
-    body: CampaignCreate, service: CampaignServiceDep, response: Response
+    body: CampaignCreate, service: CampaignServiceDep, request: Request, response: Response
 ) -> CampaignRead:
     """Create a draft: a message (template or inline) and an audience, nothing sent yet."""
     progress = await service.create(data=body)
-    response.headers["Location"] = location(router, progress.campaign.id)
+    response.headers["Location"] = location(request, router, progress.campaign.id)
     return _read(progress)
 
 

@@ -206,3 +206,11 @@ class EmailSendAccepted(ApiModel):
     campaign_id: str
     recipient_count: int
     status: CampaignStatus
+
+
+class EmailSendTracked(EmailSendAccepted):
+    """What the deprecated send aliases answer: the campaign they created, its
+    recipients, and where its delivery counts (sent, failed, …) are followed."""
+
+    counts: DeliveryCounts
+    campaign_url: str = Field(description="GET it for the counts and the progress.")

@@ -9,6 +9,8 @@ from eventcrm.access.domain import Actor, Role
 from eventcrm.access.policy import ContactPrivacy, manages, require_writer
 from eventcrm.campaigns.domain import (
     FINAL_DELIVERY_STATUSES,
+    PREDEFINED_SUBJECT,
+    PREDEFINED_TEXT,
     Audience,
     Campaign,
     CampaignKind,
@@ -31,6 +33,7 @@ from eventcrm.campaigns.errors import (
     CampaignStateConflict,
     ConfirmationRequired,
     InvalidAudience,
+    PredefinedTemplateMissing,
     RecipientLimitReached,
 )
 from eventcrm.campaigns.outbox import queue_campaign
@@ -104,6 +107,7 @@ class CampaignService:
         privacy: ContactPrivacy,
         confirm_threshold: int | None = None,
         recipient_quota: DailyRecipientQuota | None = None,
+        predefined_template: str | None = None,
     ) -> None:
         self._actor = actor
         self._privacy = privacy
@@ -115,6 +119,8 @@ class CampaignService:
         self._confirm_threshold = confirm_threshold
         #: Organizers' recipients per day (a leaked key cannot mail everyone).
         self._recipient_quota = recipient_quota
+        #: The template ``send_predefined`` sends (by name); None: the built-in message.
+        self._predefined_template = predefined_template
 
     async def create(self, *, data: CampaignCreate) -> CampaignProgress:
         self._check_sender(data.audience)
@@ -150,6 +156,21 @@ class CampaignService:
         return await self.send(
             campaign_id=campaign.id, scheduled_at=data.scheduled_at, confirm=confirm
         )
+
+    async def send_predefined(
+        self, *, user_ids: list[str], confirm: bool = False
+    ) -> CampaignProgress:
+        """Send the predefined email to these contacts (the seeds' ``send_email``):
+        ``send_now`` with the configured template, or the built-in message."""
+        require_writer(self._actor, "send email")
+        message: dict[str, str] = {"subject": PREDEFINED_SUBJECT, "text": PREDEFINED_TEXT}
+        if self._predefined_template is not None:
+            template = await self._uow.templates.get_by_name(self._predefined_template)
+            if template is None:
+                raise PredefinedTemplateMissing(self._predefined_template)
+            message = {"template_id": template.id}
+        data = EmailSend.model_validate({**message, "user_ids": user_ids})
+        return await self.send_now(data=data, confirm=confirm)
 
     async def get(self, *, campaign_id: str) -> CampaignProgress:
         campaign = await self._get(campaign_id)

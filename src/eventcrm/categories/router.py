@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Response, status
+from fastapi import APIRouter, Path, Query, Request, Response, status
 
 from eventcrm.api.idempotency import IdempotentRoute
 from eventcrm.api.paths import location
@@ -27,11 +27,11 @@ CategoryId = Annotated[str, Path(pattern=ID_PATTERN)]
 
 @router.post("", status_code=status.HTTP_201_CREATED)
 async def create_category(
-    body: CategoryCreate, service: CategoryServiceDep, response: Response
+    body: CategoryCreate, service: CategoryServiceDep, request: Request, response: Response
 ) -> CategoryRead:
     """Create a category; 409 if the id or (case-insensitively) the name is taken."""
     category = await service.create(data=body)
-    response.headers["Location"] = location(router, category.id)
+    response.headers["Location"] = location(request, router, category.id)
     return CategoryRead.model_validate(category)
 
 

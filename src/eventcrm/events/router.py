@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Response, status
+from fastapi import APIRouter, Path, Query, Request, Response, status
 
 from eventcrm.api.idempotency import IdempotentRoute
 from eventcrm.api.paths import location
@@ -35,11 +35,11 @@ def _read(event: Event) -> EventRead:
 
 @router.post("", status_code=status.HTTP_201_CREATED)
 async def create_event(
-    body: EventCreate, service: EventServiceDep, response: Response
+    body: EventCreate, service: EventServiceDep, request: Request, response: Response
 ) -> EventRead:
     """Create an event; the slug is generated from the title when not given."""
     event = await service.create(data=body)
-    response.headers["Location"] = location(router, event.id)
+    response.headers["Location"] = location(request, router, event.id)
     return _read(event)
 
 

@@ -34,6 +34,10 @@ from eventcrm.registrations.service import RegistrationService
 router = APIRouter(
     prefix="/events/{event_id}/registrations", tags=["registrations"], route_class=IdempotentRoute
 )
+#: The seeds' name for an event's attendee list (docs/migrating.md).
+attendees_router = APIRouter(
+    prefix="/events/{event_id}", tags=["registrations"], route_class=IdempotentRoute
+)
 user_router = APIRouter(
     prefix="/users/{user_id}", tags=["registrations"], route_class=IdempotentRoute
 )
@@ -82,6 +86,24 @@ async def list_participants(
         event_id=event_id,
         status=params.status,
         role=params.role,
+        limit=params.limit,
+        cursor=params.cursor,
+    )
+    return _page(result, ParticipantRead)  # type: ignore[no-any-return]
+
+
+@attendees_router.get("/attendees")
+async def list_attendees(
+    event_id: EventId,
+    params: Annotated[PageParams, Query()],
+    service: RegistrationServiceDep,
+) -> Page[ParticipantRead]:
+    """The attendees holding a seat, in the order they joined: the same list as
+    `GET /events/{event_id}/registrations?status=registered&role=attendee`."""
+    result = await service.participants(
+        event_id=event_id,
+        status=RegistrationStatus.REGISTERED,
+        role=Role.ATTENDEE,
         limit=params.limit,
         cursor=params.cursor,
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Response, status
+from fastapi import APIRouter, Path, Query, Request, Response, status
 
 from eventcrm.api.idempotency import IdempotentRoute
 from eventcrm.api.paths import location
@@ -29,11 +29,11 @@ SegmentId = Annotated[str, Path(pattern=ID_PATTERN, description="The segment's i
 
 @router.post("", status_code=status.HTTP_201_CREATED)
 async def create_segment(
-    body: SegmentCreate, service: SegmentServiceDep, response: Response
+    body: SegmentCreate, service: SegmentServiceDep, request: Request, response: Response
 ) -> SegmentRead:
     """Save a named filter; an invalid filter is a 422 naming the bad node."""
     segment = await service.create(data=body)
-    response.headers["Location"] = location(router, segment.id)
+    response.headers["Location"] = location(request, router, segment.id)
     return SegmentRead.model_validate(segment)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Response, status
+from fastapi import APIRouter, Path, Query, Request, Response, status
 
 from eventcrm.api.idempotency import IdempotentRoute, no_idempotency_key
 from eventcrm.api.paths import location
@@ -28,11 +28,11 @@ TemplateId = Annotated[str, Path(pattern=ID_PATTERN, description="The template's
 
 @router.post("", status_code=status.HTTP_201_CREATED)
 async def create_template(
-    body: TemplateCreate, service: TemplateServiceDep, response: Response
+    body: TemplateCreate, service: TemplateServiceDep, request: Request, response: Response
 ) -> TemplateRead:
     """Create a template; a syntax error in any part is a 422 naming the part and line."""
     template = await service.create(data=body)
-    response.headers["Location"] = location(router, template.id)
+    response.headers["Location"] = location(request, router, template.id)
     return TemplateRead.model_validate(template)
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from datetime import datetime
+from typing import Any
 
 from eventcrm.kit.filters import FieldSpec, FieldType
 from eventcrm.kit.sorting import SortKey
@@ -102,3 +104,29 @@ SORT_FIELDS = frozenset(
     }
 )
 DEFAULT_SORT = (SortKey("created_at"),)
+
+#: The flat criteria of ``GET /users`` (and of the seeds' filter bodies), each with
+#: the filter-language field it compares and how: lists match any of their values.
+CRITERIA: dict[str, tuple[str, str]] = {
+    "company": ("company", "in"),
+    "job_title": ("job_title", "in"),
+    "city": ("city", "in"),
+    "state": ("state", "in"),
+    "min_events_hosted": ("events_hosted", "gte"),
+    "max_events_hosted": ("events_hosted", "lte"),
+    "min_events_attended": ("events_attended", "gte"),
+    "max_events_attended": ("events_attended", "lte"),
+    "role": ("role", "eq"),
+}
+
+
+def criteria_filter(criteria: Mapping[str, Any]) -> dict[str, Any] | None:
+    """Flat criteria (``{"company": ["Acme"], "min_events_hosted": 2}``, names as in
+    ``CRITERIA``) as one filter tree: all of them must hold; none selects everyone
+    (``None``). Empty lists and ``None`` values are no criterion."""
+    conditions = [
+        {"field": field, "op": op, "value": criteria[name]}
+        for name, (field, op) in CRITERIA.items()
+        if criteria.get(name) not in (None, [])
+    ]
+    return {"and": conditions} if conditions else None

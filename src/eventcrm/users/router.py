@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Response, status
+from fastapi import APIRouter, Path, Query, Request, Response, status
 
 from eventcrm.api.idempotency import IdempotentRoute, no_idempotency_key
 from eventcrm.api.paths import location
@@ -28,7 +28,7 @@ router = APIRouter(prefix="/users", tags=["users"], route_class=IdempotentRoute)
 UserId = Annotated[str, Path(pattern=ID_PATTERN, description="The user's id.")]
 
 
-def _page(result: ListResult[User]) -> Page[UserRead]:
+def page_of(result: ListResult[User]) -> Page[UserRead]:
     return Page[UserRead](
         items=[UserRead.model_validate(u) for u in result.items],
         next_cursor=result.next_cursor,
@@ -37,10 +37,12 @@ def _page(result: ListResult[User]) -> Page[UserRead]:
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model_exclude_none=False)
-async def create_user(body: UserCreate, service: UserServiceDep, response: Response) -> UserRead:
+async def create_user(
+    body: UserCreate, service: UserServiceDep, request: Request, response: Response
+) -> UserRead:
     """Create a contact. 409 if the id or (case-insensitively) the email is taken."""
     user = await service.create(data=body)
-    response.headers["Location"] = location(router, user.id)
+    response.headers["Location"] = location(request, router, user.id)
     return UserRead.model_validate(user)
 
 
@@ -49,14 +51,14 @@ async def list_users(
     params: Annotated[UserListParams, Query()], service: UserServiceDep
 ) -> Page[UserRead]:
     """List contacts with combinable filters, a sort, and keyset pagination."""
-    return _page(await service.list(params=params))
+    return page_of(await service.list(params=params))
 
 
 @router.post("/search")
 @no_idempotency_key
 async def search_users(body: UserSearch, service: UserServiceDep) -> Page[UserRead]:
     """List contacts selected by a filter expression (and/or/not over field conditions)."""
-    return _page(await service.search(body=body))
+    return page_of(await service.search(body=body))
 
 
 @router.get("/{user_id}")

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
+    BeforeValidator,
     EmailStr,
     Field,
     HttpUrl,
@@ -20,7 +21,7 @@ from eventcrm.kit.filter_schema import FilterNode, checked_by
 from eventcrm.kit.filters import INT_MAX, MAX_TEXT_LENGTH
 from eventcrm.kit.ids import ID_PATTERN
 from eventcrm.kit.schemas import ApiModel, HiddenUnlessAllowed, UtcDateTime, WriteModel
-from eventcrm.users.domain import FILTER_FIELDS, READ_ONLY_FIELDS
+from eventcrm.users.domain import FILTER_FIELDS, READ_ONLY_FIELDS, criteria_filter
 
 
 def _blank_to_none(value: str | None) -> str | None:
@@ -165,12 +166,16 @@ class UserListParams(WriteModel):
     @field_validator("max_events_hosted", "max_events_attended", "created_before")
     @classmethod
     def _range_is_ordered(cls, high: Any, info: ValidationInfo) -> Any:
-        assert info.field_name is not None
-        low_name = _RANGE_LOWER_BOUNDS[info.field_name]
-        low = info.data.get(low_name)
-        if low is not None and high is not None and low > high:
-            raise ValueError(f"{low_name} must not be greater than {info.field_name}")
-        return high
+        return _ordered(high, info)
+
+
+def _ordered(high: Any, info: ValidationInfo) -> Any:
+    assert info.field_name is not None
+    low_name = _RANGE_LOWER_BOUNDS[info.field_name]
+    low = info.data.get(low_name)
+    if low is not None and high is not None and low > high:
+        raise ValueError(f"{low_name} must not be greater than {info.field_name}")
+    return high
 
 
 _RANGE_LOWER_BOUNDS = {
@@ -202,3 +207,69 @@ class UserSearch(WriteModel):
     limit: Annotated[int, Field(ge=1, le=100)] = 20
     cursor: Annotated[str | None, StringConstraints(max_length=2048)] = None
     include_total: bool = False
+
+
+# --- The earlier systems' filter requests (deprecated aliases, docs/migrating.md) ---
+
+_OneOrMany = Annotated[
+    list[Annotated[str, StringConstraints(max_length=MAX_TEXT_LENGTH)]],
+    BeforeValidator(lambda value: [value] if isinstance(value, str) else value),
+    Field(max_length=100, description="One value, or a list: any of them matches."),
+]
+_Count = Annotated[int | None, Field(ge=0, le=INT_MAX)]
+
+
+class UserCriteria(WriteModel):
+    """Flat criteria, named like ``GET /users``' query parameters, plus ``role``
+    (holds that role, registered, in some live event); all must hold."""
+
+    company: _OneOrMany = []
+    job_title: _OneOrMany = []
+    city: _OneOrMany = []
+    state: _OneOrMany = []
+    min_events_hosted: _Count = None
+    max_events_hosted: _Count = None
+    min_events_attended: _Count = None
+    max_events_attended: _Count = None
+    role: Literal["owner", "host", "attendee"] | None = None
+
+    @field_validator("max_events_hosted", "max_events_attended")
+    @classmethod
+    def _range_is_ordered(cls, high: Any, info: ValidationInfo) -> Any:
+        return _ordered(high, info)
+
+    def tree(self) -> dict[str, Any] | None:
+        """The same selection in the filter language (``None``: everyone)."""
+        return criteria_filter(self.model_dump(by_alias=False))
+
+
+class UserFilterRequest(WriteModel):
+    """Body of the deprecated ``POST /users/filter``."""
+
+    filter: UserCriteria = Field(default_factory=UserCriteria)
+    limit: Annotated[int, Field(ge=1, le=100)] = 20
+    cursor: Annotated[str | None, StringConstraints(max_length=2048)] = None
+
+    def search(self) -> UserSearch:
+        """The equivalent ``POST /users/search`` body."""
+        return UserSearch.model_validate(
+            {"filter": self.filter.tree(), "limit": self.limit, "cursor": self.cursor}
+        )
+
+
+class UserFilterByParams(WriteModel):
+    """Query parameters of the deprecated ``POST /users/filter_by``."""
+
+    min_events: _Count = Field(
+        default=None,
+        description="At least this many events hosted (attended, with role=attendee).",
+    )
+    role: Literal["owner", "host", "attendee"] | None = None
+    limit: Annotated[int, Field(ge=1, le=100)] = 20
+    cursor: Annotated[str | None, StringConstraints(max_length=2048)] = None
+
+    def search(self) -> UserSearch:
+        """The equivalent ``POST /users/search`` body."""
+        counted = "min_events_attended" if self.role == "attendee" else "min_events_hosted"
+        criteria = UserCriteria.model_validate({"role": self.role, counted: self.min_events})
+        return UserFilterRequest(filter=criteria, limit=self.limit, cursor=self.cursor).search()
