@@ -60,7 +60,7 @@ def build_container(
         mail=mail or build_mail_sender(settings, mail_from),
         mail_from=mail_from,
         unsubscribe=UnsubscribeLinks(
-            secret_key=key, base_url=f"{settings.public_url.rstrip('/')}{API_PREFIX}/unsubscribe/"
+            secret_key=key, base_url=f"{settings.links_url}{API_PREFIX}/unsubscribe/"
         ),
         authenticator=Authenticator(
             storage=storage, clock=clock, jwt=build_jwt_verifier(settings, http=jwks_http)
