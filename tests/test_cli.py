@@ -11,6 +11,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from importlib.metadata import version
 from pathlib import Path
 
 import httpx
@@ -19,29 +20,27 @@ import sqlalchemy as sa
 from alembic.script import ScriptDirectory
 from typer.testing import CliRunner
 
+from eventcrm.bootstrap import build_container
 from eventcrm.cli import app
+from eventcrm.settings import Settings
 from eventcrm.storage.sql import migrate
 from eventcrm.storage.sql.tables import metadata
 from tests.support.http_connection import KeepAliveConnection, Reply
+from tests.support.serve import (
+    STARTUP_TIMEOUT_SECONDS,
+    Server,
+    eventcrm_command,
+    running_server,
+    without_eventcrm_settings,
+)
 
-STARTUP_TIMEOUT_SECONDS = 60
 USERS = "/api/v1/users"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def table_names(database: Path) -> set[str]:
     with sqlite3.connect(database) as conn:
         rows = conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
     return {name for (name,) in rows}
-
-
-def without_eventcrm_settings() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if not k.startswith("EVENTCRM_")}
 
 
 # --- eventcrm db ... ---------------------------------------------------------------------
@@ -54,6 +53,10 @@ def database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     for name in list(os.environ):
         if name.startswith("EVENTCRM_"):
             monkeypatch.delenv(name)
+    # `serve` sets these for its server processes: whatever it sets is undone afterwards.
+    for name in ("EVENTCRM_EMBEDDED_WORKER", "EVENTCRM_PUBLIC_URL"):
+        monkeypatch.setenv(name, "")
+        monkeypatch.delenv(name)
     path = tmp_path / "cli.db"
     monkeypatch.setenv("EVENTCRM_DATABASE_URL", f"sqlite+aiosqlite:///{path}")
     return path
@@ -187,70 +190,145 @@ def test_plain_alembic_command_migrates_the_configured_database(
     assert "deliveries" in table_names(database)
 
 
-# --- eventcrm serve ----------------------------------------------------------------------
+# --- operator errors: one line, a non-zero exit, the traceback only with --debug ----------
+
+
+def test_version_prints_the_installed_version() -> None:
+    result = CliRunner().invoke(app, ["--version"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip() == f"eventcrm {version('eventcrm')}"
 
 
 @dataclass
-class Server:
-    base_url: str
-    workdir: Path
-    stderr: Path
-    stdout: Path
-    process: subprocess.Popen[bytes]
+class Mistake:
+    environment: dict[str, str]
+    args: list[str]
+    says: str
 
-    @property
-    def first_key(self) -> str:
-        """The administrator key the first start printed (its last line)."""
-        return self.stdout.read_text().strip().splitlines()[-1]
 
-    @property
-    def auth(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.first_key}"}
+MISTAKES = {
+    "sendgrid without a key": Mistake(
+        {"EVENTCRM_EMAIL_PROVIDER": "sendgrid"}, ["db", "upgrade"], "EVENTCRM_SENDGRID_API_KEY"
+    ),
+    "a bad settings value": Mistake(
+        {"EVENTCRM_WORKER_CONCURRENCY": "many"},
+        ["worker", "--until-idle"],
+        "EVENTCRM_WORKER_CONCURRENCY: Input should be a valid integer",
+    ),
+    "an unknown migration revision": Mistake(
+        {}, ["db", "upgrade", "nosuch"], "Can't locate revision identified by 'nosuch'"
+    ),
+    "an unreachable database": Mistake(
+        {"EVENTCRM_DATABASE_URL": "postgresql+asyncpg://eventcrm@127.0.0.1:1/eventcrm"},
+        ["db", "upgrade"],
+        "could not connect to the database",
+    ),
+    "an unsupported database": Mistake(
+        {"EVENTCRM_DATABASE_URL": "mysql://eventcrm@127.0.0.1/eventcrm"},
+        ["db", "current"],
+        "Unsupported database 'mysql'",
+    ),
+    "serve misconfigured": Mistake(
+        {"EVENTCRM_RATE_LIMIT": "lots"}, ["serve"], "EVENTCRM_RATE_LIMIT: 'lots' is not a rate"
+    ),
+}
+
+
+@pytest.mark.parametrize("mistake", MISTAKES.values(), ids=MISTAKES.keys())
+def test_an_operator_error_is_one_line_and_a_failed_exit(
+    database: Path, mistake: Mistake, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("eventcrm.cli.uvicorn.run", lambda *args, **kwargs: None)
+    result = CliRunner().invoke(app, mistake.args, env=mistake.environment)
+    assert result.exit_code == 1
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    [line] = result.stderr.splitlines()
+    assert line.startswith("eventcrm: error: ")
+    assert mistake.says in line
+    assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("mistake", MISTAKES.values(), ids=MISTAKES.keys())
+def test_debug_shows_the_traceback_of_an_operator_error(
+    database: Path, mistake: Mistake, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("eventcrm.cli.uvicorn.run", lambda *args, **kwargs: None)
+    result = CliRunner().invoke(app, ["--debug", *mistake.args], env=mistake.environment)
+    assert result.exit_code == 1
+    assert result.stderr.startswith("Traceback (most recent call last):")
+    assert result.stderr.splitlines()[-1].startswith("eventcrm: error: ")
+
+
+def test_an_operator_error_from_the_installed_command_is_one_line(tmp_path: Path) -> None:
+    """The real entry point, as an operator runs it: no Python traceback on the terminal."""
+    env = {**without_eventcrm_settings(), "EVENTCRM_EMAIL_PROVIDER": "sendgrid"}
+    done = subprocess.run(
+        [*eventcrm_command(), "db", "upgrade"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 1
+    assert done.stderr.splitlines() == [
+        "eventcrm: error: invalid configuration: "
+        "EVENTCRM_SENDGRID_API_KEY is required when the provider is sendgrid"
+    ]
+
+
+# --- EVENTCRM_PUBLIC_URL: links point at the server that sent them ------------------------
+
+
+@pytest.mark.parametrize(
+    ("options", "links"),
+    [
+        ([], "http://127.0.0.1:8000"),
+        (["--port", "9123"], "http://127.0.0.1:9123"),
+        (["--host", "localhost", "--port", "9123"], "http://localhost:9123"),
+        (["--host", "0.0.0.0", "--port", "9123"], "http://127.0.0.1:9123"),
+        (["--host", "::1", "--port", "9123"], "http://[::1]:9123"),
+    ],
+)
+def test_serve_points_links_at_the_address_it_listens_on(
+    database: Path, monkeypatch: pytest.MonkeyPatch, options: list[str], links: str
+) -> None:
+    monkeypatch.setattr("eventcrm.cli.uvicorn.run", lambda *args, **kwargs: None)
+    result = CliRunner().invoke(app, ["serve", *options])
+    assert result.exit_code == 0, result.output
+    # What the server processes read, and so the unsubscribe links they build.
+    container = build_container(Settings())
+    assert container.unsubscribe.url("someone").startswith(f"{links}/api/v1/unsubscribe/")
+
+
+def test_serve_keeps_an_explicit_public_url(
+    database: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("eventcrm.cli.uvicorn.run", lambda *args, **kwargs: None)
+    monkeypatch.setenv("EVENTCRM_PUBLIC_URL", "https://crm.example/")
+    result = CliRunner().invoke(app, ["serve", "--port", "9123"])
+    assert result.exit_code == 0, result.output
+    url = build_container(Settings()).unsubscribe.url("someone")
+    assert url.startswith("https://crm.example/api/v1/unsubscribe/")
+
+
+def test_serve_on_a_wildcard_address_says_where_links_point(
+    database: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("eventcrm.cli.uvicorn.run", lambda *args, **kwargs: None)
+    result = CliRunner().invoke(app, ["serve", "--host", "0.0.0.0", "--port", "9123"])
+    assert "links in email point to http://127.0.0.1:9123; set EVENTCRM_PUBLIC_URL" in (
+        result.stderr
+    )
+
+
+# --- eventcrm serve ----------------------------------------------------------------------
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """``eventcrm serve`` as a user starts it: a fresh directory, no EVENTCRM_ settings."""
-    workdir = tmp_path_factory.mktemp("serve")
-    stderr = workdir.parent / f"{workdir.name}-stderr.log"
-    stdout = workdir.parent / f"{workdir.name}-stdout.log"
-    port = free_port()
-    script = Path(sys.executable).with_name("eventcrm")
-    launcher = [str(script)] if script.exists() else [sys.executable, "-m", "eventcrm"]
-    command = [*launcher, "serve", "--port", str(port)]
-    with stderr.open("wb") as err, stdout.open("wb") as out:
-        process = subprocess.Popen(
-            command,
-            cwd=workdir,
-            env=without_eventcrm_settings(),
-            stdout=out,
-            stderr=err,
-        )
-    try:
-        server = Server(f"http://127.0.0.1:{port}", workdir, stderr, stdout, process)
-        _wait_until_ready(server)
+    with running_server(tmp_path_factory.mktemp("serve")) as server:
         yield server
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
-def _wait_until_ready(server: Server) -> None:
-    deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
-    while time.monotonic() < deadline:
-        if server.process.poll() is not None:
-            pytest.fail(f"eventcrm serve exited early:\n{server.stderr.read_text()}")
-        try:
-            if httpx.get(f"{server.base_url}/health/ready", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    pytest.fail(f"eventcrm serve was not ready in time:\n{server.stderr.read_text()}")
 
 
 def test_serve_answers_ready_with_the_database_ok(server: Server) -> None:

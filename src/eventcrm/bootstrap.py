@@ -61,7 +61,7 @@ def build_container(
         unsubscribe=UnsubscribeLinks(
             secret_key=key,
             # Under the same EVENTCRM_API_PREFIX create_app mounts the routers at.
-            base_url=f"{settings.public_url.rstrip('/')}{settings.api_prefix}/unsubscribe/",
+            base_url=f"{settings.links_url}{settings.api_prefix}/unsubscribe/",
         ),
         authenticator=Authenticator(
             storage=storage, clock=clock, jwt=build_jwt_verifier(settings, http=jwks_http)

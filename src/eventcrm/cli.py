@@ -5,13 +5,18 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import socket
+import traceback
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from importlib.metadata import version
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
+import typer.core
 import uvicorn
+from alembic.util.exc import CommandError as AlembicError
 from pydantic import ValidationError
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -47,11 +52,93 @@ OPERATOR = Actor(id="cli", role=Role.ADMIN, label="command line")
 #: it reach the app and get a problem+json 414).
 SERVER_OPTIONS: dict[str, Any] = {"http": "httptools"}
 
-app = typer.Typer(help="eventcrm: an events CRM backend.", no_args_is_help=True)
+#: Where ``serve`` tells its server processes (and their links) to live, when
+#: ``EVENTCRM_PUBLIC_URL`` is not set: a wildcard address is no link, so it
+#: becomes the loopback.
+_WILDCARDS = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}
+
+
+#: Where the ``--debug`` option is kept for the whole command line (``click.Context.meta``).
+_DEBUG = "eventcrm.debug"
+
+
+class _OperatorErrors(typer.core.TyperGroup):
+    """Turns an error no command handled into one line on stderr and exit status 1;
+    ``--debug`` prints the traceback first."""
+
+    def invoke(self, ctx: Any) -> Any:  # a Context of the click typer bundles
+        try:
+            return super().invoke(ctx)
+        except (typer.TyperException, typer.Exit, typer.Abort):  # usage errors, exits
+            raise
+        except Exception as exc:
+            if ctx.meta.get(_DEBUG):
+                traceback.print_exc()
+            typer.echo(f"eventcrm: error: {describe_error(exc)}", err=True)
+            raise typer.Exit(code=1) from None
+
+
+def describe_error(exc: BaseException) -> str:
+    """One line saying what went wrong, in the operator's terms (settings by their
+    variable names, the database's own words)."""
+    if isinstance(exc, ValidationError) and exc.title == Settings.__name__:
+        problems = []
+        for error in exc.errors():
+            message = str(error["msg"]).removeprefix("Value error, ")
+            name = "_".join(str(part) for part in error["loc"]).upper()
+            problems.append(f"EVENTCRM_{name}: {message}" if name else message)
+        text = "invalid configuration: " + "; ".join(problems)
+    elif isinstance(exc, DomainError):
+        text = exc.detail
+    elif isinstance(exc, AlembicError):
+        text = f"migration: {exc}"
+    elif isinstance(exc, DBAPIError):
+        text = f"database: {exc.orig}"
+    elif isinstance(exc, ConnectionError | TimeoutError | socket.gaierror):
+        text = f"could not connect to the database: {exc}"
+    elif isinstance(exc, OSError | ValueError):
+        text = str(exc)
+    else:
+        text = f"{type(exc).__name__}: {exc} (--debug shows the traceback)"
+    return " ".join(text.split())
+
+
+app = typer.Typer(
+    cls=_OperatorErrors, help="eventcrm: an events CRM backend.", no_args_is_help=True
+)
 db = typer.Typer(help="Database schema migrations.", no_args_is_help=True)
 app.add_typer(db, name="db")
 keys = typer.Typer(help="API keys: create, list, revoke.", no_args_is_help=True)
 app.add_typer(keys, name="keys")
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        typer.echo(f"eventcrm {version('eventcrm')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    ctx: typer.Context,
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Show the traceback of an error, not one line.")
+    ] = False,
+    show_version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_show_version, is_eager=True, help="Show the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """eventcrm: an events CRM backend."""
+    ctx.meta[_DEBUG] = debug
+
+
+def _public_url(host: str, port: int) -> str:
+    """The URL a server bound to ``host:port`` is reached at from this machine."""
+    host = _WILDCARDS.get(host, host)
+    return f"http://{f'[{host}]' if ':' in host else host}:{port}"
 
 
 @app.command()
@@ -77,13 +164,22 @@ def serve(
     # The server processes build their settings from the environment.
     os.environ["EVENTCRM_EMBEDDED_WORKER"] = "true" if worker else "false"
     settings = Settings()
+    base_url = _public_url(host, port)
+    if settings.public_url is None:  # links in email point at this server
+        os.environ["EVENTCRM_PUBLIC_URL"] = base_url
+        if host in _WILDCARDS:
+            typer.echo(
+                f"eventcrm: links in email point to {base_url}; set EVENTCRM_PUBLIC_URL "
+                "to the address people reach this server at",
+                err=True,
+            )
     if workers > 1 and settings.is_sqlite:
         raise typer.BadParameter("SQLite allows one writer process; use --workers 1 or PostgreSQL.")
     if migrate_db if migrate_db is not None else settings.is_sqlite:
         migrate(settings)
     typer.echo(f"eventcrm: database at {database_location(settings)}", err=True)
-    _announce_first_admin_key(settings, f"http://{host}:{port}")
-    typer.echo(f"eventcrm: serving on http://{host}:{port} (docs at /docs)", err=True)
+    _announce_first_admin_key(settings, base_url)
+    typer.echo(f"eventcrm: serving on {base_url} (docs at /docs)", err=True)
     uvicorn.run(
         "eventcrm.app:create_app",
         factory=True,

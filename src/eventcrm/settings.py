@@ -16,6 +16,10 @@ from eventcrm.access.jwt_verifier import ASYMMETRIC_ALGORITHMS
 _ORIGIN = re.compile(r"https?://[A-Za-z0-9.-]+(?::[0-9]{1,5})?")
 
 
+#: Where links point when ``EVENTCRM_PUBLIC_URL`` is unset and no server says otherwise.
+DEFAULT_PUBLIC_URL = "http://127.0.0.1:8000"
+
+
 def _split(value: str) -> list[str]:
     return [part.strip().rstrip("/") for part in value.split(",") if part.strip()]
 
@@ -92,7 +96,9 @@ class Settings(BaseSettings):
     #: The From header of every message: ``address`` or ``Name <address>``.
     email_from: str = Field(default="eventcrm <eventcrm@localhost>", min_length=3, max_length=320)
     #: Where links in messages point (unsubscribe links): this server's public URL.
-    public_url: str = Field(default="http://127.0.0.1:8000", pattern=r"^https?://\S+$")
+    #: Unset: ``eventcrm serve`` sets it from the address it listens on; elsewhere
+    #: (a separate ``eventcrm worker``) it is ``DEFAULT_PUBLIC_URL``.
+    public_url: str | None = Field(default=None, pattern=r"^https?://\S+$")
     outbox_dir: Path = Path("var/outbox")
     smtp_host: str = "localhost"
     #: Default: 25 for ``none``, 587 for ``starttls``, 465 for ``tls``.
@@ -206,6 +212,11 @@ class Settings(BaseSettings):
         if self.smtp_port is not None:
             return self.smtp_port
         return {"none": 25, "starttls": 587, "tls": 465}[self.smtp_security]
+
+    @property
+    def links_url(self) -> str:
+        """The public URL links are built on."""
+        return (self.public_url or DEFAULT_PUBLIC_URL).rstrip("/")
 
     @property
     def is_sqlite(self) -> bool:

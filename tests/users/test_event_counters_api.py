@@ -226,6 +226,98 @@ async def test_a_failed_restore_counts_nothing(client: httpx.AsyncClient) -> Non
     assert await counters(client, owner) == (0, 0)
 
 
+# --- a cancelled event ---------------------------------------------------------------------
+
+
+async def test_cancelling_an_event_takes_back_everyones_count(client: httpx.AsyncClient) -> None:
+    event_id, people = await _populated_event(client)
+    await patch_event(client, event_id, status="cancelled")
+    assert [await counters(client, u) for u in people.values()] == [(0, 0)] * 4
+
+
+async def test_a_cancelled_event_keeps_its_registrations(client: httpx.AsyncClient) -> None:
+    event_id, people = await _populated_event(client)
+    await patch_event(client, event_id, status="cancelled")
+    response = await client.get(f"{EVENTS}/{event_id}/registrations")
+    assert {p["userId"] for p in response.json()["items"]} == set(people.values())
+
+
+async def test_cancelling_and_changing_hosts_at_once_counts_nobody(
+    client: httpx.AsyncClient,
+) -> None:
+    old, new = await new_user(client), await new_user(client)
+    event = await create_event(client, hostIds=[old])
+    await patch_event(client, event["id"], status="cancelled", hostIds=[new])
+    assert (await counters(client, old), await counters(client, new)) == ((0, 0), (0, 0))
+
+
+async def test_a_refused_cancellation_counts_nothing(client: httpx.AsyncClient) -> None:
+    event_id, people = await _populated_event(client)
+    response = await client.patch(
+        f"{EVENTS}/{event_id}", json={"status": "cancelled", "capacity": 0}
+    )
+    assert_problem(response, 409)
+    assert await counters(client, people["owner"]) == (1, 0)
+    assert await counters(client, people["seated"]) == (0, 1)
+
+
+async def test_cancelling_a_cancelled_event_again_takes_nothing_twice(
+    client: httpx.AsyncClient,
+) -> None:
+    me = await new_user(client)
+    await register(client, (await create_event(client))["id"], me)
+    event = await create_event(client)
+    await register(client, event["id"], me)
+    await patch_event(client, event["id"], status="cancelled")
+    await patch_event(client, event["id"], status="cancelled", title="Called off")
+    assert await counters(client, me) == (0, 1)
+
+
+async def test_leaving_a_cancelled_event_takes_nothing_twice(client: httpx.AsyncClient) -> None:
+    me, host = await new_user(client), await new_user(client)
+    await register(client, (await create_event(client))["id"], me)
+    await create_event(client, hostIds=[host])
+    event = await create_event(client, hostIds=[host])
+    await register(client, event["id"], me)
+    await patch_event(client, event["id"], status="cancelled")
+    await cancel(client, event["id"], me)
+    await cancel(client, event["id"], host)
+    assert (await counters(client, me), await counters(client, host)) == ((0, 1), (1, 0))
+
+
+async def test_deleting_and_restoring_a_cancelled_event_counts_nothing(
+    client: httpx.AsyncClient,
+) -> None:
+    event_id, people = await _populated_event(client)
+    await patch_event(client, event_id, status="cancelled")
+    assert (await client.delete(f"{EVENTS}/{event_id}")).status_code == 204
+    assert [await counters(client, u) for u in people.values()] == [(0, 0)] * 4
+    assert (await client.post(f"{EVENTS}/{event_id}/restore")).status_code == 200
+    assert [await counters(client, u) for u in people.values()] == [(0, 0)] * 4
+
+
+async def test_deleting_a_contact_of_a_cancelled_event_keeps_the_others_counts(
+    client: httpx.AsyncClient,
+) -> None:
+    seated, waiting = await new_user(client), await new_user(client)
+    event = await create_event(client, capacity=1)
+    await register(client, event["id"], seated)
+    await register(client, event["id"], waiting)
+    await patch_event(client, event["id"], status="cancelled")
+    assert (await client.delete(f"{USERS}/{seated}")).status_code == 204
+    assert await counters(client, waiting) == (0, 0)  # a cancelled event promotes nobody
+
+
+async def test_min_events_hosted_follows_a_cancellation(client: httpx.AsyncClient) -> None:
+    owner = await new_user(client)
+    first = await create_event(client, ownerId=owner)
+    await create_event(client, ownerId=owner)
+    assert await listed_users(client, min_events_hosted=2) == [owner]
+    await patch_event(client, first["id"], status="cancelled")
+    assert await listed_users(client, min_events_hosted=2) == []
+    assert await listed_users(client, min_events_hosted=1) == [owner]
+
+
 # --- deleting a user -----------------------------------------------------------------------
 
 
@@ -429,6 +521,13 @@ async def test_search_by_role_ignores_deleted_events(client: httpx.AsyncClient) 
     event_id, people = await _cast(client)
     await client.delete(f"{EVENTS}/{event_id}")
     assert await searched(client, cond("role", "host")) == []
+    assert await searched(client, cond("role", "attendee")) == [people["bystander"]]
+
+
+async def test_search_by_role_ignores_cancelled_events(client: httpx.AsyncClient) -> None:
+    event_id, people = await _cast(client)
+    await patch_event(client, event_id, status="cancelled")
+    assert await searched(client, cond("role", ["owner", "host"], "in")) == []
     assert await searched(client, cond("role", "attendee")) == [people["bystander"]]
 
 

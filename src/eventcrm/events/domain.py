@@ -73,6 +73,13 @@ class Event:
     def seats_left(self) -> int | None:
         return None if self.capacity is None else self.capacity - self.registered_count
 
+    @property
+    def counts_for_people(self) -> bool:
+        """Whether its registrations count toward eventsHosted / eventsAttended (and
+        the ``role`` filter): a deleted event does not, nor a cancelled one, which
+        nobody attended or hosted."""
+        return self.deleted_at is None and self.status is not EventStatus.CANCELLED
+
 
 WRITABLE_FIELDS = (
     "slug",

@@ -126,7 +126,8 @@ class EventService:
         """Soft delete: hidden everywhere, counters no longer count it; restorable."""
         event = await self._locked(event_id)
         await self._uow.events.set_deleted(event.id, self._clock.now())
-        await self._uow.users.adjust_counters_for_event(event.id, sign=-1)
+        if event.counts_for_people:  # a cancelled event was taken out of them already
+            await self._uow.users.adjust_counters_for_event(event.id, sign=-1)
 
     async def restore(self, *, event_id: str) -> Event:
         require_writer(self._actor, "restore events")
@@ -135,7 +136,8 @@ class EventService:
             raise EventNotFound(event_id)
         if event.deleted_at is not None:
             await self._uow.events.set_deleted(event.id, None)
-            await self._uow.users.adjust_counters_for_event(event.id, sign=1)
+            if event.status is not EventStatus.CANCELLED:
+                await self._uow.users.adjust_counters_for_event(event.id, sign=1)
             # Seats freed while it was deleted (its attendees' accounts deleted) go to
             # the waitlist before any newcomer can take them; after the recount above,
             # so the promoted are counted once.
@@ -197,6 +199,12 @@ class EventService:
         await sync_hosting(
             uow, event=event, owner_id=owner_id, host_ids=host_ids, now=updated.updated_at
         )
+        if event.counts_for_people != updated.counts_for_people:
+            # Cancelled (or back from it, should a transition ever allow it): nobody
+            # attended or hosted it; counted after the host changes above, once each.
+            await uow.users.adjust_counters_for_event(
+                event.id, sign=1 if updated.counts_for_people else -1
+            )
         await fill_free_seats(uow, updated, updated.updated_at, self._notifier)
         await self._notify(event, updated)
         return await self._read(event_id)

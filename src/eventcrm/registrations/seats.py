@@ -54,7 +54,7 @@ async def withdraw(
     notifier: Notifier,
 ) -> None:
     """Remove one registration with its counters; promote into a freed seat."""
-    counted = event.deleted_at is None  # a deleted event no longer counts for anyone
+    counted = event.counts_for_people  # a deleted or cancelled one no longer counts
     await uow.registrations.delete(event.id, registration.user_id)
     if registration.status is WAITLISTED:
         await uow.events.leave_waitlist(event.id)
@@ -96,7 +96,7 @@ async def sync_hosting(
     Raises AlreadyRegistered if a new owner or host is an attendee (or on the
     waitlist) of this event: they must cancel that first.
     """
-    counted = event.deleted_at is None
+    counted = event.counts_for_people
     wanted = dict.fromkeys(host_ids, Role.HOST)
     if owner_id is not None:
         wanted[owner_id] = Role.OWNER

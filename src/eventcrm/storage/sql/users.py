@@ -8,6 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from eventcrm.events.domain import EventStatus
 from eventcrm.kit.cursor import KeyValue
 from eventcrm.kit.filters import Condition, Node
 from eventcrm.kit.sorting import SortKey
@@ -48,7 +49,7 @@ def _has_registration(
 
 
 def _has_role(cond: Condition) -> sa.ColumnElement[bool]:
-    """A predicate: the user holds one of the roles in some live event."""
+    """A predicate: the user holds one of the roles in some live, not cancelled event."""
     roles = cond.value if isinstance(cond.value, tuple) else (cond.value,)
     return sa.exists().where(
         registrations.c.user_id == users.c.id,
@@ -56,6 +57,8 @@ def _has_role(cond: Condition) -> sa.ColumnElement[bool]:
         registrations.c.status == RegistrationStatus.REGISTERED.value,
         events.c.id == registrations.c.event_id,
         events.c.deleted_at.is_(None),
+        # As eventsHosted / eventsAttended: a cancelled event was neither hosted nor attended.
+        events.c.status != EventStatus.CANCELLED.value,
     )
 
 
