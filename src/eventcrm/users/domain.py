@@ -14,7 +14,8 @@ class User:
     id: str
     first_name: str
     last_name: str
-    email: str
+    #: None for a contact known by name or phone only.
+    email: str | None
     phone_number: str | None
     avatar: str | None
     gender: str | None
@@ -56,7 +57,7 @@ FILTER_FIELDS: dict[str, FieldSpec] = {
         FieldSpec("id", FieldType.REF),
         FieldSpec("first_name", _T),
         FieldSpec("last_name", _T),
-        FieldSpec("email", _T),
+        FieldSpec("email", _T, nullable=True),
         FieldSpec("phone_number", _T, nullable=True),
         FieldSpec("gender", _T, nullable=True),
         FieldSpec("job_title", _T, nullable=True),

@@ -13,13 +13,22 @@ from pydantic import (
     StringConstraints,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 from eventcrm.kit.filter_schema import LIMITS as FILTER_LIMITS
 from eventcrm.kit.filter_schema import FilterNode, checked_by
 from eventcrm.kit.filters import INT_MAX, MAX_TEXT_LENGTH
 from eventcrm.kit.ids import ID_PATTERN
-from eventcrm.kit.schemas import ApiModel, HiddenUnlessAllowed, UtcDateTime, WriteModel
+from eventcrm.kit.schemas import (
+    ApiModel,
+    HiddenUnlessAllowed,
+    UtcDateTime,
+    WriteModel,
+    put_under_field,
+    register_other_names,
+)
 from eventcrm.users.domain import FILTER_FIELDS, READ_ONLY_FIELDS
 
 
@@ -37,12 +46,65 @@ Phone = Annotated[str | None, StringConstraints(max_length=40), AfterValidator(_
 Avatar = Annotated[HttpUrl | None, Field(description="An http(s) URL of the person's picture.")]
 
 
-class _UserFields(WriteModel):
+def split_name(value: Any) -> tuple[str, str] | None:
+    """A whole name as (first name, last name): the last word is the last name and
+    the words before it the first name; a single word is a first name alone."""
+    if not isinstance(value, str):
+        return None
+    words = value.split()
+    if not words:
+        return None
+    if len(words) == 1:
+        return words[0], ""
+    return " ".join(words[:-1]), words[-1]
+
+
+def move_whole_name(data: Any) -> Any:
+    """``name`` (a whole name, as earlier systems sent it) → firstName and lastName."""
+    if not isinstance(data, dict) or "name" not in data:
+        return data
+    data = dict(data)
+    sent = data.pop("name")
+    if sent is None:
+        return data
+    parts = split_name(sent)
+    if parts is None:
+        raise PydanticCustomError(
+            "whole_name",
+            "{field} must be a person's name as text, e.g. Ada Lovelace",
+            {"field": "name"},
+        )
+    first, last = parts
+    put_under_field(data, sent="name", field="first_name", value=first)
+    put_under_field(data, sent="name", field="last_name", value=last)
+    return data
+
+
+register_other_names("first_name", "name")
+register_other_names("last_name", "name")
+
+#: Names earlier systems used for contact fields (docs/migrating.md).
+USER_FIELD_ALIASES = {"phone": "phone_number"}
+
+
+class _AcceptsWholeName(WriteModel):
+    @model_validator(mode="before")
+    @classmethod
+    def _whole_name(cls, data: Any) -> Any:
+        return move_whole_name(data)
+
+
+class _UserFields(_AcceptsWholeName):
     read_only = READ_ONLY_FIELDS
+    field_aliases = USER_FIELD_ALIASES
 
     first_name: Name
-    last_name: Name
-    email: Email
+    last_name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)] = Field(
+        default="", description="Empty when the person gave one name only."
+    )
+    email: Email | None = Field(
+        default=None, description="Optional; unique (case-insensitively) when present."
+    )
     phone_number: Phone = Field(
         default=None,
         description="Any common format; stored in E.164 (e.g. +15125550100).",
@@ -65,6 +127,7 @@ class _UserFields(WriteModel):
 class UserCreate(_UserFields):
     #: The writable fields plus an optional client-chosen id.
     read_only = READ_ONLY_FIELDS - {"id"}
+    field_aliases = {**USER_FIELD_ALIASES, "userId": "id", "user_id": "id"}
 
     id: Annotated[
         str | None,
@@ -72,17 +135,16 @@ class UserCreate(_UserFields):
     ] = None
 
 
-class UserReplace(_UserFields):
-    """PUT: every writable field; optional ones not sent are cleared."""
-
-
-class UserUpdate(WriteModel):
-    """PATCH: only the fields sent change."""
+class UserUpdate(_AcceptsWholeName):
+    """PUT and PATCH: only the fields sent change; null clears an optional one."""
 
     read_only = READ_ONLY_FIELDS
+    field_aliases = USER_FIELD_ALIASES
 
     first_name: Name | None = None
-    last_name: Name | None = None
+    last_name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)] | None = (
+        None
+    )
     email: Email | None = None
     phone_number: Phone = None
     avatar: Avatar = None
@@ -96,7 +158,7 @@ class UserUpdate(WriteModel):
     email_opt_out: bool | None = None
 
     # Runs only for fields the client sent, so the error names the field.
-    @field_validator("first_name", "last_name", "email", "email_opt_out")
+    @field_validator("first_name", "last_name", "email_opt_out")
     @classmethod
     def _required_fields_are_not_cleared(cls, value: Any, info: ValidationInfo) -> Any:
         if value is None:

@@ -23,7 +23,7 @@ from eventcrm.registrations.seats import withdraw_user_everywhere
 from eventcrm.storage.ports import UnitOfWork
 from eventcrm.users.domain import DEFAULT_SORT, FILTER_FIELDS, SORT_FIELDS, WRITABLE_FIELDS, User
 from eventcrm.users.errors import UserNotFound
-from eventcrm.users.schemas import UserCreate, UserListParams, UserReplace, UserSearch, UserUpdate
+from eventcrm.users.schemas import UserCreate, UserListParams, UserSearch, UserUpdate
 
 
 class UserService:
@@ -73,11 +73,6 @@ class UserService:
         if user is None:
             raise UserNotFound(user_id)
         return user
-
-    async def replace(self, *, user_id: str, data: UserReplace) -> User:
-        return await self._write(
-            user_id, data.model_dump(include=set(WRITABLE_FIELDS), by_alias=False)
-        )
 
     async def update(self, *, user_id: str, data: UserUpdate) -> User:
         return await self._write(

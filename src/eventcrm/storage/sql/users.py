@@ -25,7 +25,16 @@ from eventcrm.storage.sql.writes import if_exists, write_or_raise
 from eventcrm.users.domain import User
 from eventcrm.users.errors import UserEmailTaken, UserIdTaken
 
-_OPTIONAL_TEXT = ("phone_number", "avatar", "gender", "job_title", "company", "city", "state")
+_OPTIONAL_TEXT = (
+    "email",
+    "phone_number",
+    "avatar",
+    "gender",
+    "job_title",
+    "company",
+    "city",
+    "state",
+)
 
 
 def _has_registration(
@@ -103,7 +112,7 @@ class SqlUserRepository:
             self._conn,
             users.insert().values(_to_row(user)),
             on_conflict=if_exists(
-                users.c.id == user.id, UserIdTaken(user.id), else_=UserEmailTaken(user.email)
+                users.c.id == user.id, UserIdTaken(user.id), else_=UserEmailTaken(user.email or "")
             ),
         )
 
@@ -118,7 +127,7 @@ class SqlUserRepository:
         await write_or_raise(
             self._conn,
             users.update().where(users.c.id == user.id).values(row),
-            on_conflict=UserEmailTaken(user.email),
+            on_conflict=UserEmailTaken(user.email or ""),
         )
 
     async def delete(self, user_id: str) -> bool:
