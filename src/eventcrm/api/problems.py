@@ -154,6 +154,8 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
             "invalid_unicode",
             "json_too_deep",
             "alias_conflict",
+            "calendar_day",
+            "whole_name",
         ):
             # Raised for the whole body; the context names the field.
             loc = (*loc, *str(err.get("ctx", {}).get("field", "")).split("."))

@@ -185,6 +185,44 @@ def put_under_field(data: dict[str, Any], *, sent: str, field: str, value: Any) 
     data[field] = value
 
 
+def split_name(value: Any) -> tuple[str, str] | None:
+    """A whole name as (first name, last name): the last word is the last name and
+    the words before it the first name; a single word is a first name alone."""
+    if not isinstance(value, str):
+        return None
+    words = value.split()
+    if not words:
+        return None
+    if len(words) == 1:
+        return words[0], ""
+    return " ".join(words[:-1]), words[-1]
+
+
+def move_whole_name(data: Any) -> Any:
+    """``name`` (a whole name, as earlier systems sent it) → firstName and lastName."""
+    if not isinstance(data, dict) or "name" not in data:
+        return data
+    data = dict(data)
+    sent = data.pop("name")
+    if sent is None:
+        return data
+    parts = split_name(sent)
+    if parts is None:
+        raise PydanticCustomError(
+            "whole_name",
+            "{field} must be a person's name as text, e.g. Ada Lovelace",
+            {"field": "name"},
+        )
+    first, last = parts
+    put_under_field(data, sent="name", field="first_name", value=first)
+    put_under_field(data, sent="name", field="last_name", value=last)
+    return data
+
+
+register_other_names("first_name", "name")
+register_other_names("last_name", "name")
+
+
 class ApiModel(BaseModel):
     model_config = ConfigDict(
         alias_generator=to_camel,

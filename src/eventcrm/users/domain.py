@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from datetime import datetime
 
+import phonenumbers
+
+from eventcrm.errors import FieldProblem, InvalidInput
 from eventcrm.kit.filters import FieldSpec, FieldType
 from eventcrm.kit.sorting import SortKey
 
@@ -103,3 +106,18 @@ SORT_FIELDS = frozenset(
     }
 )
 DEFAULT_SORT = (SortKey("created_at"),)
+
+
+def normalize_phone(raw: str, region: str | None) -> str:
+    """Parse a phone number and return it in E.164, or raise InvalidInput."""
+    try:
+        number = phonenumbers.parse(raw, region)
+    except phonenumbers.NumberParseException:
+        number = None
+    if number is None or not phonenumbers.is_valid_number(number):
+        hint = "" if region else " Write it with a +country prefix, e.g. +15125550100."
+        message = f"{raw!r} is not a valid phone number.{hint}"
+        raise InvalidInput(
+            message, [FieldProblem(("body", "phoneNumber"), message, "phone_number")]
+        )
+    return str(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))

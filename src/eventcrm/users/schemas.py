@@ -15,7 +15,6 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic_core import PydanticCustomError
 
 from eventcrm.kit.filter_schema import LIMITS as FILTER_LIMITS
 from eventcrm.kit.filter_schema import FilterNode, checked_by
@@ -26,8 +25,7 @@ from eventcrm.kit.schemas import (
     HiddenUnlessAllowed,
     UtcDateTime,
     WriteModel,
-    put_under_field,
-    register_other_names,
+    move_whole_name,
 )
 from eventcrm.users.domain import FILTER_FIELDS, READ_ONLY_FIELDS
 
@@ -45,43 +43,6 @@ Email = Annotated[EmailStr, StringConstraints(max_length=320)]
 Phone = Annotated[str | None, StringConstraints(max_length=40), AfterValidator(_blank_to_none)]
 Avatar = Annotated[HttpUrl | None, Field(description="An http(s) URL of the person's picture.")]
 
-
-def split_name(value: Any) -> tuple[str, str] | None:
-    """A whole name as (first name, last name): the last word is the last name and
-    the words before it the first name; a single word is a first name alone."""
-    if not isinstance(value, str):
-        return None
-    words = value.split()
-    if not words:
-        return None
-    if len(words) == 1:
-        return words[0], ""
-    return " ".join(words[:-1]), words[-1]
-
-
-def move_whole_name(data: Any) -> Any:
-    """``name`` (a whole name, as earlier systems sent it) → firstName and lastName."""
-    if not isinstance(data, dict) or "name" not in data:
-        return data
-    data = dict(data)
-    sent = data.pop("name")
-    if sent is None:
-        return data
-    parts = split_name(sent)
-    if parts is None:
-        raise PydanticCustomError(
-            "whole_name",
-            "{field} must be a person's name as text, e.g. Ada Lovelace",
-            {"field": "name"},
-        )
-    first, last = parts
-    put_under_field(data, sent="name", field="first_name", value=first)
-    put_under_field(data, sent="name", field="last_name", value=last)
-    return data
-
-
-register_other_names("first_name", "name")
-register_other_names("last_name", "name")
 
 #: Names earlier systems used for contact fields (docs/migrating.md).
 USER_FIELD_ALIASES = {"phone": "phone_number"}

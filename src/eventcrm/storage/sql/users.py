@@ -153,6 +153,14 @@ class SqlUserRepository:
         )
         return int((await self._conn.execute(query)).scalar_one())
 
+    async def get_by_email(self, email: str) -> User | None:
+        # lower() on both sides, as the unique index uq_users_email_lower is built.
+        query = users.select().where(
+            users.c.email != "", sa.func.lower(users.c.email) == sa.func.lower(email)
+        )
+        row = (await self._conn.execute(query)).first()
+        return row_to_user(row) if row else None
+
     async def existing_ids(self, user_ids: Sequence[str]) -> set[str]:
         if not user_ids:
             return set()
