@@ -156,6 +156,8 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
             "alias_conflict",
             "calendar_day",
             "whole_name",
+            "one_person",
+            "details_without_email",
         ):
             # Raised for the whole body; the context names the field.
             loc = (*loc, *str(err.get("ctx", {}).get("field", "")).split("."))

@@ -37,11 +37,16 @@ class RegistrationCreate(WriteModel):
 
     @model_validator(mode="after")
     def _one_person(self) -> RegistrationCreate:
-        if (self.user_id is None) == (self.email is None):
+        if self.user_id is None and self.email is None:
             raise PydanticCustomError(
                 "one_person",
-                "send either userId (an existing contact) or email (found or created), not {what}",
-                {"what": "both" if self.user_id else "neither"},
+                "{field} or email is required: userId names an existing contact, email "
+                "finds or creates one",
+                {"field": "userId"},
+            )
+        if self.user_id is not None and self.email is not None:
+            raise PydanticCustomError(
+                "one_person", "send {field} or email, not both", {"field": "userId"}
             )
         details = {"firstName": self.first_name, "lastName": self.last_name}
         details["phoneNumber"] = self.phone_number
@@ -50,7 +55,7 @@ class RegistrationCreate(WriteModel):
             raise PydanticCustomError(
                 "details_without_email",
                 "{sent} go with email (they describe a new contact), not with userId",
-                {"sent": sent},
+                {"sent": sent, "field": sent.split(",")[0]},
             )
         return self
 
