@@ -1,4 +1,5 @@
-"""PUT and PATCH /events/{id}: replacing and changing an event, and refusing bad changes."""
+"""PUT and PATCH /events/{id}: changing an event (both change only what they are sent),
+and refusing bad changes."""
 
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ def when(value: str) -> datetime:
 # --- PUT /events/{id} ----------------------------------------------------------------------
 
 
-async def test_put_replaces_every_field_and_clears_the_optional_ones_not_sent(
+async def test_put_changes_only_the_fields_sent_and_keeps_the_others(
     client: httpx.AsyncClient,
 ) -> None:
     created = await create_event(
@@ -35,22 +36,29 @@ async def test_put_replaces_every_field_and_clears_the_optional_ones_not_sent(
     )
     response = await client.put(
         f"{EVENTS}/{created['id']}",
-        json={"title": "Replaced", "startAt": at(days=3), "endAt": at(days=3, hours=1)},
+        json={"title": "Renamed", "startAt": at(days=3), "endAt": at(days=3, hours=1)},
     )
     assert response.status_code == 200, response.text
     body = response.json()
     assert (body["title"], body["startAt"], body["endAt"]) == (
-        "Replaced",
+        "Renamed",
         at(days=3),
         at(days=3, hours=1),
     )
     assert (body["venue"], body["description"], body["organizer"], body["capacity"]) == (
-        None,
-        None,
-        None,
-        None,
+        "Hall A",
+        "Old",
+        "Ada",
+        10,
     )
     assert await read(client, created["id"]) == body
+
+
+async def test_put_with_null_clears_an_optional_field(client: httpx.AsyncClient) -> None:
+    created = await create_event(client, venue="Hall A", capacity=10)
+    response = await client.put(f"{EVENTS}/{created['id']}", json={"venue": None})
+    assert response.status_code == 200, response.text
+    assert (response.json()["venue"], response.json()["capacity"]) == (None, 10)
 
 
 async def test_put_without_a_slug_keeps_the_current_slug(client: httpx.AsyncClient) -> None:
@@ -81,7 +89,7 @@ async def test_put_of_an_unknown_event_is_404(
     )
 
 
-async def test_put_without_a_required_field_is_422_and_changes_nothing(
+async def test_put_clearing_a_required_field_is_422_and_changes_nothing(
     client: httpx.AsyncClient, storage: SqlStorage
 ) -> None:
     created = await create_event(client)
@@ -92,7 +100,7 @@ async def test_put_without_a_required_field_is_422_and_changes_nothing(
         f"{EVENTS}/{created['id']}",
         status=422,
         field="startAt",
-        json={"title": "No dates", "endAt": at()},
+        json={"title": "No dates", "startAt": None},
     )
 
 

@@ -86,6 +86,8 @@ async def test_a_registration_that_rolls_back_queues_nothing(
                 notifier=notifier,
                 actor=ADMIN,
                 privacy=ContactPrivacy(ADMIN, viewers_see_details=False),
+                new_id=container.new_id,
+                phone_region=None,
             )
             await service.register(event_id=event["id"], user_id=user["id"], role=Role.ATTENDEE)
             # The confirmation is queued inside this transaction...

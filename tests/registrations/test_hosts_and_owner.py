@@ -36,11 +36,18 @@ async def test_patch_without_host_ids_keeps_the_hosts(client: httpx.AsyncClient)
     assert response.json()["hostIds"] == [host]
 
 
-async def test_put_without_host_ids_removes_the_hosts(client: httpx.AsyncClient) -> None:
+async def test_put_without_host_ids_keeps_the_hosts(client: httpx.AsyncClient) -> None:
     (host,) = await new_users(client, 1)
     event = await create_event(client, hostIds=[host])
     payload = {k: event[k] for k in ("title", "startAt", "endAt")}
     response = await client.put(f"{EVENTS}/{event['id']}", json=payload)
+    assert response.json()["hostIds"] == [host]
+
+
+async def test_put_with_empty_host_ids_removes_the_hosts(client: httpx.AsyncClient) -> None:
+    (host,) = await new_users(client, 1)
+    event = await create_event(client, hostIds=[host])
+    response = await client.put(f"{EVENTS}/{event['id']}", json={"hostIds": []})
     assert response.json()["hostIds"] == []
     assert await participants(client, event["id"]) == []
 

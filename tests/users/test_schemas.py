@@ -5,13 +5,13 @@ from __future__ import annotations
 from dataclasses import fields
 
 from eventcrm.users.domain import WRITABLE_FIELDS, User
-from eventcrm.users.schemas import UserRead, UserReplace, UserUpdate
+from eventcrm.users.schemas import UserCreate, UserRead, UserUpdate
 
 
 def test_a_read_user_shows_every_field_of_a_user() -> None:
     assert set(UserRead.model_fields) == {f.name for f in fields(User)}
 
 
-def test_put_and_patch_take_exactly_the_writable_fields() -> None:
-    assert set(UserReplace.model_fields) == set(WRITABLE_FIELDS)
+def test_create_put_and_patch_take_exactly_the_writable_fields() -> None:
+    assert set(UserCreate.model_fields) == {*WRITABLE_FIELDS, "id"}
     assert set(UserUpdate.model_fields) == set(WRITABLE_FIELDS)

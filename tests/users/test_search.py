@@ -108,7 +108,7 @@ async def test_search_accepts_snake_and_camel_case_keys(
         ({"field": "city", "op": "like", "value": "x"}, "filter.op"),
         ({"field": "city", "op": "gt", "value": "x"}, "filter.op"),
         ({"field": "events_hosted", "op": "contains", "value": 1}, "filter.op"),
-        ({"field": "email", "op": "is_null", "value": True}, "filter.op"),
+        ({"field": "first_name", "op": "is_null", "value": True}, "filter.op"),
         ({"field": "city"}, "filter.op"),
         ({"xor": []}, "filter"),
         ({"or": {"field": "city", "op": "eq", "value": "x"}}, "filter.or"),

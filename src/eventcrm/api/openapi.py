@@ -145,8 +145,6 @@ PROBES: frozenset[str] = frozenset({"getLiveness", "getReadiness"})
 BODY_RULES: dict[str, str] = {
     "EventCreate": "`endAt` must be after `startAt`; the owner cannot also be listed in "
     "`hostIds`; `categoryId`, `ownerId` and `hostIds` must name existing records (422).",
-    "EventReplace": "`endAt` must be after `startAt`; the owner cannot also be listed in "
-    "`hostIds`; `capacity` cannot drop below the seats taken (409).",
     "EventUpdate": "After the change `endAt` must still be after `startAt`; `capacity` cannot "
     "drop below the seats taken (409); `status` moves only along the allowed transitions (409).",
     "AudienceIn": "Exactly one of `userIds`, `filter`, `segmentId` or `eventId`; "

@@ -27,7 +27,7 @@ from eventcrm.errors import (
     Unauthenticated,
     Unavailable,
 )
-from eventcrm.kit.schemas import MAX_JSON_DEPTH
+from eventcrm.kit.schemas import MAX_JSON_DEPTH, names_a_client_may_send
 
 log = structlog.get_logger(__name__)
 
@@ -112,11 +112,22 @@ def _headers(exc: DomainError) -> dict[str, str] | None:
 _SNAKE_NAME = re.compile(r"[a-z][a-z0-9]*(?:_[a-z0-9]+)*")
 
 
-def _camel_loc(loc: tuple[Any, ...]) -> tuple[str | int, ...]:
+def _camel_loc(loc: tuple[Any, ...], body: Any = None) -> tuple[str | int, ...]:
     # Body fields are named as clients write them (camelCase); query params stay snake_case.
     if loc and loc[0] == "body":
-        return ("body", *(_camel(p) if isinstance(p, str) else p for p in loc[1:]))
+        parts = [_camel(p) if isinstance(p, str) else p for p in loc[1:]]
+        if parts and isinstance(parts[0], str) and isinstance(body, dict):
+            parts[0] = _as_sent(parts[0], body)
+        return ("body", *parts)
     return tuple(loc)
+
+
+def _as_sent(field: str, body: dict[Any, Any]) -> str:
+    """The name the client used for a top-level field (snake_case, or an alias such as
+    ``location``), so the error names what the client wrote (docs/errors.md)."""
+    if field in body:
+        return field
+    return next((name for name in names_a_client_may_send(field) if name in body), field)
 
 
 def _camel(part: str) -> str:
@@ -137,7 +148,17 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
             if len(loc) > 1:
                 message = f"{message} at character {loc[1]}"
             loc = ("body",)
-        if kind in ("read_only", "nul_character", "invalid_unicode", "json_too_deep"):
+        if kind in (
+            "read_only",
+            "nul_character",
+            "invalid_unicode",
+            "json_too_deep",
+            "alias_conflict",
+            "calendar_day",
+            "whole_name",
+            "one_person",
+            "details_without_email",
+        ):
             # Raised for the whole body; the context names the field.
             loc = (*loc, *str(err.get("ctx", {}).get("field", "")).split("."))
         at = err.get("ctx", {}).get("at")
@@ -146,7 +167,9 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
             loc = (*loc, *at)
         if kind == "extra_forbidden":
             message = f"Unknown field {loc[-1]!r}."
-        problems.append(FieldProblem(_camel_loc(loc), message.removeprefix("Value error, "), kind))
+        problems.append(
+            FieldProblem(_camel_loc(loc, exc.body), message.removeprefix("Value error, "), kind)
+        )
     errors = [_field_error(p.loc, p.message, p.type) for p in problems]
     if malformed:
         return problem(

@@ -89,6 +89,8 @@ async def get_registration_service(
     return RegistrationService(
         uow=uow,
         clock=container.clock,
+        new_id=container.new_id,
+        phone_region=container.settings.default_phone_region,
         cursors=container.cursors,
         notifier=notifier,
         actor=actor,

@@ -42,7 +42,7 @@ class DeliveryStatus(StrEnum):
     SENDING = "sending"
     SENT = "sent"
     FAILED = "failed"
-    SKIPPED = "skipped"  # unsubscribed, or the contact was deleted
+    SKIPPED = "skipped"  # unsubscribed, no email, or the contact was deleted
     CANCELLED = "cancelled"  # the campaign was cancelled before it was sent
 
 

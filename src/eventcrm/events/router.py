@@ -17,7 +17,6 @@ from eventcrm.events.schemas import (
     EventFilterParams,
     EventListParams,
     EventRead,
-    EventReplace,
     EventUpdate,
 )
 from eventcrm.kit.ids import ID_PATTERN
@@ -75,10 +74,10 @@ async def get_event(event_id: EventId, service: EventServiceDep) -> EventRead:
 
 @router.put("/{event_id}")
 async def replace_event(
-    event_id: EventId, body: EventReplace, service: EventServiceDep
+    event_id: EventId, body: EventUpdate, service: EventServiceDep
 ) -> EventRead:
-    """Replace every writable field. Raising capacity promotes waitlisted people."""
-    return _read(await service.replace(event_id=event_id, data=body))
+    """Change only the fields sent, like PATCH. Raising capacity promotes waitlisted people."""
+    return _read(await service.update(event_id=event_id, data=body))
 
 
 @router.patch("/{event_id}")

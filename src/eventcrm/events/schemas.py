@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -12,12 +12,21 @@ from pydantic import (
     StringConstraints,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
 from pydantic.alias_generators import to_camel
+from pydantic_core import PydanticCustomError
 
 from eventcrm.events.domain import READ_ONLY_FIELDS, EventStatus
 from eventcrm.kit.ids import ID_PATTERN
-from eventcrm.kit.schemas import ApiModel, AwareUtcDateTime, UtcDateTime, WriteModel
+from eventcrm.kit.schemas import (
+    ApiModel,
+    AwareUtcDateTime,
+    UtcDateTime,
+    WriteModel,
+    put_under_field,
+    register_other_names,
+)
 
 SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 MAX_CAPACITY = 1_000_000
@@ -88,10 +97,66 @@ def _distinct_hosts_without_the_owner(
     return host_ids
 
 
-class EventReplace(WriteModel):
-    """PUT: every writable field; optional ones not sent are cleared."""
+#: Names earlier systems used for event fields (docs/migrating.md).
+EVENT_FIELD_ALIASES = {
+    "location": "venue",
+    "max_capacity": "capacity",
+    "maxCapacity": "capacity",
+    "start_date": "start_at",
+    "end_date": "end_at",
+    "hosts": "host_ids",
+}
+
+
+def _zone_of(data: dict[str, Any]) -> ZoneInfo:
+    name = data.get("timezone")
+    try:
+        return ZoneInfo(name) if isinstance(name, str) and name.strip() else ZoneInfo("UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")  # the timezone field reports the bad name itself
+
+
+def move_calendar_day(data: Any) -> Any:
+    """``date`` (a calendar day, as earlier systems sent it) → an all-day event: from
+    00:00 to 24:00 of that day in the timezone sent with it (UTC when none)."""
+    if not isinstance(data, dict) or "date" not in data:
+        return data
+    data = dict(data)
+    sent = data.pop("date")
+    try:
+        day = date.fromisoformat(sent) if isinstance(sent, str) else None
+    except ValueError:
+        day = None
+    if day is None:
+        raise PydanticCustomError(
+            "calendar_day",
+            "{field} must be a calendar day like 2027-12-01 (an all-day event)",
+            {"field": "date"},
+        )
+    start = datetime.combine(day, time(), tzinfo=_zone_of(data))
+    # The next midnight, so a day with a clock change still ends at 24:00.
+    end = datetime.combine(day + timedelta(days=1), time(), tzinfo=start.tzinfo)
+    put_under_field(data, sent="date", field="start_at", value=start.isoformat())
+    put_under_field(data, sent="date", field="end_at", value=end.isoformat())
+    return data
+
+
+register_other_names("start_at", "date")
+register_other_names("end_at", "date")
+
+
+class _AcceptsCalendarDay(WriteModel):
+    @model_validator(mode="before")
+    @classmethod
+    def _calendar_day(cls, data: Any) -> Any:
+        return move_calendar_day(data)
+
+
+class _EventFields(_AcceptsCalendarDay):
+    """Every writable field of a new event."""
 
     read_only = READ_ONLY_FIELDS
+    field_aliases = EVENT_FIELD_ALIASES
 
     slug: Slug | None = None
     title: Title
@@ -116,8 +181,9 @@ class EventReplace(WriteModel):
 RESERVED_IDS = frozenset({"count", "by-slug"})
 
 
-class EventCreate(EventReplace):
+class EventCreate(_EventFields):
     read_only = READ_ONLY_FIELDS - {"id"}
+    field_aliases = {**EVENT_FIELD_ALIASES, "eventId": "id", "event_id": "id"}
 
     id: Id | None = None
 
@@ -129,10 +195,11 @@ class EventCreate(EventReplace):
         return value
 
 
-class EventUpdate(WriteModel):
-    """PATCH: only the fields sent change."""
+class EventUpdate(_AcceptsCalendarDay):
+    """PUT and PATCH: only the fields sent change; null clears an optional one."""
 
     read_only = READ_ONLY_FIELDS
+    field_aliases = EVENT_FIELD_ALIASES
 
     slug: Slug | None = None
     title: Title | None = None

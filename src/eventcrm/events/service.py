@@ -24,7 +24,6 @@ from eventcrm.events.schemas import (
     EventCreate,
     EventFilterParams,
     EventListParams,
-    EventReplace,
     EventUpdate,
 )
 from eventcrm.kit.clock import Clock
@@ -113,9 +112,6 @@ class EventService:
         if event is None or not sees_event(self._actor, event):
             raise EventNotFound(slug)
         return event
-
-    async def replace(self, *, event_id: str, data: EventReplace) -> Event:
-        return await self._write(event_id, data.model_dump(by_alias=False))
 
     async def update(self, *, event_id: str, data: EventUpdate) -> Event:
         return await self._write(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from types import UnionType
 from typing import Annotated, Any, ClassVar, Generic, TypeVar, Union, get_args, get_origin
@@ -10,7 +11,6 @@ from typing import Annotated, Any, ClassVar, Generic, TypeVar, Union, get_args, 
 from annotated_types import MaxLen
 from pydantic import (
     AfterValidator,
-    AwareDatetime,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -48,9 +48,41 @@ def not_a_timestamp(value: Any) -> Any:
     return value
 
 
+_AWARE_EXAMPLE = "2027-12-01T09:00:00Z"
+
+
+def has_a_time_and_zone(value: Any) -> Any:
+    """Says what a body date-time needs when it lacks a time or an offset: Pydantic's
+    own "Input should have timezone info" does not say that a time is needed too."""
+    if isinstance(value, str):
+        text = value.strip()
+        if len(text) == 10 and text[4:5] == "-" and text[7:8] == "-":
+            raise PydanticCustomError(
+                "datetime_needs_time",
+                "expected a date-time with a time and a timezone, like {example} "
+                "(got the date '{value}' alone)",
+                {"example": _AWARE_EXAMPLE, "value": text},
+            )
+    return value
+
+
+def _aware(value: Any) -> Any:
+    if isinstance(value, datetime) and value.tzinfo is None:
+        raise PydanticCustomError(
+            "timezone_aware",
+            "expected a date-time with a timezone, like {example} or 2027-12-01T09:00:00+01:00",
+            {"example": _AWARE_EXAMPLE},
+        )
+    return value
+
+
 #: A date-time that must carry an offset; stored and returned in UTC.
 AwareUtcDateTime = Annotated[
-    AwareDatetime, BeforeValidator(not_a_timestamp), AfterValidator(to_utc)
+    datetime,
+    BeforeValidator(has_a_time_and_zone),
+    BeforeValidator(not_a_timestamp),
+    AfterValidator(_aware),
+    AfterValidator(to_utc),
 ]
 #: A date-time bound in a query; without an offset it is read as UTC.
 UtcDateTime = Annotated[datetime, BeforeValidator(not_a_timestamp), AfterValidator(to_utc)]
@@ -122,6 +154,75 @@ HiddenUnlessAllowed = Annotated[
 ]
 
 
+#: Every other name some request body accepts for a field (field name → names), so an
+#: error about the field can be reported under the name the client sent.
+_OTHER_NAMES: dict[str, set[str]] = {}
+
+
+def register_other_names(field: str, *names: str) -> None:
+    _OTHER_NAMES.setdefault(field, set()).update(names)
+
+
+def names_a_client_may_send(field: str) -> list[str]:
+    """The field's camelCase and snake_case names, then its aliases (sorted)."""
+    snake = snake_name(field)
+    return [to_camel(snake), snake, *sorted(_OTHER_NAMES.get(snake, ()))]
+
+
+def put_under_field(data: dict[str, Any], *, sent: str, field: str, value: Any) -> None:
+    """Moves a value sent under ``sent`` (an alias) to ``field``; a body that also sends
+    the field, under any of its names, with another value is refused naming both."""
+    for key in (field, to_camel(field)):
+        if key in data:
+            if data[key] != value:
+                raise PydanticCustomError(
+                    "alias_conflict",
+                    "{field} and {other} name the same field but have different values; "
+                    "send only one of them",
+                    {"field": sent, "other": key},
+                )
+            return
+    data[field] = value
+
+
+def split_name(value: Any) -> tuple[str, str] | None:
+    """A whole name as (first name, last name): the last word is the last name and
+    the words before it the first name; a single word is a first name alone."""
+    if not isinstance(value, str):
+        return None
+    words = value.split()
+    if not words:
+        return None
+    if len(words) == 1:
+        return words[0], ""
+    return " ".join(words[:-1]), words[-1]
+
+
+def move_whole_name(data: Any) -> Any:
+    """``name`` (a whole name, as earlier systems sent it) → firstName and lastName."""
+    if not isinstance(data, dict) or "name" not in data:
+        return data
+    data = dict(data)
+    sent = data.pop("name")
+    if sent is None:
+        return data
+    parts = split_name(sent)
+    if parts is None:
+        raise PydanticCustomError(
+            "whole_name",
+            "{field} must be a person's name as text, e.g. Ada Lovelace",
+            {"field": "name"},
+        )
+    first, last = parts
+    put_under_field(data, sent="name", field="first_name", value=first)
+    put_under_field(data, sent="name", field="last_name", value=last)
+    return data
+
+
+register_other_names("first_name", "name")
+register_other_names("last_name", "name")
+
+
 class ApiModel(BaseModel):
     model_config = ConfigDict(
         alias_generator=to_camel,
@@ -191,6 +292,8 @@ class WriteModel(ApiModel):
 
     #: Fields a client may read but never write (snake_case names).
     read_only: ClassVar[frozenset[str]] = frozenset()
+    #: Other names accepted for a field (the names earlier systems used): name → field.
+    field_aliases: ClassVar[Mapping[str, str]] = {}
     #: Per accepted key (name and alias): (string limit, item limit), see ``_raw_limits``.
     _limits: ClassVar[dict[str, tuple[int | None, int | None]]] = {}
 
@@ -204,6 +307,21 @@ class WriteModel(ApiModel):
                 cls._limits[name] = limits
                 if field.alias:
                     cls._limits[field.alias] = limits
+        for alias, name in cls.field_aliases.items():
+            register_other_names(name, alias)
+            if name in cls._limits:
+                cls._limits[alias] = cls._limits[name]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _rename_aliases(cls, data: Any) -> Any:
+        if not isinstance(data, dict) or not cls.field_aliases:
+            return data
+        data = dict(data)
+        for alias, name in cls.field_aliases.items():
+            if alias in data:
+                put_under_field(data, sent=alias, field=name, value=data.pop(alias))
+        return data
 
     @model_validator(mode="before")
     @classmethod

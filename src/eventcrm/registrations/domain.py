@@ -18,6 +18,17 @@ class RegistrationStatus(StrEnum):
     WAITLISTED = "waitlisted"
 
 
+@dataclass(frozen=True, slots=True)
+class NewContact:
+    """Who to register when the caller names a person by email instead of by id: the
+    contact with that email, or a new one made from these details."""
+
+    email: str
+    first_name: str | None
+    last_name: str | None
+    phone_number: str | None
+
+
 #: Roles that count towards a user's eventsHosted and never take a seat.
 HOSTING_ROLES = frozenset({Role.OWNER, Role.HOST})
 

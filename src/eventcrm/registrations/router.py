@@ -68,9 +68,10 @@ async def register(
     service: RegistrationServiceDep,
 ) -> RegistrationRead:
     """Register a user: `registered` while seats are free, else `waitlisted` (or 409
-    `event_full` when the waitlist is off). Hosts never take a seat."""
+    `event_full` when the waitlist is off). Hosts never take a seat. Name the person by
+    `userId`, or by `email`: the contact with that email, or a new one."""
     registration = await service.register(
-        event_id=event_id, user_id=body.user_id, role=Role(body.role)
+        event_id=event_id, user_id=body.person(), role=Role(body.role)
     )
     return _read(registration)
 

@@ -18,15 +18,17 @@ from typing import TypeVar
 from eventcrm.access.domain import Actor
 from eventcrm.access.domain import Role as ActorRole
 from eventcrm.access.policy import ContactPrivacy, manages, masked, require_writer, sees_event
-from eventcrm.errors import Forbidden
+from eventcrm.errors import FieldProblem, Forbidden, InvalidInput
 from eventcrm.events.domain import OPEN_FOR_REGISTRATION, Event, EventStatus
 from eventcrm.events.errors import EventNotFound
 from eventcrm.kit.clock import Clock
 from eventcrm.kit.cursor import CursorCodec
+from eventcrm.kit.ids import IdGenerator
 from eventcrm.kit.pagination import ListResult, page_in_order
 from eventcrm.kit.sorting import SortKey
 from eventcrm.notifications.ports import Notifier
 from eventcrm.registrations.domain import (
+    NewContact,
     Participant,
     Registration,
     RegistrationStatus,
@@ -43,7 +45,8 @@ from eventcrm.registrations.errors import (
 )
 from eventcrm.registrations.seats import withdraw
 from eventcrm.storage.ports import UnitOfWork
-from eventcrm.users.errors import UserNotFound
+from eventcrm.users.domain import User, normalize_phone
+from eventcrm.users.errors import UserEmailTaken, UserNotFound
 
 T = TypeVar("T")
 REGISTERED, WAITLISTED = RegistrationStatus.REGISTERED, RegistrationStatus.WAITLISTED
@@ -61,9 +64,13 @@ class RegistrationService:
         notifier: Notifier,
         actor: Actor,
         privacy: ContactPrivacy,
+        new_id: IdGenerator,
+        phone_region: str | None,
     ) -> None:
         self._uow = uow
         self._clock = clock
+        self._new_id = new_id
+        self._phone_region = phone_region
         self._cursors = cursors
         self._notifier = notifier
         self._actor = actor
@@ -73,12 +80,18 @@ class RegistrationService:
         self,
         *,
         event_id: str,
-        user_id: str,
+        user_id: str | NewContact,
         role: Role,
     ) -> Registration:
-        """Register (or waitlist) a user."""
+        """Register (or waitlist) a user, named by id or, as a ``NewContact``, by
+        email: the contact with that email, or a new one created here (in the same
+        transaction, so a refused registration creates nobody)."""
         uow = self._uow
         event = await self._locked(event_id)
+        if isinstance(user_id, NewContact):
+            # Whoever may manage the event's registrations may add a person this way,
+            # an organizer included (it cannot create contacts otherwise).
+            user_id = (await self._contact_for(user_id)).id
         if event.status is EventStatus.CANCELLED or (
             role is Role.ATTENDEE and event.status not in OPEN_FOR_REGISTRATION
         ):
@@ -202,6 +215,44 @@ class RegistrationService:
         if event is None or not manages(self._actor, event):
             raise EventNotFound(event_id)
         return event
+
+    async def _contact_for(self, contact: NewContact) -> User:
+        found = await self._uow.users.get_by_email(contact.email)
+        if found is not None:
+            return found  # an existing contact is registered as it is, never changed
+        if not contact.first_name:
+            message = "firstName (or name) is needed to create a contact for this email"
+            raise InvalidInput(message, [FieldProblem(("body", "firstName"), message, "missing")])
+        phone = contact.phone_number
+        now = self._clock.now()
+        user = User(
+            id=self._new_id(),
+            first_name=contact.first_name,
+            last_name=contact.last_name or "",
+            email=contact.email,
+            phone_number=normalize_phone(phone, self._phone_region) if phone else None,
+            avatar=None,
+            gender=None,
+            job_title=None,
+            company=None,
+            city=None,
+            state=None,
+            events_hosted=0,
+            events_attended=0,
+            created_at=now,
+            updated_at=now,
+            created_by=self._actor.label,
+            updated_by=self._actor.label,
+        )
+        try:
+            await self._uow.users.add(user)
+        except UserEmailTaken:
+            # Created meanwhile by a concurrent request (the insert ran in a savepoint).
+            found = await self._uow.users.get_by_email(contact.email)
+            if found is None:
+                raise
+            return found
+        return user
 
     async def _get(self, event_id: str, user_id: str) -> Registration:
         registration = await self._uow.registrations.get(event_id, user_id)

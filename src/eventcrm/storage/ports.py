@@ -77,6 +77,9 @@ class UserRepository(Protocol):
     async def existing_ids(self, user_ids: Sequence[str]) -> set[str]:
         """The subset of ``user_ids`` that exist."""
 
+    async def get_by_email(self, email: str) -> User | None:
+        """The contact with this email, compared case-insensitively."""
+
     async def adjust_counters(
         self, user_ids: Sequence[str], *, hosted: int = 0, attended: int = 0
     ) -> None:

@@ -7,6 +7,9 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
+import phonenumbers
+
+from eventcrm.errors import FieldProblem, InvalidInput
 from eventcrm.kit.filters import FieldSpec, FieldType
 from eventcrm.kit.sorting import SortKey
 
@@ -16,7 +19,8 @@ class User:
     id: str
     first_name: str
     last_name: str
-    email: str
+    #: None for a contact known by name or phone only.
+    email: str | None
     phone_number: str | None
     avatar: str | None
     gender: str | None
@@ -58,7 +62,7 @@ FILTER_FIELDS: dict[str, FieldSpec] = {
         FieldSpec("id", FieldType.REF),
         FieldSpec("first_name", _T),
         FieldSpec("last_name", _T),
-        FieldSpec("email", _T),
+        FieldSpec("email", _T, nullable=True),
         FieldSpec("phone_number", _T, nullable=True),
         FieldSpec("gender", _T, nullable=True),
         FieldSpec("job_title", _T, nullable=True),
@@ -130,3 +134,18 @@ def criteria_filter(criteria: Mapping[str, Any]) -> dict[str, Any] | None:
         if criteria.get(name) not in (None, [])
     ]
     return {"and": conditions} if conditions else None
+
+
+def normalize_phone(raw: str, region: str | None) -> str:
+    """Parse a phone number and return it in E.164, or raise InvalidInput."""
+    try:
+        number = phonenumbers.parse(raw, region)
+    except phonenumbers.NumberParseException:
+        number = None
+    if number is None or not phonenumbers.is_valid_number(number):
+        hint = "" if region else " Write it with a +country prefix, e.g. +15125550100."
+        message = f"{raw!r} is not a valid phone number.{hint}"
+        raise InvalidInput(
+            message, [FieldProblem(("body", "phoneNumber"), message, "phone_number")]
+        )
+    return str(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))

@@ -17,7 +17,6 @@ from eventcrm.users.schemas import (
     UserCreate,
     UserListParams,
     UserRead,
-    UserReplace,
     UserSearch,
     UserUpdate,
 )
@@ -67,9 +66,9 @@ async def get_user(user_id: UserId, service: UserServiceDep) -> UserRead:
 
 
 @router.put("/{user_id}")
-async def replace_user(user_id: UserId, body: UserReplace, service: UserServiceDep) -> UserRead:
-    """Replace every writable field; optional fields not sent are cleared."""
-    return UserRead.model_validate(await service.replace(user_id=user_id, data=body))
+async def replace_user(user_id: UserId, body: UserUpdate, service: UserServiceDep) -> UserRead:
+    """Change only the fields sent, like PATCH; send null to clear an optional field."""
+    return UserRead.model_validate(await service.update(user_id=user_id, data=body))
 
 
 @router.patch("/{user_id}")

@@ -14,13 +14,20 @@ from pydantic import (
     StringConstraints,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
 
 from eventcrm.kit.filter_schema import LIMITS as FILTER_LIMITS
 from eventcrm.kit.filter_schema import FilterNode, checked_by
 from eventcrm.kit.filters import INT_MAX, MAX_TEXT_LENGTH
 from eventcrm.kit.ids import ID_PATTERN
-from eventcrm.kit.schemas import ApiModel, HiddenUnlessAllowed, UtcDateTime, WriteModel
+from eventcrm.kit.schemas import (
+    ApiModel,
+    HiddenUnlessAllowed,
+    UtcDateTime,
+    WriteModel,
+    move_whole_name,
+)
 from eventcrm.users.domain import FILTER_FIELDS, READ_ONLY_FIELDS, criteria_filter
 
 
@@ -38,12 +45,28 @@ Phone = Annotated[str | None, StringConstraints(max_length=40), AfterValidator(_
 Avatar = Annotated[HttpUrl | None, Field(description="An http(s) URL of the person's picture.")]
 
 
-class _UserFields(WriteModel):
+#: Names earlier systems used for contact fields (docs/migrating.md).
+USER_FIELD_ALIASES = {"phone": "phone_number"}
+
+
+class _AcceptsWholeName(WriteModel):
+    @model_validator(mode="before")
+    @classmethod
+    def _whole_name(cls, data: Any) -> Any:
+        return move_whole_name(data)
+
+
+class _UserFields(_AcceptsWholeName):
     read_only = READ_ONLY_FIELDS
+    field_aliases = USER_FIELD_ALIASES
 
     first_name: Name
-    last_name: Name
-    email: Email
+    last_name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)] = Field(
+        default="", description="Empty when the person gave one name only."
+    )
+    email: Email | None = Field(
+        default=None, description="Optional; unique (case-insensitively) when present."
+    )
     phone_number: Phone = Field(
         default=None,
         description="Any common format; stored in E.164 (e.g. +15125550100).",
@@ -66,6 +89,7 @@ class _UserFields(WriteModel):
 class UserCreate(_UserFields):
     #: The writable fields plus an optional client-chosen id.
     read_only = READ_ONLY_FIELDS - {"id"}
+    field_aliases = {**USER_FIELD_ALIASES, "userId": "id", "user_id": "id"}
 
     id: Annotated[
         str | None,
@@ -73,17 +97,16 @@ class UserCreate(_UserFields):
     ] = None
 
 
-class UserReplace(_UserFields):
-    """PUT: every writable field; optional ones not sent are cleared."""
-
-
-class UserUpdate(WriteModel):
-    """PATCH: only the fields sent change."""
+class UserUpdate(_AcceptsWholeName):
+    """PUT and PATCH: only the fields sent change; null clears an optional one."""
 
     read_only = READ_ONLY_FIELDS
+    field_aliases = USER_FIELD_ALIASES
 
     first_name: Name | None = None
-    last_name: Name | None = None
+    last_name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)] | None = (
+        None
+    )
     email: Email | None = None
     phone_number: Phone = None
     avatar: Avatar = None
@@ -97,7 +120,7 @@ class UserUpdate(WriteModel):
     email_opt_out: bool | None = None
 
     # Runs only for fields the client sent, so the error names the field.
-    @field_validator("first_name", "last_name", "email", "email_opt_out")
+    @field_validator("first_name", "last_name", "email_opt_out")
     @classmethod
     def _required_fields_are_not_cleared(cls, value: Any, info: ValidationInfo) -> Any:
         if value is None:

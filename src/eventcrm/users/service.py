@@ -6,11 +6,9 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
-import phonenumbers
-
 from eventcrm.access.domain import Actor
 from eventcrm.access.policy import CONTACT_FIELDS, ContactPrivacy, masked, require_admin
-from eventcrm.errors import FieldProblem, Forbidden, InvalidInput
+from eventcrm.errors import Forbidden
 from eventcrm.kit.clock import Clock
 from eventcrm.kit.cursor import CursorCodec
 from eventcrm.kit.filter_schema import filter_node
@@ -21,9 +19,16 @@ from eventcrm.kit.sorting import parse_sort
 from eventcrm.notifications.ports import Notifier
 from eventcrm.registrations.seats import withdraw_user_everywhere
 from eventcrm.storage.ports import UnitOfWork
-from eventcrm.users.domain import DEFAULT_SORT, FILTER_FIELDS, SORT_FIELDS, WRITABLE_FIELDS, User
+from eventcrm.users.domain import (
+    DEFAULT_SORT,
+    FILTER_FIELDS,
+    SORT_FIELDS,
+    WRITABLE_FIELDS,
+    User,
+    normalize_phone,
+)
 from eventcrm.users.errors import UserNotFound
-from eventcrm.users.schemas import UserCreate, UserListParams, UserReplace, UserSearch, UserUpdate
+from eventcrm.users.schemas import UserCreate, UserListParams, UserSearch, UserUpdate
 
 
 class UserService:
@@ -73,11 +78,6 @@ class UserService:
         if user is None:
             raise UserNotFound(user_id)
         return user
-
-    async def replace(self, *, user_id: str, data: UserReplace) -> User:
-        return await self._write(
-            user_id, data.model_dump(include=set(WRITABLE_FIELDS), by_alias=False)
-        )
 
     async def update(self, *, user_id: str, data: UserUpdate) -> User:
         return await self._write(
@@ -169,21 +169,6 @@ class UserService:
         if fields.get("avatar") is not None:
             fields["avatar"] = str(fields["avatar"])
         return fields
-
-
-def normalize_phone(raw: str, region: str | None) -> str:
-    """Parse a phone number and return it in E.164, or raise InvalidInput."""
-    try:
-        number = phonenumbers.parse(raw, region)
-    except phonenumbers.NumberParseException:
-        number = None
-    if number is None or not phonenumbers.is_valid_number(number):
-        hint = "" if region else " Write it with a +country prefix, e.g. +15125550100."
-        message = f"{raw!r} is not a valid phone number.{hint}"
-        raise InvalidInput(
-            message, [FieldProblem(("body", "phoneNumber"), message, "phone_number")]
-        )
-    return str(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
 
 
 def _params_to_filter(params: UserListParams, *, search_email: bool) -> Node | None:

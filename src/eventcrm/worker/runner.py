@@ -256,6 +256,8 @@ class DeliveryWorker:
         user = delivery.user
         if user is None:
             return decided(DeliveryStatus.SKIPPED, "the contact was deleted")
+        if not delivery.email:
+            return decided(DeliveryStatus.SKIPPED, "no_email")
         marketing = campaign.kind is CampaignKind.CAMPAIGN
         if marketing and user.email_opt_out:
             return decided(DeliveryStatus.SKIPPED, "unsubscribed")

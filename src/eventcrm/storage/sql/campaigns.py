@@ -160,18 +160,26 @@ class SqlDeliveryRepository:
             where = compile_filter(recipients.where, USER_FIELDS)
         queued = self._value(str(DeliveryStatus.QUEUED), sa.String(16))
         due = self._value(due_at, UTCDateTime())
+        # Skipped at once: a contact without an email (any kind of message) and, for
+        # a campaign, one who opted out.
+        no_email = users.c.email == ""
         if honour_opt_out:
-            opted_out = users.c.email_opt_out
+            opted_out = sa.or_(no_email, users.c.email_opt_out)
             status: ColumnElement[Any] = sa.case(
                 (opted_out, self._value(str(DeliveryStatus.SKIPPED), sa.String(16))),
                 else_=queued,
             )
             next_attempt: ColumnElement[Any] = sa.case((opted_out, sa.null()), else_=due)
             error: ColumnElement[Any] = sa.case(
-                (opted_out, self._value("unsubscribed", sa.String(1000))), else_=sa.null()
+                (no_email, self._value("no_email", sa.String(1000))),
+                (opted_out, self._value("unsubscribed", sa.String(1000))),
+                else_=sa.null(),
             )
         else:
-            status, next_attempt, error = queued, due, sa.null()
+            skipped = self._value(str(DeliveryStatus.SKIPPED), sa.String(16))
+            status = sa.case((no_email, skipped), else_=queued)
+            next_attempt = sa.case((no_email, sa.null()), else_=due)
+            error = sa.case((no_email, self._value("no_email", sa.String(1000))), else_=sa.null())
         stamp = self._value(now, UTCDateTime())
         select = (
             sa.select(

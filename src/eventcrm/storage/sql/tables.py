@@ -65,10 +65,17 @@ users = sa.Table(
     sa.Column("email_opt_out", sa.Boolean, nullable=False, server_default=sa.false()),
     *_audit(),
 )
-# Case-insensitive uniqueness; also serves equality filters and sorts on email.
-sa.Index("uq_users_email_lower", sa.func.lower(users.c.email), unique=True)
+# Case-insensitive uniqueness among contacts that have an email (none is '').
+_HAS_EMAIL = sa.text("email <> ''")
+sa.Index(
+    "uq_users_email_lower",
+    sa.func.lower(users.c.email),
+    unique=True,
+    sqlite_where=_HAS_EMAIL,
+    postgresql_where=_HAS_EMAIL,
+)
 # (sort key, id): one index range scan per keyset page, filtered or not.
-for _name in ("first_name", "last_name", "job_title", "company", "city", "state"):
+for _name in ("first_name", "last_name", "email", "job_title", "company", "city", "state"):
     sa.Index(f"ix_users_{_name}_lower", sa.func.lower(users.c[_name]), users.c.id)
 for _name in ("created_at", "updated_at", "events_hosted", "events_attended"):
     sa.Index(f"ix_users_{_name}", users.c[_name], users.c.id)

@@ -26,7 +26,16 @@ from eventcrm.storage.sql.writes import if_exists, write_or_raise
 from eventcrm.users.domain import User
 from eventcrm.users.errors import UserEmailTaken, UserIdTaken
 
-_OPTIONAL_TEXT = ("phone_number", "avatar", "gender", "job_title", "company", "city", "state")
+_OPTIONAL_TEXT = (
+    "email",
+    "phone_number",
+    "avatar",
+    "gender",
+    "job_title",
+    "company",
+    "city",
+    "state",
+)
 
 
 def _has_registration(
@@ -106,7 +115,7 @@ class SqlUserRepository:
             self._conn,
             users.insert().values(_to_row(user)),
             on_conflict=if_exists(
-                users.c.id == user.id, UserIdTaken(user.id), else_=UserEmailTaken(user.email)
+                users.c.id == user.id, UserIdTaken(user.id), else_=UserEmailTaken(user.email or "")
             ),
         )
 
@@ -121,7 +130,7 @@ class SqlUserRepository:
         await write_or_raise(
             self._conn,
             users.update().where(users.c.id == user.id).values(row),
-            on_conflict=UserEmailTaken(user.email),
+            on_conflict=UserEmailTaken(user.email or ""),
         )
 
     async def delete(self, user_id: str) -> bool:
@@ -146,6 +155,14 @@ class SqlUserRepository:
             sa.select(sa.func.count()).select_from(users).where(compile_filter(where, USER_FIELDS))
         )
         return int((await self._conn.execute(query)).scalar_one())
+
+    async def get_by_email(self, email: str) -> User | None:
+        # lower() on both sides, as the unique index uq_users_email_lower is built.
+        query = users.select().where(
+            users.c.email != "", sa.func.lower(users.c.email) == sa.func.lower(email)
+        )
+        row = (await self._conn.execute(query)).first()
+        return row_to_user(row) if row else None
 
     async def existing_ids(self, user_ids: Sequence[str]) -> set[str]:
         if not user_ids:
