@@ -45,7 +45,7 @@ from eventcrm.registrations.errors import (
 )
 from eventcrm.registrations.seats import withdraw
 from eventcrm.storage.ports import UnitOfWork
-from eventcrm.users.domain import User, normalize_phone
+from eventcrm.users.domain import User, new_contact, normalize_phone
 from eventcrm.users.errors import UserEmailTaken, UserNotFound
 
 T = TypeVar("T")
@@ -224,25 +224,14 @@ class RegistrationService:
             message = "firstName (or name) is needed to create a contact for this email"
             raise InvalidInput(message, [FieldProblem(("body", "firstName"), message, "missing")])
         phone = contact.phone_number
-        now = self._clock.now()
-        user = User(
+        user = new_contact(
             id=self._new_id(),
+            now=self._clock.now(),
+            by=self._actor.label,
             first_name=contact.first_name,
             last_name=contact.last_name or "",
             email=contact.email,
             phone_number=normalize_phone(phone, self._phone_region) if phone else None,
-            avatar=None,
-            gender=None,
-            job_title=None,
-            company=None,
-            city=None,
-            state=None,
-            events_hosted=0,
-            events_attended=0,
-            created_at=now,
-            updated_at=now,
-            created_by=self._actor.label,
-            updated_by=self._actor.label,
         )
         try:
             await self._uow.users.add(user)

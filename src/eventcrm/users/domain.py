@@ -39,6 +39,28 @@ class User:
     updated_by: str | None = None
 
 
+#: Optional fields a new contact leaves empty unless given.
+_OPTIONAL_FIELDS = (
+    "email", "phone_number", "avatar", "gender", "job_title", "company", "city", "state",
+)  # fmt: skip
+
+
+def new_contact(*, id: str, now: datetime, by: str, **fields: Any) -> User:
+    """A contact as first stored: the writable ``fields`` given (optional ones left
+    out are empty), no events yet, created and last changed ``now`` by ``by``."""
+    given: dict[str, Any] = {**dict.fromkeys(_OPTIONAL_FIELDS), **fields}
+    return User(
+        id=id,
+        **given,
+        events_hosted=0,
+        events_attended=0,
+        created_at=now,
+        updated_at=now,
+        created_by=by,
+        updated_by=by,
+    )
+
+
 READ_ONLY_FIELDS = frozenset(
     {
         "id",

@@ -25,6 +25,7 @@ from eventcrm.users.domain import (
     SORT_FIELDS,
     WRITABLE_FIELDS,
     User,
+    new_contact,
     normalize_phone,
 )
 from eventcrm.users.errors import UserNotFound
@@ -57,16 +58,7 @@ class UserService:
         require_admin(self._actor, "create contacts")
         now = self._clock.now()
         fields = self._writable(data.model_dump(include=set(WRITABLE_FIELDS), by_alias=False))
-        user = User(
-            id=data.id or self._new_id(),
-            **fields,
-            events_hosted=0,
-            events_attended=0,
-            created_at=now,
-            updated_at=now,
-            created_by=self._actor.label,
-            updated_by=self._actor.label,
-        )
+        user = new_contact(id=data.id or self._new_id(), now=now, by=self._actor.label, **fields)
         await self._uow.users.add(user)
         return user
 
