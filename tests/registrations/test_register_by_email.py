@@ -144,6 +144,23 @@ async def test_a_bad_phone_number_creates_nothing(
     )
 
 
+async def test_a_bad_phone_sent_as_phone_is_named_phone(
+    client: httpx.AsyncClient, storage: SqlStorage
+) -> None:
+    event = await create_event(client)
+    attendee = {"name": "Ada Lovelace", "email": "ada@example.com", "phone": "12"}
+    await assert_refused(
+        client,
+        storage,
+        "POST",
+        registrations_url(event["id"]),
+        json=attendee,
+        status=422,
+        field="phone",
+        location=["body", "phone"],
+    )
+
+
 @pytest.mark.parametrize(
     "body",
     [

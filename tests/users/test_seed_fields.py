@@ -148,6 +148,40 @@ async def test_an_alias_error_names_the_alias(
     )
 
 
+@pytest.mark.parametrize("sent", ["phone", "phone_number", "phoneNumber"])
+async def test_an_invalid_phone_number_is_named_as_sent(
+    client: httpx.AsyncClient, storage: SqlStorage, sent: str
+) -> None:
+    # The number is checked by the service (it needs the default region), after the
+    # body was parsed: the error still names the field the client wrote.
+    await assert_refused(
+        client,
+        storage,
+        "POST",
+        USERS,
+        json=user_payload(**{sent: "12"}),
+        status=422,
+        code="invalid_input",
+        field=sent,
+        location=["body", sent],
+    )
+
+
+async def test_an_invalid_phone_on_put_is_named_as_sent(
+    client: httpx.AsyncClient, storage: SqlStorage
+) -> None:
+    created = await create_user(client)
+    await assert_refused(
+        client,
+        storage,
+        "PUT",
+        f"{USERS}/{created['id']}",
+        json={"phone": "not a number"},
+        status=422,
+        field="phone",
+    )
+
+
 # --- contacts without an email ----------------------------------------------------------
 
 

@@ -12,6 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic.alias_generators import to_camel
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 from starlette.routing import Match
 
 from eventcrm.errors import (
@@ -86,7 +87,10 @@ async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
     status = next((s for cls, s in _STATUS_BY_ERROR if isinstance(exc, cls)), 400)
     errors = None
     if isinstance(exc, InvalidInput):
-        errors = [_field_error(p.loc, p.message, p.type) for p in exc.errors]
+        body = (
+            await _json_body(request) if any(p.loc[:1] == ("body",) for p in exc.errors) else None
+        )
+        errors = [_field_error(_sent_loc(p.loc, body), p.message, p.type) for p in exc.errors]
     return problem(
         request,
         status=status,
@@ -128,6 +132,22 @@ def _as_sent(field: str, body: dict[Any, Any]) -> str:
     if field in body:
         return field
     return next((name for name in names_a_client_may_send(field) if name in body), field)
+
+
+def _sent_loc(loc: tuple[str | int, ...], body: Any) -> tuple[str | int, ...]:
+    """A service's location of a body field, with the field named as the client sent it."""
+    if len(loc) > 1 and loc[0] == "body" and isinstance(loc[1], str) and isinstance(body, dict):
+        return ("body", _as_sent(loc[1], body), *loc[2:])
+    return loc
+
+
+async def _json_body(request: Request) -> Any:
+    """The JSON body the route was sent (read once by FastAPI and kept on the
+    request), so a service's error about a body field can name it as sent."""
+    try:
+        return await request.json()
+    except (ValueError, RuntimeError, ClientDisconnect):
+        return None
 
 
 def _camel(part: str) -> str:
