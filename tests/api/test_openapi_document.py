@@ -160,6 +160,59 @@ class _Links(HTMLParser):
         self.urls += [v for k, v in attrs if k in ("src", "href") and v]
 
 
+async def test_every_deprecated_alias_names_its_canonical_operation(
+    document: dict[str, Any],
+) -> None:
+    deprecated = [(m, p, op) for m, p, op in operations(document) if op.get("deprecated")]
+    assert {op["operationId"] for _, _, op in deprecated} == {
+        "filterUsers",
+        "filterUsersByEventCount",
+        "sendPredefinedEmail",
+        "sendEmailsToAudience",
+    }
+    for _, _, operation in deprecated:
+        canonical = operation["x-replaced-by"]
+        target = document["paths"][canonical["path"]][canonical["method"]]
+        assert target["operationId"] == canonical["operationId"]
+        assert not target.get("deprecated")
+        unprefixed = canonical["path"].removeprefix(API_PREFIX)
+        assert f"use `{canonical['method'].upper()} {unprefixed}`" in operation["description"]
+
+
+@pytest.mark.parametrize(
+    ("schema", "field", "aliases"),
+    [
+        ("UserCreate", "id", ["userId", "user_id"]),
+        ("UserCreate", "phoneNumber", ["phone"]),
+        ("UserCreate", "firstName", ["name"]),
+        ("UserUpdate", "lastName", ["name"]),
+        ("EventCreate", "id", ["eventId", "event_id"]),
+        ("EventCreate", "venue", ["location"]),
+        ("EventCreate", "capacity", ["maxCapacity", "max_capacity"]),
+        ("EventUpdate", "startAt", ["date", "start_date"]),
+        ("EventUpdate", "hostIds", ["hosts"]),
+        ("RegistrationCreate", "phoneNumber", ["phone"]),
+    ],
+)
+async def test_the_earlier_systems_field_names_are_documented_on_their_fields(
+    document: dict[str, Any], schema: str, field: str, aliases: list[str]
+) -> None:
+    prop = document["components"]["schemas"][schema]["properties"][field]
+    assert prop["x-aliases"] == aliases
+    for alias in aliases:
+        assert f"`{alias}`" in prop["description"]
+
+
+async def test_aliases_are_not_documented_where_they_are_not_accepted(
+    document: dict[str, Any],
+) -> None:
+    # userId and eventId name the id on create only (docs/migrating.md).
+    schemas = document["components"]["schemas"]
+    assert "id" not in schemas["UserUpdate"]["properties"]
+    assert "x-aliases" not in schemas["UserRead"]["properties"]["phoneNumber"]
+    assert "x-aliases" not in schemas["EventRead"]["properties"]["venue"]
+
+
 @pytest.mark.parametrize("page", ["/docs", "/redoc"])
 async def test_the_documentation_pages_load_everything_from_this_server(
     client: httpx.AsyncClient, page: str

@@ -51,7 +51,7 @@ SUMMARIES: dict[str, str] = {
     "listUsers": "List contacts",
     "searchUsers": "Search contacts with a filter tree",
     "getUser": "Get a contact",
-    "replaceUser": "Replace a contact",
+    "replaceUser": "Update a contact (PUT, same as PATCH)",
     "updateUser": "Update a contact",
     "deleteUser": "Delete a contact",
     "listUserEvents": "List a contact's events",
@@ -68,7 +68,7 @@ SUMMARIES: dict[str, str] = {
     "countEvents": "Count events",
     "getEventBySlug": "Get an event by its slug",
     "getEvent": "Get an event",
-    "replaceEvent": "Replace an event",
+    "replaceEvent": "Update an event (PUT, same as PATCH)",
     "updateEvent": "Update an event",
     "deleteEvent": "Delete an event (soft)",
     "restoreEvent": "Restore a deleted event",
@@ -110,6 +110,15 @@ SUMMARIES: dict[str, str] = {
     "filterUsersByEventCount": "Filter contacts by role and event count (deprecated: searchUsers)",
     "sendPredefinedEmail": "Send the predefined email (deprecated: sendEmail)",
     "sendEmailsToAudience": "Send an email to ids or a filter (deprecated: sendEmail)",
+}
+
+#: The canonical operation each deprecated alias stands for: named on the alias
+#: as ``x-replaced-by`` (its operation id, method and path).
+REPLACED_BY: dict[str, str] = {
+    "filterUsers": "searchUsers",
+    "filterUsersByEventCount": "searchUsers",
+    "sendPredefinedEmail": "sendEmail",
+    "sendEmailsToAudience": "sendEmail",
 }
 
 #: Operations other than POSTs with an idempotency key (each of which may meet
@@ -343,9 +352,20 @@ def complete(document: dict[str, Any]) -> dict[str, Any]:
             schemas[name]["description"] = (
                 f"{schemas[name].get('description', '')}\n\n{rule}".strip()
             )
+    where: dict[str, dict[str, str]] = {}
     for path, operations in document.get("paths", {}).items():
-        for operation in operations.values():
+        for method, operation in operations.items():
             _complete_operation(path, operation)
+            where[operation["operationId"]] = {
+                "operationId": operation["operationId"],
+                "method": method,
+                "path": path,
+            }
+    for operations in document.get("paths", {}).values():
+        for operation in operations.values():
+            canonical = REPLACED_BY.get(operation["operationId"])
+            if canonical in where:
+                operation["x-replaced-by"] = where[canonical]
     return document
 
 

@@ -146,6 +146,8 @@ register_other_names("end_at", "date")
 
 
 class _AcceptsCalendarDay(WriteModel):
+    compound_aliases = {"date": ("start_at", "end_at")}
+
     @model_validator(mode="before")
     @classmethod
     def _calendar_day(cls, data: Any) -> Any:

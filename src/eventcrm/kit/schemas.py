@@ -15,11 +15,13 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    GetJsonSchemaHandler,
     model_validator,
 )
 from pydantic.alias_generators import to_camel
 from pydantic.fields import FieldInfo
-from pydantic_core import PydanticCustomError
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema, PydanticCustomError
 
 from eventcrm.kit.ids import ID_MAX_LENGTH, ID_PATTERN
 from eventcrm.kit.text import is_valid_unicode, snake_name
@@ -294,6 +296,9 @@ class WriteModel(ApiModel):
     read_only: ClassVar[frozenset[str]] = frozenset()
     #: Other names accepted for a field (the names earlier systems used): name → field.
     field_aliases: ClassVar[Mapping[str, str]] = {}
+    #: Names that set several fields at once (``name`` → first and last name), for the
+    #: OpenAPI document; the model's own validator does the mapping.
+    compound_aliases: ClassVar[Mapping[str, tuple[str, ...]]] = {}
     #: Per accepted key (name and alias): (string limit, item limit), see ``_raw_limits``.
     _limits: ClassVar[dict[str, tuple[int | None, int | None]]] = {}
 
@@ -311,6 +316,32 @@ class WriteModel(ApiModel):
             register_other_names(name, alias)
             if name in cls._limits:
                 cls._limits[alias] = cls._limits[name]
+
+    @classmethod
+    def __get_pydantic_json_schema__(
+        cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        """Each field names its aliases: in its description and as ``x-aliases``."""
+        schema = super().__get_pydantic_json_schema__(core_schema, handler)
+        properties = handler.resolve_ref_schema(schema).get("properties", {})
+        notes: dict[str, list[str]] = {}
+        names: dict[str, set[str]] = {}
+        for alias, field in sorted(cls.field_aliases.items()):
+            notes.setdefault(field, []).append(f"`{alias}`")
+            names.setdefault(field, set()).add(alias)
+        for alias, fields in cls.compound_aliases.items():
+            together = " and ".join(f"`{to_camel(field)}`" for field in fields)
+            for field in fields:
+                notes.setdefault(field, []).append(f"`{alias}` (sets {together} together)")
+                names.setdefault(field, set()).add(alias)
+        for field, accepted in notes.items():
+            prop = properties.get(to_camel(field))
+            if prop is None:
+                continue
+            note = f"Also accepted as {', '.join(accepted)} (names earlier systems used)."
+            prop["description"] = f"{prop['description']} {note}" if "description" in prop else note
+            prop["x-aliases"] = sorted(names[field])
+        return schema
 
     @model_validator(mode="before")
     @classmethod

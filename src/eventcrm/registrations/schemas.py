@@ -20,6 +20,7 @@ class RegistrationCreate(WriteModel):
     with that email, or a new one made from the names and phone number sent)."""
 
     field_aliases = {"phone": "phone_number"}
+    compound_aliases = {"name": ("first_name", "last_name")}
 
     user_id: Annotated[str | None, StringConstraints(pattern=ID_PATTERN)] = None
     email: Annotated[EmailStr | None, StringConstraints(max_length=320)] = None

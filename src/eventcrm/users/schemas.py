@@ -50,6 +50,8 @@ USER_FIELD_ALIASES = {"phone": "phone_number"}
 
 
 class _AcceptsWholeName(WriteModel):
+    compound_aliases = {"name": ("first_name", "last_name")}
+
     @model_validator(mode="before")
     @classmethod
     def _whole_name(cls, data: Any) -> Any:
