@@ -133,6 +133,13 @@ def test_every_seed_has_its_replay_file() -> None:
     assert [load(path)["apiPrefix"] for path in SEED_FILES] == ["/api/v1", "", "", "", ""]
 
 
+def test_the_migration_guide_links_every_replay_file(repo_root: Path) -> None:
+    guide = (repo_root / "docs" / "migrating.md").read_text(encoding="utf-8")
+    for n, path in enumerate(SEED_FILES):
+        assert f"## Seed {n:03d}: " in guide
+        assert f"(../tests/seeds/{path.name})" in guide
+
+
 @pytest.mark.parametrize("path", SEED_FILES, ids=lambda path: path.stem)
 def test_a_replay_file_is_well_formed(path: Path) -> None:
     data = load(path)
