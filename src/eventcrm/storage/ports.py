@@ -277,6 +277,14 @@ class CampaignRepository(Protocol):
 
     async def get(self, campaign_id: str) -> Campaign | None: ...
 
+    async def add_message(self, campaign: Campaign, *, template_name: str) -> None:
+        """Insert a transactional message (a fresh id: no savepoint), taking its
+        template id, subject, html and text from the stored template named
+        ``template_name`` when there is one, else the campaign's own: one
+        statement, the template read inside it."""
+
+    async def set_recipient_count(self, campaign_id: str, count: int) -> None: ...
+
     async def replace(self, campaign: Campaign) -> None:
         """Write every field of an existing campaign."""
 
