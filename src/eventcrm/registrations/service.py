@@ -1,13 +1,14 @@
 """Use cases of registrations: register, cancel, check in (the seat mechanics they
 share with events and users live in ``seats.py``).
 
-Every change to an event's registrations starts by locking the event
-(``uow.events.lock``), so changes to one event are serialised: on
-PostgreSQL by a row lock, on SQLite by the write transaction's database lock.
-Seats are then taken with a conditional UPDATE (``registered_count <
-capacity``), and a CHECK constraint in the database refuses an oversold row,
-so three independent layers stand between a rush of requests and an oversold
-event.
+Changes to one event's registrations are serialised: on PostgreSQL by the
+event's row lock, on SQLite by the write transaction's database lock. A new
+attendee's registration takes that lock with its conditional seat UPDATE
+(``registered_count < capacity``, after every check that needs no lock);
+every other change starts by locking the event (``uow.events.lock``). A
+CHECK constraint in the database refuses an oversold row, so three
+independent layers stand between a rush of requests and an oversold event
+(docs/registrations.md).
 """
 
 from __future__ import annotations
