@@ -182,11 +182,12 @@ async def test_cancelling_an_event_tells_everyone_signed_up(client: httpx.AsyncC
     assert response.status_code == 200
     [cancelled] = [c for c in await _transactional(client) if c["name"].startswith("event_canc")]
     assert await _recipients(client, cancelled["id"]) == {seated["id"], waiting["id"]}
+    assert cancelled["recipientCount"] == 2
     assert cancelled["subject"] == "Cancelled: {{ event.title }}"
 
 
 async def test_a_stored_template_overrides_the_default(client: httpx.AsyncClient) -> None:
-    await create_template(
+    template = await create_template(
         client,
         name="notification:registration_confirmed",
         subject="Welcome aboard {{ event.title }}",
@@ -198,3 +199,14 @@ async def test_a_stored_template_overrides_the_default(client: httpx.AsyncClient
     await register(client, event["id"], user["id"])
     [campaign] = await _transactional(client)
     assert campaign["subject"] == "Welcome aboard {{ event.title }}"
+    assert campaign["templateId"] == template["id"]
+    # The stored template as a whole: no default html mixed into an html-less one.
+    assert (campaign["html"], campaign["text"]) == (None, "See you, {{ user.firstName }}")
+    assert campaign["recipientCount"] == 1
+
+
+async def test_a_message_to_nobody_leaves_no_campaign_behind(client: httpx.AsyncClient) -> None:
+    event = await create_mail_event(client)  # nobody signed up to hear of a change
+    moved = await client.patch(f"/api/v1/events/{event['id']}", json={"venue": "Hall Z"})
+    assert moved.status_code == 200
+    assert await _transactional(client) == []

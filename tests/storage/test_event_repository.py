@@ -366,13 +366,15 @@ async def test_release_seat_frees_a_seat_for_the_next_taker(storage: Storage) ->
         assert await uow.events.take_seat(event.id)
 
 
-async def test_join_waitlist_hands_out_increasing_sequence_numbers(storage: Storage) -> None:
+async def test_join_waitlist_hands_out_increasing_sequence_numbers_and_places(
+    storage: Storage,
+) -> None:
     event = make_event(capacity=0)
     await store(storage, event)
     async with storage.unit_of_work(write=True) as uow:
         seqs = [await uow.events.join_waitlist(event.id) for _ in range(3)]
         got = await uow.events.get(event.id)
-    assert seqs == [1, 2, 3]
+    assert seqs == [(1, 1), (2, 2), (3, 3)]
     assert got is not None
     assert got.waitlist_count == 3
 
@@ -389,7 +391,7 @@ async def test_leave_waitlist_lowers_the_count_but_never_reuses_a_sequence_numbe
         got = await uow.events.get(event.id)
         assert got is not None
         assert got.waitlist_count == 1
-        assert await uow.events.join_waitlist(event.id) == 3
+        assert await uow.events.join_waitlist(event.id) == (3, 2)  # seq 3, second in line
 
 
 async def test_waitlist_sequences_are_per_event(storage: Storage) -> None:
@@ -398,7 +400,7 @@ async def test_waitlist_sequences_are_per_event(storage: Storage) -> None:
     async with storage.unit_of_work(write=True) as uow:
         await uow.events.join_waitlist(a.id)
         await uow.events.join_waitlist(a.id)
-        assert await uow.events.join_waitlist(b.id) == 1
+        assert await uow.events.join_waitlist(b.id) == (1, 1)
 
 
 async def test_the_database_refuses_more_registered_than_capacity(storage: SqlStorage) -> None:

@@ -11,7 +11,9 @@ from sqlalchemy.exc import IntegrityError
 from eventcrm.events.domain import EventStatus
 from eventcrm.kit.cursor import KeyValue
 from eventcrm.registrations.domain import Registration, RegistrationStatus, Role
+from eventcrm.registrations.errors import AlreadyRegistered
 from eventcrm.storage.ports import Storage
+from eventcrm.users.errors import UserNotFound
 from tests.support.factories import make_event, make_registration, make_user, store
 
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
@@ -479,3 +481,39 @@ async def test_user_events_page_by_key_through_every_event(storage: Storage) -> 
             after = page.next_key
     expected = sorted(events, key=lambda e: (e.start_at, e.id))
     assert seen == [e.id for e in expected]
+
+
+# --- add_new / user_and_registration: the checks of the registration hot path -------------
+
+
+async def test_add_new_refuses_a_second_registration_as_already_registered(
+    storage: Storage,
+) -> None:
+    user, event = make_user(), make_event()
+    await store(storage, user, event, waitlisted(event.id, user.id, 1))
+    async with storage.unit_of_work(write=True) as uow:
+        with pytest.raises(AlreadyRegistered, match=r"already waitlisted .* as attendee"):
+            await uow.registrations.add_new(make_registration(event.id, user.id))
+    assert (await get(storage, event.id, user.id)) is not None
+
+
+async def test_add_new_refuses_a_person_who_does_not_exist_as_user_not_found(
+    storage: Storage,
+) -> None:
+    event = make_event()
+    await store(storage, event)
+    async with storage.unit_of_work(write=True) as uow:
+        with pytest.raises(UserNotFound):
+            await uow.registrations.add_new(make_registration(event.id, "no-such-user"))
+
+
+async def test_user_and_registration_reads_both_in_one_go(storage: Storage) -> None:
+    user, other, event = make_user(), make_user(), make_event()
+    await store(storage, user, other, event, waitlisted(event.id, user.id, 1))
+    async with storage.unit_of_work(write=False) as uow:
+        known, found = await uow.registrations.user_and_registration(event.id, user.id)
+        assert known
+        assert found is not None
+        assert (found.status, found.waitlist_position) == (WAITLISTED, 1)
+        assert await uow.registrations.user_and_registration(event.id, other.id) == (True, None)
+        assert await uow.registrations.user_and_registration(event.id, "nobody") == (False, None)

@@ -20,6 +20,7 @@ from eventcrm.campaigns.domain import (
     CampaignKind,
     RecipientSelection,
     StoredStatus,
+    UsersById,
 )
 from eventcrm.storage.ports import UnitOfWork
 
@@ -60,7 +61,7 @@ async def queue_transactional(
     *,
     campaign_id: str,
     name: str,
-    template_id: str | None,
+    template_name: str,
     subject: str,
     html: str | None,
     text: str | None,
@@ -69,15 +70,23 @@ async def queue_transactional(
     event_id: str | None,
     context: dict[str, Any],
     now: datetime,
-) -> Campaign | None:
+) -> None:
     """Queue one transactional message (a campaign of kind ``transactional``) for
-    ``recipients``; None, and no campaign left behind, when there is nobody to tell."""
-    campaign = Campaign(
+    ``recipients``: the stored template named ``template_name`` if there is one,
+    else the given content. Nothing is left behind when there is nobody to tell.
+
+    Two statements in the common case, no savepoint: the message (its template
+    read inside the INSERT) and its deliveries. People named by id are the
+    people who exist (the callers name registrants), so the count is known
+    before freezing; it is corrected when it was not.
+    """
+    expected = len(recipients.user_ids) if isinstance(recipients, UsersById) else 0
+    message = Campaign(
         id=campaign_id,
         name=name[:200],
         kind=CampaignKind.TRANSACTIONAL,
-        status=StoredStatus.DRAFT,
-        template_id=template_id,
+        status=StoredStatus.QUEUED,
+        template_id=None,
         subject=subject,
         html=html,
         text=text,
@@ -86,10 +95,18 @@ async def queue_transactional(
         created_at=now,
         updated_at=now,
         context=context,
+        recipient_count=expected,
+        queued_at=now,
     )
-    await uow.campaigns.add(campaign)
-    queued = await queue_campaign(uow, campaign=campaign, recipients=recipients, now=now)
-    if queued.recipient_count == 0:
-        await uow.campaigns.delete(campaign.id)
-        return None
-    return queued
+    await uow.campaigns.add_message(message, template_name=template_name)
+    count = await uow.deliveries.freeze(
+        campaign_id=campaign_id,
+        recipients=recipients,
+        honour_opt_out=False,  # transactional mail ignores the marketing opt-out
+        due_at=now,
+        now=now,
+    )
+    if count == 0:
+        await uow.campaigns.delete(campaign_id)
+    elif count != expected:
+        await uow.campaigns.set_recipient_count(campaign_id, count)

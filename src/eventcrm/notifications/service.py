@@ -75,23 +75,20 @@ class Notifications:
         *,
         changes: dict[str, Any] | None = None,
     ) -> None:
-        override = await self._uow.templates.get_by_name(kind.template_name)
-        if override is not None:
-            subject, html, text = override.subject, override.html, override.text
-        else:
-            default = DEFAULTS[kind]
-            subject, html, text = default.subject, default.html, default.text
+        default = DEFAULTS[kind]
         context: dict[str, Any] = {"event": event_variables(event)}
         if changes is not None:
             context["changes"] = changes
+        # A stored template named notification:<kind> overrides the default; the
+        # outbox reads it inside its INSERT (no round trip of its own).
         await queue_transactional(
             self._uow,
             campaign_id=self._new_id(),
             name=f"{kind.value}: {event.title}",
-            template_id=override.id if override is not None else None,
-            subject=subject,
-            html=html,
-            text=text,
+            template_name=kind.template_name,
+            subject=default.subject,
+            html=default.html,
+            text=default.text,
             audience=audience,
             recipients=recipients,
             event_id=event.id,

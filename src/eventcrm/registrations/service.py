@@ -1,13 +1,14 @@
 """Use cases of registrations: register, cancel, check in (the seat mechanics they
 share with events and users live in ``seats.py``).
 
-Every change to an event's registrations starts by locking the event
-(``uow.events.lock``), so changes to one event are serialised: on
-PostgreSQL by a row lock, on SQLite by the write transaction's database lock.
-Seats are then taken with a conditional UPDATE (``registered_count <
-capacity``), and a CHECK constraint in the database refuses an oversold row,
-so three independent layers stand between a rush of requests and an oversold
-event.
+Changes to one event's registrations are serialised: on PostgreSQL by the
+event's row lock, on SQLite by the write transaction's database lock. A new
+attendee's registration takes that lock with its conditional seat UPDATE
+(``registered_count < capacity``, after every check that needs no lock);
+every other change starts by locking the event (``uow.events.lock``). A
+CHECK constraint in the database refuses an oversold row, so three
+independent layers stand between a rush of requests and an oversold event
+(docs/registrations.md).
 """
 
 from __future__ import annotations
@@ -85,43 +86,65 @@ class RegistrationService:
     ) -> Registration:
         """Register (or waitlist) a user, named by id or, as a ``NewContact``, by
         email: the contact with that email, or a new one created here (in the same
-        transaction, so a refused registration creates nobody)."""
+        transaction, so a refused registration creates nobody).
+
+        Everything that can be checked is checked before the event is locked;
+        the common case — an attendee taking a free seat — then holds the lock
+        for three writes only: the conditional seat UPDATE (which is the lock),
+        the registration and the person's counter, and the confirmation's
+        outbox row. A registration inserted meanwhile by a concurrent request
+        is caught by the unique (event, user) key, a person deleted meanwhile
+        by the foreign key: the same answers as the checks below.
+        """
+        require_writer(self._actor, "change registrations")
         uow = self._uow
-        event = await self._locked(event_id)
+        # Organizers manage the events they own or host: only they need the hosts.
+        event = await uow.events.get(event_id, with_hosts=self._actor.role is ActorRole.ORGANIZER)
+        if event is None or not manages(self._actor, event):
+            raise EventNotFound(event_id)
         if isinstance(user_id, NewContact):
             # Whoever may manage the event's registrations may add a person this way,
             # an organizer included (it cannot create contacts otherwise).
             user_id = (await self._contact_for(user_id)).id
-        if event.status is EventStatus.CANCELLED or (
-            role is Role.ATTENDEE and event.status not in OPEN_FOR_REGISTRATION
-        ):
-            raise EventNotOpen(event_id, event.status.value)
-        if not await uow.users.existing_ids([user_id]):
+        _require_open(event, role)
+        known, existing = await uow.registrations.user_and_registration(event_id, user_id)
+        if not known:
             raise UserNotFound(user_id)
-        existing = await uow.registrations.get(event_id, user_id)
         if existing is not None:
             raise AlreadyRegistered(event_id, user_id, existing.status.value, existing.role.value)
 
         now = self._clock.now()
+        if role is Role.ATTENDEE and await uow.events.take_open_seat(event_id):
+            registration = Registration(event_id, user_id, role, REGISTERED, None, now)
+            await uow.registrations.add_new(registration)
+            await uow.users.adjust_counters([user_id], attended=1)
+            # Queued in this transaction: no email if the registration rolls back.
+            await self._notifier.registration_confirmed(event=event, user_id=user_id)
+            return registration
+
+        # A host, a full event, or one that changed since it was read: decide
+        # under the event's lock.
+        event = await self._locked(event_id)
+        _require_open(event, role)
+        seat_free = event.capacity is None or event.registered_count < event.capacity
         if role is Role.HOST:
             registration = Registration(event_id, user_id, role, REGISTERED, None, now)
-            await uow.registrations.add(registration)
+            await uow.registrations.add_new(registration)
             await uow.users.adjust_counters([user_id], hosted=1)
-        elif await uow.events.take_seat(event_id):
+        elif seat_free and await uow.events.take_seat(event_id):  # freed since the first try
             registration = Registration(event_id, user_id, role, REGISTERED, None, now)
-            await uow.registrations.add(registration)
+            await uow.registrations.add_new(registration)
             await uow.users.adjust_counters([user_id], attended=1)
+            await self._notifier.registration_confirmed(event=event, user_id=user_id)
         elif event.waitlist_enabled:
-            seq = await uow.events.join_waitlist(event_id)
-            await uow.registrations.add(Registration(event_id, user_id, role, WAITLISTED, seq, now))
-            registration = await self._get(event_id, user_id)
+            seq, place = await uow.events.join_waitlist(event_id)
+            registration = Registration(
+                event_id, user_id, role, WAITLISTED, seq, now, waitlist_position=place
+            )
+            await uow.registrations.add_new(registration)
         else:
             assert event.capacity is not None
             raise EventFull(event_id, event.capacity)
-
-        if registration.status is REGISTERED:
-            # Queued in this transaction: no email if the registration rolls back.
-            await self._notifier.registration_confirmed(event=event, user_id=user_id)
         return registration
 
     async def cancel(self, *, event_id: str, user_id: str) -> None:
@@ -209,9 +232,11 @@ class RegistrationService:
         )
 
     async def _locked(self, event_id: str) -> Event:
-        """The event, locked for a change of its registrations the actor may make."""
+        """The event, locked for a change of its registrations the actor may make
+        (its ``host_ids`` are read only when an organizer's rights depend on them)."""
         require_writer(self._actor, "change registrations")
-        event = await self._uow.events.lock(event_id)
+        with_hosts = self._actor.role is ActorRole.ORGANIZER
+        event = await self._uow.events.lock(event_id, with_hosts=with_hosts)
         if event is None or not manages(self._actor, event):
             raise EventNotFound(event_id)
         return event
@@ -248,3 +273,10 @@ class RegistrationService:
         if registration is None:
             raise RegistrationNotFound(event_id, user_id)
         return registration
+
+
+def _require_open(event: Event, role: Role) -> None:
+    if event.status is EventStatus.CANCELLED or (
+        role is Role.ATTENDEE and event.status not in OPEN_FOR_REGISTRATION
+    ):
+        raise EventNotOpen(event.id, event.status.value)

@@ -116,12 +116,18 @@ class EventRepository(Protocol):
         """Insert (host ids are stored as host registrations by the caller); raises
         EventIdTaken or EventSlugTaken."""
 
-    async def get(self, event_id: str, *, include_deleted: bool = False) -> Event | None: ...
+    async def get(
+        self, event_id: str, *, include_deleted: bool = False, with_hosts: bool = True
+    ) -> Event | None:
+        """``with_hosts=False`` skips reading the host registrations (``host_ids`` is
+        then empty): for a caller that does not look at them."""
 
     async def get_by_slug(self, slug: str) -> Event | None:
         """The live (not deleted) event with this slug."""
 
-    async def lock(self, event_id: str, *, include_deleted: bool = False) -> Event | None:
+    async def lock(
+        self, event_id: str, *, include_deleted: bool = False, with_hosts: bool = True
+    ) -> Event | None:
         """Read an event and hold its write lock until the transaction ends.
 
         Every change to an event's registrations goes through here first, so
@@ -140,10 +146,16 @@ class EventRepository(Protocol):
     async def take_seat(self, event_id: str) -> bool:
         """registered_count += 1 only if a seat is free (one conditional UPDATE)."""
 
+    async def take_open_seat(self, event_id: str) -> bool:
+        """registered_count += 1 only if the event is live, open for registration
+        and has a free seat: one conditional UPDATE, which also takes the event's
+        lock (the row's on PostgreSQL) until the transaction ends."""
+
     async def release_seat(self, event_id: str) -> None: ...
 
-    async def join_waitlist(self, event_id: str) -> int:
-        """waitlist_count += 1 and return the next waitlist sequence number."""
+    async def join_waitlist(self, event_id: str) -> tuple[int, int]:
+        """waitlist_count += 1; returns the next waitlist sequence number and the
+        1-based place it gives (the new count: whoever joins now is last)."""
 
     async def leave_waitlist(self, event_id: str) -> None: ...
 
@@ -161,6 +173,17 @@ class EventRepository(Protocol):
 
 class RegistrationRepository(Protocol):
     async def add(self, registration: Registration) -> None: ...
+
+    async def add_new(self, registration: Registration) -> None:
+        """Insert without a savepoint; raises AlreadyRegistered when the person
+        already has a registration for the event (a concurrent request got there
+        first) and UserNotFound when the person no longer exists. Either leaves
+        the transaction to be rolled back."""
+
+    async def user_and_registration(
+        self, event_id: str, user_id: str
+    ) -> tuple[bool, Registration | None]:
+        """In one read: whether the user exists, and their registration for the event."""
 
     async def get(self, event_id: str, user_id: str) -> Registration | None:
         """With its waitlist position when waitlisted."""
@@ -253,6 +276,14 @@ class CampaignRepository(Protocol):
         """Insert; raises CampaignIdTaken."""
 
     async def get(self, campaign_id: str) -> Campaign | None: ...
+
+    async def add_message(self, campaign: Campaign, *, template_name: str) -> None:
+        """Insert a transactional message (a fresh id: no savepoint), taking its
+        template id, subject, html and text from the stored template named
+        ``template_name`` when there is one, else the campaign's own: one
+        statement, the template read inside it."""
+
+    async def set_recipient_count(self, campaign_id: str, count: int) -> None: ...
 
     async def replace(self, campaign: Campaign) -> None:
         """Write every field of an existing campaign."""

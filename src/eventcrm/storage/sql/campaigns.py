@@ -37,7 +37,7 @@ from eventcrm.kit.cursor import KeyValue
 from eventcrm.kit.sorting import SortKey
 from eventcrm.storage.ports import KeysetPage
 from eventcrm.storage.sql.query import FieldMap, compile_filter, keyset_rows, one_of, sort_columns
-from eventcrm.storage.sql.tables import campaigns, deliveries, registrations, users
+from eventcrm.storage.sql.tables import campaigns, deliveries, email_templates, registrations, users
 from eventcrm.storage.sql.types import UTCDateTime
 from eventcrm.storage.sql.users import USER_FIELDS, row_to_user
 from eventcrm.storage.sql.writes import write_or_raise
@@ -74,6 +74,25 @@ class SqlCampaignRepository:
             self._conn,
             campaigns.insert().values(_campaign_row(campaign)),
             on_conflict=CampaignIdTaken(campaign.id),
+        )
+
+    async def add_message(self, campaign: Campaign, *, template_name: str) -> None:
+        row: dict[str, Any] = _campaign_row(campaign)
+        t = email_templates
+        named = t.c.name == template_name
+        stored = sa.exists().where(named)
+        row["template_id"] = sa.select(t.c.id).where(named).scalar_subquery()
+        for name in ("subject", "html", "text"):
+            # The stored template as a whole (an html-less one stays html-less).
+            own = sa.literal(row[name], type_=sa.Text())
+            row[name] = sa.case(
+                (stored, sa.select(t.c[name]).where(named).scalar_subquery()), else_=own
+            )
+        await self._conn.execute(campaigns.insert().values(row))
+
+    async def set_recipient_count(self, campaign_id: str, count: int) -> None:
+        await self._conn.execute(
+            campaigns.update().where(campaigns.c.id == campaign_id).values(recipient_count=count)
         )
 
     async def get(self, campaign_id: str) -> Campaign | None:

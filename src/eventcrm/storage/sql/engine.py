@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,6 +19,18 @@ from eventcrm.errors import Busy, DomainError, Unavailable
 #: Execution option a write transaction sets so SQLite takes the write lock up front.
 WRITE_OPTION = "eventcrm_write"
 
+#: A pooled PostgreSQL connection idle for longer than this is pinged before use;
+#: one used more recently is trusted. Firewalls, NAT tables and proxies drop idle
+#: TCP connections after minutes, not seconds; a connection that broke while in
+#: use (a server restart, an outage) is caught by the driver's error, which
+#: invalidates the whole pool (``handle_error`` below), so the next checkout
+#: connects afresh.
+IDLE_PING_SECONDS = 30.0
+#: Connections are replaced after this long whatever their state (server-side
+#: memory growth, a primary that moved behind a DNS name).
+POOL_RECYCLE_SECONDS = 1800
+_IDLE_SINCE = "eventcrm_idle_since"
+
 
 def create_engine(
     url: str,
@@ -31,15 +45,45 @@ def create_engine(
     connect_args: dict[str, Any] = {}
     if schema:
         connect_args["server_settings"] = {"search_path": f"{schema}, public"}
+    if "ssl" not in parsed.query and not os.environ.get("PGSSLMODE"):
+        # asyncpg's default is sslmode=prefer: every new connection first asks a
+        # server without TLS for it (and builds an SSL context to do so). TLS is
+        # used when asked for: `?ssl=require` (or verify-full, ...) in the URL,
+        # or PGSSLMODE.
+        connect_args["ssl"] = False
     engine = create_async_engine(
         url,
         pool_size=pool_size,
         max_overflow=pool_size,
-        pool_pre_ping=True,
+        # No pre-ping on every checkout (a round trip per transaction): only
+        # connections idle for a while are pinged (_ping_if_idle).
+        pool_pre_ping=False,
+        pool_recycle=POOL_RECYCLE_SECONDS,
         connect_args=connect_args,
     )
+    event.listen(engine.sync_engine, "checkin", _mark_idle)
+    event.listen(engine.sync_engine, "checkout", _ping_if_idle(engine.sync_engine.dialect))
     event.listen(engine.sync_engine, "handle_error", _translate_transient_errors)
     return engine
+
+
+def _mark_idle(_dbapi_connection: Any, record: Any) -> None:
+    if record is not None:
+        record.info[_IDLE_SINCE] = time.monotonic()
+
+
+def _ping_if_idle(dialect: Any) -> Any:
+    def on_checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        idle_since = record.info.get(_IDLE_SINCE)
+        if idle_since is None or time.monotonic() - idle_since < IDLE_PING_SECONDS:
+            return
+        try:
+            dialect.do_ping(dbapi_connection)
+        except Exception as error:
+            # The pool discards this connection and checks out (or opens) another.
+            raise sa_exc.DisconnectionError("an idle pooled connection was dropped") from error
+
+    return on_checkout
 
 
 #: PostgreSQL SQLSTATEs that mean "the server cannot be used right now": the

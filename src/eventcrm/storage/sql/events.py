@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from eventcrm.events.domain import CategoryRef, Event, EventStatus
+from eventcrm.events.domain import OPEN_FOR_REGISTRATION, CategoryRef, Event, EventStatus
 from eventcrm.events.errors import EventIdTaken, EventSlugTaken
 from eventcrm.kit.cursor import KeyValue
 from eventcrm.kit.filters import Condition, Node
@@ -91,10 +91,12 @@ class SqlEventRepository:
             hosts.setdefault(event_id, []).append(user_id)
         return {k: tuple(v) for k, v in hosts.items()}
 
-    async def _one(self, query: sa.Select[Any]) -> Event | None:
+    async def _one(self, query: sa.Select[Any], *, with_hosts: bool = True) -> Event | None:
         row = (await self._conn.execute(query)).first()
         if row is None:
             return None
+        if not with_hosts:
+            return _to_event(row, ())
         hosts = await self._hosts([row._mapping["id"]])
         return _to_event(row, hosts.get(row._mapping["id"], ()))
 
@@ -107,22 +109,26 @@ class SqlEventRepository:
             ),
         )
 
-    async def get(self, event_id: str, *, include_deleted: bool = False) -> Event | None:
+    async def get(
+        self, event_id: str, *, include_deleted: bool = False, with_hosts: bool = True
+    ) -> Event | None:
         query = _SELECT.where(events.c.id == event_id)
         if not include_deleted:
             query = query.where(events.c.deleted_at.is_(None))
-        return await self._one(query)
+        return await self._one(query, with_hosts=with_hosts)
 
     async def get_by_slug(self, slug: str) -> Event | None:
         return await self._one(_SELECT.where(events.c.slug == slug, events.c.deleted_at.is_(None)))
 
-    async def lock(self, event_id: str, *, include_deleted: bool = False) -> Event | None:
+    async def lock(
+        self, event_id: str, *, include_deleted: bool = False, with_hosts: bool = True
+    ) -> Event | None:
         # FOR UPDATE OF events: PostgreSQL row lock; SQLite ignores it, and its
         # write transactions already hold the database's single write lock.
         query = _SELECT.where(events.c.id == event_id)
         if not include_deleted:
             query = query.where(events.c.deleted_at.is_(None))
-        return await self._one(query.with_for_update(of=events))
+        return await self._one(query.with_for_update(of=events), with_hosts=with_hosts)
 
     async def replace(self, event: Event) -> None:
         row = _to_row(event)
@@ -169,6 +175,19 @@ class SqlEventRepository:
         )
         return result.rowcount == 1
 
+    async def take_open_seat(self, event_id: str) -> bool:
+        result = await self._conn.execute(
+            events.update()
+            .where(
+                events.c.id == event_id,
+                events.c.deleted_at.is_(None),
+                events.c.status.in_([s.value for s in OPEN_FOR_REGISTRATION]),
+                sa.or_(events.c.capacity.is_(None), events.c.registered_count < events.c.capacity),
+            )
+            .values(registered_count=events.c.registered_count + 1)
+        )
+        return result.rowcount == 1
+
     async def release_seat(self, event_id: str) -> None:
         await self._conn.execute(
             events.update()
@@ -176,7 +195,7 @@ class SqlEventRepository:
             .values(registered_count=events.c.registered_count - 1)
         )
 
-    async def join_waitlist(self, event_id: str) -> int:
+    async def join_waitlist(self, event_id: str) -> tuple[int, int]:
         result = await self._conn.execute(
             events.update()
             .where(events.c.id == event_id)
@@ -184,9 +203,10 @@ class SqlEventRepository:
                 waitlist_count=events.c.waitlist_count + 1,
                 waitlist_seq=events.c.waitlist_seq + 1,
             )
-            .returning(events.c.waitlist_seq)
+            .returning(events.c.waitlist_seq, events.c.waitlist_count)
         )
-        return int(result.scalar_one())
+        seq, place = result.one()
+        return int(seq), int(place)
 
     async def leave_waitlist(self, event_id: str) -> None:
         await self._conn.execute(

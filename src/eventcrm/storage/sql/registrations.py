@@ -6,6 +6,8 @@ from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from eventcrm.kit.cursor import KeyValue
@@ -16,9 +18,11 @@ from eventcrm.registrations.domain import (
     Role,
     UserEvent,
 )
+from eventcrm.registrations.errors import AlreadyRegistered
 from eventcrm.storage.ports import KeysetPage
 from eventcrm.storage.sql.query import keyset_rows, one_of
 from eventcrm.storage.sql.tables import events, registrations, users
+from eventcrm.users.errors import UserNotFound
 
 _r = registrations
 _hosting = registrations.alias("hosting")
@@ -94,6 +98,41 @@ class SqlRegistrationRepository:
 
     async def add(self, registration: Registration) -> None:
         await self._conn.execute(_r.insert().values(_to_row(registration)))
+
+    async def add_new(self, registration: Registration) -> None:
+        # ON CONFLICT DO NOTHING instead of a savepoint: a registration that got
+        # there first (the unique (event, user) key) leaves nothing inserted and
+        # the transaction usable, so the answer can say what it found.
+        insert = (pg_insert if self._conn.dialect.name == "postgresql" else sqlite_insert)(_r)
+        statement = insert.values(_to_row(registration)).on_conflict_do_nothing()
+        try:
+            result = await self._conn.execute(statement)
+        except sa.exc.IntegrityError as error:  # the only foreign key left: the user's
+            raise UserNotFound(registration.user_id) from error
+        if result.rowcount == 0:
+            existing = await self.get(registration.event_id, registration.user_id)
+            assert existing is not None
+            raise AlreadyRegistered(
+                registration.event_id,
+                registration.user_id,
+                existing.status.value,
+                existing.role.value,
+            )
+
+    async def user_and_registration(
+        self, event_id: str, user_id: str
+    ) -> tuple[bool, Registration | None]:
+        query = (
+            sa.select(users.c.id.label("known_user"), _r, _WITH_POSITION)
+            .select_from(
+                users.outerjoin(_r, sa.and_(_r.c.user_id == users.c.id, _r.c.event_id == event_id))
+            )
+            .where(users.c.id == user_id)
+        )
+        row = (await self._conn.execute(query)).first()
+        if row is None:
+            return False, None
+        return True, _to_registration(row) if row._mapping["event_id"] is not None else None
 
     async def get(self, event_id: str, user_id: str) -> Registration | None:
         query = sa.select(_r, _WITH_POSITION).where(
