@@ -83,6 +83,8 @@ class Database:
     workdir: Path
     schema: str | None = None
     path: Path | None = None
+    #: The administrator key created for it (once: see ``admin_key``).
+    key: str | None = None
 
     @property
     def env(self) -> dict[str, str]:
@@ -151,9 +153,12 @@ def fresh_database(backend: str, workdir: Path) -> Iterator[Database]:
 
 
 def admin_key(database: Database) -> str:
-    """A new administrator key (``eventcrm keys create`` prints it on its last line)."""
-    printed = database.cli("keys", "create", "--role", "admin", "--name", "bench")
-    return printed.strip().splitlines()[-1]
+    """The database's administrator key, created on first use (``eventcrm keys create``
+    prints it on its last line)."""
+    if database.key is None:
+        printed = database.cli("keys", "create", "--role", "admin", "--name", "bench")
+        database.key = printed.strip().splitlines()[-1]
+    return database.key
 
 
 @dataclass
