@@ -40,6 +40,7 @@ from pathlib import Path
 
 import httpx
 
+from bench.rush import nearest_rank
 from bench.server import (
     BenchError,
     Database,
@@ -122,7 +123,7 @@ async def _httpx_load(
         await asyncio.gather(*(lane() for _ in range(connections)))
         elapsed = time.perf_counter() - started
     latencies.sort()
-    p99 = 1000 * latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))]
+    p99 = 1000 * latencies[nearest_rank(0.99, len(latencies))]
     return Load(len(latencies) / elapsed, p99, len(latencies), bad)
 
 
@@ -337,7 +338,9 @@ def main() -> None:
         cached_env=parse_env(args.cached_env),
         uncached_env=parse_env(args.uncached_env),
     )
-    generator = "wrk -t2" if shutil.which("wrk") else "httpx (wrk not installed)"
+    generator = (
+        "wrk -t2" if shutil.which("wrk") else "httpx (no wrk: the client limits the bare endpoints)"
+    )
     print(
         f"GET {API}/events/{{id}}: {options.connections} connections, {generator},"
         f" {options.seconds:g} s per measurement, {options.rounds} round(s)"

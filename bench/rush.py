@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import math
 import re
 import sqlite3
 import statistics
@@ -54,6 +55,11 @@ import httpx
 from bench.server import Database, Server, eventcrm_serve, fresh_database, parse_env
 
 API = "/api/v1"
+
+
+def nearest_rank(quantile: float, count: int) -> int:
+    """The index of a quantile in ``count`` sorted values (the nearest-rank method)."""
+    return max(0, math.ceil(quantile * count) - 1)
 
 
 @dataclass
@@ -90,7 +96,7 @@ class Run:
         latencies = sorted(a.latency for a in self.accepted)
         if not latencies:
             return float("nan")
-        return 1000 * latencies[min(len(latencies) - 1, int(quantile * len(latencies)))]
+        return 1000 * latencies[nearest_rank(quantile, len(latencies))]
 
     @property
     def oversold(self) -> bool:
