@@ -52,7 +52,9 @@ bench: $(STAMP)
 	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
 	$(BIN)/python -m bench.users_listing --url "sqlite+aiosqlite:///$$tmp/users.db" \
 		--users 5000 --depth 100 && \
-	$(BIN)/python -m bench.email_throughput --recipients 1000 --concurrency 1 4
+	$(BIN)/python -m bench.email_throughput --recipients 1000 --concurrency 1 4 && \
+	$(BIN)/python -m bench.rush --backend sqlite --rounds 1 && \
+	$(BIN)/python -m bench.read --backend sqlite --rounds 1 --seconds 3
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
