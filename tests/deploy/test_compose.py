@@ -12,6 +12,8 @@ from typing import Any
 import pytest
 import yaml
 
+from eventcrm.settings import Settings
+
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = ROOT / "compose.yaml"
 #: The services built from this repository's Dockerfile.
@@ -141,3 +143,10 @@ def test_development_mail_goes_to_the_mail_catcher(services: dict[str, dict[str,
     assert environment["EVENTCRM_EMAIL_PROVIDER"] == "${EVENTCRM_EMAIL_PROVIDER:-smtp}"
     assert environment["EVENTCRM_SMTP_HOST"] == "${EVENTCRM_SMTP_HOST:-mailpit}"
     assert "mailpit" in services
+
+
+def test_the_app_services_name_only_real_settings(services: dict[str, dict[str, Any]]) -> None:
+    known = {f"EVENTCRM_{field.upper()}" for field in Settings.model_fields}
+    for name in EVENTCRM_SERVICES:
+        given = {n for n in services[name]["environment"] if n.startswith("EVENTCRM_")}
+        assert given <= known, (name, given - known)
