@@ -58,7 +58,8 @@ fuzz: $(STAMP)
 	EVENTCRM_FUZZ_EXAMPLES=$${EVENTCRM_FUZZ_EXAMPLES:-100} $(BIN)/pytest tests/api/test_openapi_contract.py -p no:randomly
 
 # The full gate, exactly as CI runs it (.ci/run): CI=true, then `make test` (lint and the
-# whole suite; with CI=true an unreachable PostgreSQL fails the run instead of skipping).
+# whole suite; with CI=true an unreachable PostgreSQL fails the run instead of skipping)
+# and `make test-deploy`.
 check:
 	./.ci/run
 
