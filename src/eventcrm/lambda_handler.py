@@ -31,7 +31,7 @@ import json
 import os
 import sys
 import time
-from collections.abc import Callable, MutableMapping
+from collections.abc import Awaitable, Callable, MutableMapping
 from contextlib import AsyncExitStack
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any, Literal, Protocol
@@ -126,7 +126,11 @@ class Drained:
 
 
 async def drain(
-    worker: DeliveryWorker, *, budget: float, clock: Callable[[], float] = time.monotonic
+    worker: DeliveryWorker,
+    *,
+    budget: float,
+    clock: Callable[[], float] = time.monotonic,
+    anything_due: Callable[[], Awaitable[bool]] | None = None,
 ) -> Drained:
     """Claim, send and record batches until none is due or ``budget`` seconds are spent.
 
@@ -134,6 +138,8 @@ async def drain(
     fits, so the budget normally ends between batches. If a batch overruns anyway it
     is cancelled at the budget: what it had claimed stays leased to it and is claimed
     again when the lease runs out (at least once, never lost: docs/email.md).
+    When ``anything_due`` says nothing is, no connection to the provider is opened
+    (an SMTP login every minute for nothing).
     """
     result = Drained()
     if budget <= 0:
@@ -147,6 +153,9 @@ async def drain(
     try:
         async with timeout:
             await worker.purge_expired_keys()
+            if anything_due is not None and not await anything_due():
+                result.seconds = round(clock() - started, 3)
+                return result
             async with worker.connections() as connections:
                 while True:
                     begun = clock()
@@ -219,7 +228,9 @@ class ExecutionEnvironment:
         worker, container = self._build_worker(loop)
         settings = container.settings
         budget = min(settings.worker_time_budget_seconds, remaining) - (time.monotonic() - started)
-        result = loop.run_until_complete(drain(worker, budget=budget))
+        result = loop.run_until_complete(
+            drain(worker, budget=budget, anything_due=lambda: anything_due_now(container))
+        )
         backlog_age = loop.run_until_complete(_backlog_age_seconds(container))
         _emit_metrics(context.function_name, result, backlog_age)
         return {**asdict(result), "backlogAgeSeconds": backlog_age}
@@ -263,6 +274,13 @@ class ExecutionEnvironment:
             self._loop.close()
             asyncio.set_event_loop(None)
         self._forget()
+
+
+async def anything_due_now(container: Container) -> bool:
+    """Whether a delivery is due now (queued and due, or its claim's lease ran out)."""
+    async with container.storage.unit_of_work(write=False) as uow:
+        due = await uow.deliveries.next_due_at()
+    return due is not None and due <= container.clock.now()
 
 
 async def _backlog_age_seconds(container: Container) -> float:

@@ -19,7 +19,7 @@ import os
 import threading
 import urllib.parse
 from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from email.message import EmailMessage
 from pathlib import Path
@@ -28,16 +28,25 @@ from typing import Any
 import pytest
 
 from eventcrm import lambda_handler
-from eventcrm.bootstrap import build_container, build_storage, build_worker, migrate
+from eventcrm.bootstrap import (
+    build_container,
+    build_mail_sender,
+    build_storage,
+    build_worker,
+    migrate,
+)
 from eventcrm.lambda_handler import (
     BACKLOG_AGE_METRIC,
     METRICS_NAMESPACE,
     TIMEOUT_RESERVE_SECONDS,
     ExecutionEnvironment,
     SecretsError,
+    anything_due_now,
     drain,
     load_secrets,
 )
+from eventcrm.mail.message import Mailbox
+from eventcrm.mail.ports import MailConnection, MailSender
 from eventcrm.settings import Settings
 from tests.conftest import GENEROUS_LIMITS_ENV
 from tests.support.auth import ADMIN_HEADERS, seed_admin_key
@@ -443,6 +452,49 @@ def test_draining_stops_between_batches_when_the_next_might_not_fit(
     # Began at 5 (20 left, slowest 0) and at 15 (10 left, slowest 5: 10 >= 2 x 5);
     # at 25 nothing is left for a 5 s batch.
     assert (result.stopped, result.batches, result.handled) == ("budget", 2, 4)
+
+
+class CountingSender:
+    """The file outbox, counting the connections opened to it."""
+
+    def __init__(self, inner: MailSender) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.max_batch = inner.max_batch
+        self.opened = 0
+
+    def connect(self) -> AbstractAsyncContextManager[MailConnection]:
+        self.opened += 1
+        return self.inner.connect()
+
+
+def test_an_idle_run_opens_no_connection_to_the_provider(
+    api: Gateway, deployment: Deployment
+) -> None:
+    settings = deployment.settings
+    sender = CountingSender(build_mail_sender(settings, Mailbox.parse(settings.email_from)))
+
+    async def run() -> lambda_handler.Drained:
+        container = build_container(settings, mail=sender)
+        try:
+            return await drain(
+                build_worker(container),
+                budget=30,
+                anything_due=lambda: anything_due_now(container),
+            )
+        finally:
+            await container.storage.close()
+
+    idle = asyncio.run(run())
+    assert (idle.stopped, idle.handled, sender.opened) == ("idle", 0, 0)
+
+    user = new_user(api, 1)
+    event = new_event(api, capacity=5)
+    api("POST", f"/api/v1/events/{event['id']}/registrations", json_body={"userId": user["id"]})
+    campaign_to(api, event["id"], subject="Due")
+    busy = asyncio.run(run())
+    assert busy.sent >= 1
+    assert sender.opened == settings.worker_concurrency
 
 
 # --- secrets ---------------------------------------------------------------------------
