@@ -39,7 +39,7 @@ format: $(STAMP)
 test: lint
 	$(BIN)/pytest
 
-$(DEPLOY_STAMP): $(STAMP)
+$(DEPLOY_STAMP): $(STAMP) pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev,deploy]'
 	@touch $@
 
