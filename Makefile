@@ -1,11 +1,13 @@
 # The two commands: `make run` (serve on the embedded SQLite default) and `make test`.
-# Also: `make lint`, `make format`, `make check` (what CI runs), `make bench`.
+# Also: `make lint`, `make format`, `make check` (what CI runs), `make bench`,
+# `make test-deploy` (the AWS CDK stack: synthesised and asserted; needs Node.js).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+DEPLOY_STAMP := $(VENV)/.installed-deploy
 
-.PHONY: run test lint format check install clean bench fuzz tour
+.PHONY: run test test-deploy lint format check install clean bench fuzz tour lambda-bundle
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "eventcrm needs Python 3.11 or newer")'
@@ -25,24 +27,39 @@ tour: $(STAMP)
 	bash docs/tour.sh
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench deploy
+	$(BIN)/ruff format --check src tests bench deploy
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
 format: $(STAMP)
-	$(BIN)/ruff format src tests bench
-	$(BIN)/ruff check --fix src tests bench
+	$(BIN)/ruff format src tests bench deploy
+	$(BIN)/ruff check --fix src tests bench deploy
 
 test: lint
 	$(BIN)/pytest
+
+$(DEPLOY_STAMP): $(STAMP) pyproject.toml
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev,deploy]'
+	@touch $@
+
+# The CDK app (deploy/cdk): type-checked, synthesised, and its template asserted. Apart from
+# `make test` because starting the CDK's Node.js runtime makes it slow (about a minute).
+test-deploy: $(DEPLOY_STAMP)
+	MYPYPATH=deploy/cdk $(BIN)/mypy --strict --explicit-package-bases deploy/cdk
+	$(BIN)/pytest deploy/cdk/tests
+
+# The Lambda functions' code for `cdk deploy`: eventcrm and its dependencies for Linux ARM64.
+lambda-bundle: $(STAMP)
+	PYTHON=$(BIN)/python sh deploy/cdk/bundle.sh
 
 # The OpenAPI contract test with many more generated requests per operation (a few minutes).
 fuzz: $(STAMP)
 	EVENTCRM_FUZZ_EXAMPLES=$${EVENTCRM_FUZZ_EXAMPLES:-100} $(BIN)/pytest tests/api/test_openapi_contract.py -p no:randomly
 
 # The full gate, exactly as CI runs it (.ci/run): CI=true, then `make test` (lint and the
-# whole suite; with CI=true an unreachable PostgreSQL fails the run instead of skipping).
+# whole suite; with CI=true an unreachable PostgreSQL fails the run instead of skipping)
+# and `make test-deploy`.
 check:
 	./.ci/run
 

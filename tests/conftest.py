@@ -184,6 +184,7 @@ def backend(settings: Settings) -> str:
 HEAVY_MODULES = frozenset(
     {
         "tests/api/test_database_outage.py",
+        "tests/deploy/test_entrypoint.py",
         "tests/registrations/test_concurrency.py",
         "tests/templates/test_api_limits.py",
         "tests/test_cli.py",

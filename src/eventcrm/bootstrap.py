@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 from sqlalchemy.engine import make_url
@@ -29,11 +30,12 @@ from eventcrm.mail.smtp import SmtpConfig, SmtpMailSender
 from eventcrm.settings import Settings
 from eventcrm.storage.ports import Storage
 from eventcrm.storage.sql.engine import create_engine
-from eventcrm.storage.sql.migrate import apply_migrations, run_blocking
 from eventcrm.storage.sql.storage import SqlStorage
 from eventcrm.templates.rendering import RenderLimits
 from eventcrm.unsubscribe.tokens import UnsubscribeLinks
-from eventcrm.worker.runner import DeliveryWorker, WorkerConfig
+
+if TYPE_CHECKING:
+    from eventcrm.worker.runner import DeliveryWorker
 
 
 def build_container(
@@ -127,6 +129,10 @@ def build_mail_sender(settings: Settings, mail_from: Mailbox) -> MailSender:
 
 
 def build_worker(container: Container, *, concurrency: int | None = None) -> DeliveryWorker:
+    # Imported here: an API process (or the API's Lambda function) that never sends
+    # mail does not pay for loading the worker at start-up.
+    from eventcrm.worker.runner import DeliveryWorker, WorkerConfig
+
     settings = container.settings
     config = WorkerConfig(
         batch_size=settings.worker_batch_size,
@@ -166,11 +172,15 @@ def build_storage(settings: Settings) -> SqlStorage:
 
 def migrate(settings: Settings, *, action: str = "upgrade", revision: str = "head") -> None:
     """Apply schema migrations (a blocking call, for the CLI and test set-up)."""
+    # Alembic is loaded only by what migrates: not by the app's start-up.
+    from eventcrm.storage.sql.migrate import apply_migrations
+
     on_database(settings, lambda engine: apply_migrations(engine, action, revision))
 
 
 def on_database(settings: Settings, operation: Callable[[AsyncEngine], Awaitable[None]]) -> None:
     """Run ``operation`` on an engine for the configured database, then close it (blocking)."""
+    from eventcrm.storage.sql.migrate import run_blocking
 
     async def run() -> None:
         storage = build_storage(settings)

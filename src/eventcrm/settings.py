@@ -137,6 +137,10 @@ class Settings(BaseSettings):
     worker_retry_base_seconds: float = Field(default=30.0, ge=0)
     #: Run one worker inside the API server process (``eventcrm serve`` turns it on).
     embedded_worker: bool = False
+    #: AWS Lambda (``eventcrm.lambda_handler.worker_handler``): the most seconds one
+    #: scheduled invocation drains deliveries for; it always stops short of the
+    #: function's timeout as well.
+    worker_time_budget_seconds: float = Field(default=50.0, gt=0, le=900)
 
     # --- JWTs from an identity provider (all three of issuer, audience, JWKS URL) ---
     #: The ``iss`` tokens must carry, e.g. ``https://cognito-idp.<region>.amazonaws.com/<pool>``.
