@@ -45,7 +45,7 @@ from fastapi.routing import APIRoute
 
 from eventcrm.access.domain import Actor
 from eventcrm.api.auth import ActorDep
-from eventcrm.api.deps import ContainerDep, UnitOfWorkDep
+from eventcrm.api.deps import ContainerDep, TransactionDep
 from eventcrm.errors import Conflict, FieldProblem, InvalidInput
 from eventcrm.kit.clock import Clock
 from eventcrm.storage.ports import StoredResponse, UnitOfWork
@@ -215,11 +215,12 @@ async def _look_up(
     request: Request,
     # Declared before the unit of work, so the claim is taken before it opens.
     attempt: Annotated[_Attempt | None, Depends(_claim, scope="function")],
-    uow: UnitOfWorkDep,
+    transaction: TransactionDep,
     container: ContainerDep,
 ) -> None:
     if attempt is None:
-        return
+        return  # the unit of work opens when the endpoint asks for it, if it does
+    uow = await transaction.open()
     if not await uow.idempotency.lock(scope=attempt.scope, key=attempt.key):
         raise IdempotencyKeyInFlight()
     request_hash = await _fingerprint(request)
