@@ -276,3 +276,32 @@ async def test_a_viewer_is_refused_before_joining_a_batch(storage: SqlStorage) -
     with pytest.raises(Forbidden, match="change registrations"):
         await batcher.register(event_id="e", user_id="u", actor=viewer)
     assert batcher.queued("e") == 0
+
+
+async def _organizer_headers(client: httpx.AsyncClient, user_id: str) -> dict[str, str]:
+    body = {"name": "desk", "role": "organizer", "userId": user_id}
+    response = await client.post("/api/v1/api-keys", json=body)
+    assert response.status_code == 201, response.text
+    return {"Authorization": f"Bearer {response.json()['key']}"}
+
+
+async def test_each_caller_in_a_batch_is_checked_against_the_event(
+    client: httpx.AsyncClient, batcher: RegistrationBatcher
+) -> None:
+    owner, stranger, a, b, c = await new_users(client, 5)
+    event = await create_event(client, capacity=5, ownerId=owner)
+    as_owner = await _organizer_headers(client, owner)
+    as_stranger = await _organizer_headers(client, stranger)
+    url = registrations_url(event["id"])
+    batcher.hold(3)
+    sent = []
+    for i, (user_id, headers) in enumerate([(a, None), (b, as_stranger), (c, as_owner)]):
+        post = client.post(url, json={"userId": user_id}, headers=headers)
+        sent.append(asyncio.create_task(post))
+        if i < 2:
+            await _until_queued(batcher, event["id"], i + 1)
+    responses = await asyncio.gather(*sent)
+    assert [r.status_code for r in responses] == [201, 404, 201]
+    # An organizer who neither owns nor hosts the event does not learn it exists.
+    assert_problem(responses[1], 404, code="event_not_found")
+    assert await counts(client, event["id"]) == (2, 0)
