@@ -210,7 +210,9 @@ async def test_a_keyed_request_runs_beside_a_batch_and_its_replay_still_works(
     ]
     await _until_queued(batcher, event["id"], 2)
     # With a key the request takes its own transaction (the response is stored in
-    # it): it is answered while the batch is still held, and so is its replay.
+    # it): it is answered while the batch is still held, and so is its replay. On
+    # SQLite this also shows the queued requests hold no write lock: the keyed
+    # request's BEGIN IMMEDIATE would wait for it until busy_timeout.
     first = await client.post(url, json={"userId": carol}, headers=key)
     replay = await client.post(url, json={"userId": carol}, headers=key)
     assert batcher.queued(event["id"]) == 2

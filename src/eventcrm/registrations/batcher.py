@@ -82,7 +82,7 @@ class RegistrationBatcher:
         return await member.answer
 
     def hold(self, count: int) -> None:
-        """For tests and benchmarks: the next batch to start (for any event) waits
+        """For tests: the next batch to start (for any event) waits
         until ``count`` registrations are queued for its event, so exactly those
         form one batch. Holds nothing once that batch has started."""
         self._hold = count
