@@ -13,7 +13,8 @@ unit of work (``api/deps.py``), which commits only after the third:
    request with it is in flight in this process (409
    ``idempotency_key_in_flight``). On SQLite this must come first: opening a
    write transaction would wait for the first request's write lock.
-2. ``_look_up`` — once the unit of work is open — locks the key for the
+2. ``_look_up`` opens the request's unit of work (a request without a key
+   leaves that to its endpoint, which may never need it), locks the key for the
    transaction (PostgreSQL: an advisory lock; held by another process → 409),
    then looks for a stored response: one for a different request is 422
    ``idempotency_key_reused``; one for the same request is replayed with
