@@ -98,6 +98,7 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
                     worker_task.cancel()
                     with contextlib.suppress(asyncio.CancelledError):
                         await worker_task
+            await container.registrations.close()  # batches in flight finish first
             await container.authenticator.close()
             await container.storage.close()
 

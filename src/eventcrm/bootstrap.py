@@ -27,8 +27,11 @@ from eventcrm.mail.message import Mailbox
 from eventcrm.mail.ports import MailSender
 from eventcrm.mail.sendgrid import SendGridMailSender
 from eventcrm.mail.smtp import SmtpConfig, SmtpMailSender
+from eventcrm.notifications.ports import Notifier
+from eventcrm.notifications.service import Notifications
+from eventcrm.registrations.batcher import RegistrationBatcher
 from eventcrm.settings import Settings
-from eventcrm.storage.ports import Storage
+from eventcrm.storage.ports import Storage, UnitOfWork
 from eventcrm.storage.sql.engine import create_engine
 from eventcrm.storage.sql.storage import SqlStorage
 from eventcrm.templates.rendering import RenderLimits
@@ -77,11 +80,30 @@ def build_container(
             },
         ),
         recipient_quota=DailyRecipientQuota(counters, settings.organizer_daily_recipients),
+        registrations=build_registration_batcher(settings, storage, clock),
         render_limits=RenderLimits(
             max_output=settings.template_max_output_chars,
             max_steps=settings.template_max_steps,
             timeout=settings.template_render_timeout_seconds,
         ),
+    )
+
+
+def build_registration_batcher(
+    settings: Settings, storage: Storage, clock: Clock
+) -> RegistrationBatcher:
+    """One per process: concurrent registrations for an event share a transaction."""
+
+    def notifier_for(uow: UnitOfWork) -> Notifier:
+        # The same transactional mail as a request's (api/services.py), in the batch's
+        # unit of work.
+        return Notifications(uow=uow, clock=clock, new_id=uuid7_id)
+
+    return RegistrationBatcher(
+        storage=storage,
+        clock=clock,
+        notifier_for=notifier_for,
+        max_batch=settings.registration_batch_size,
     )
 
 

@@ -11,6 +11,7 @@ from eventcrm.kit.ids import IdGenerator
 from eventcrm.kit.rate_limits import DailyRecipientQuota, RequestBudgets
 from eventcrm.mail.message import Mailbox
 from eventcrm.mail.ports import MailSender
+from eventcrm.registrations.batcher import RegistrationBatcher
 from eventcrm.settings import Settings
 from eventcrm.storage.ports import Storage
 from eventcrm.templates.rendering import RenderLimits
@@ -34,5 +35,7 @@ class Container:
     request_budgets: RequestBudgets
     #: Email recipients an organizer may queue per day.
     recipient_quota: DailyRecipientQuota
+    #: Attendee registrations, taken in one transaction per event and batch (one per process).
+    registrations: RegistrationBatcher
     #: What one template render may cost (preview and the worker).
     render_limits: RenderLimits = field(default_factory=RenderLimits)

@@ -47,6 +47,9 @@ class Settings(BaseSettings):
     viewer_sees_contact_details: bool = False
     #: How long a response is kept for retries with the same ``Idempotency-Key``.
     idempotency_ttl_seconds: int = Field(default=86_400, ge=1, le=30 * 86_400)
+    #: Most attendee registrations for one event taken in one transaction (group
+    #: commit, docs/registrations.md); 1 gives every registration its own.
+    registration_batch_size: int = Field(default=100, ge=1, le=1000)
     #: Largest request body accepted (413 above it); a route may be given more.
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     #: Longest URL (path and query string) accepted (414 above it). ``eventcrm

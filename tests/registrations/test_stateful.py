@@ -1,7 +1,8 @@
 """A model-based test of registrations (Hypothesis RuleBasedStateMachine).
 
-Random sequences of register / cancel / change capacity / toggle the
-waitlist / check in / soft delete / restore, run through the HTTP API, are
+Random sequences of register (one by one, or several in one batch) / cancel /
+change capacity / toggle the waitlist / check in / soft delete / restore, run
+through the HTTP API, are
 compared step by step with a plain Python model. After every step the
 invariants are checked against the database itself: registered <= capacity,
 the waitlist is FIFO and gap-free, nobody is both registered and waitlisted,
@@ -52,9 +53,9 @@ class RegistrationMachine(RuleBasedStateMachine):
         super().__init__()
         self.loop = asyncio.new_event_loop()
         self.storage = build_storage(app_settings)
-        app = create_app(
-            app_settings, container=build_container(app_settings, storage=self.storage)
-        )
+        container = build_container(app_settings, storage=self.storage)
+        self.batcher = container.registrations
+        app = create_app(app_settings, container=container)
         self.client = httpx.AsyncClient(
             transport=httpx.ASGITransport(app=app), base_url="http://t", headers=ADMIN_HEADERS
         )
@@ -101,8 +102,11 @@ class RegistrationMachine(RuleBasedStateMachine):
 
     @rule(event=st.sampled_from(EVENTS), person=st.sampled_from(PEOPLE))
     def register(self, event: str, person: str) -> None:
-        m = self.model[event]
         response = self.request("POST", f"/events/{event}/registrations", json={"userId": person})
+        self._expect_registration(event, person, response)
+
+    def _expect_registration(self, event: str, person: str, response: httpx.Response) -> None:
+        m = self.model[event]
         if m.deleted:
             assert response.status_code == 404
         elif person in m.registered or person in m.waitlist:
@@ -129,6 +133,33 @@ class RegistrationMachine(RuleBasedStateMachine):
         """A burst of sign-ups, so waitlists grow long enough to show their order."""
         for person in people:
             self.register(event, person)
+
+    @rule(
+        event=st.sampled_from(EVENTS),
+        people=st.lists(st.sampled_from(PEOPLE), min_size=2, max_size=5),
+    )
+    def register_in_one_batch(self, event: str, people: list[str]) -> None:
+        """A burst taken in one transaction (group commit): each answer is the one
+        it would get had the requests run one by one, in the order they arrived."""
+        responses = self.run(self._one_batch(event, people))
+        for person, response in zip(people, responses, strict=True):
+            self._expect_registration(event, person, response)
+
+    async def _one_batch(self, event: str, people: list[str]) -> list[httpx.Response]:
+        url = f"/api/v1/events/{event}/registrations"
+        self.batcher.hold(len(people))
+        sent = []
+        for i, person in enumerate(people):
+            sent.append(asyncio.create_task(self.client.post(url, json={"userId": person})))
+            if i == len(people) - 1:
+                break  # the last one starts the batch
+            for _ in range(30_000):  # until it is queued: the arrival order is the list's
+                if self.batcher.queued(event) > i:
+                    break
+                await asyncio.sleep(0.001)
+            else:
+                raise AssertionError(f"{person} never queued for {event}")
+        return list(await asyncio.gather(*sent))
 
     @rule(event=st.sampled_from(EVENTS), person=st.sampled_from(PEOPLE))
     def cancel(self, event: str, person: str) -> None:

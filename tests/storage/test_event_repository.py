@@ -640,3 +640,39 @@ async def test_stored_times_are_utc_whatever_the_input_offset(storage: SqlStorag
             .where(events_table.c.start_at == start)
         )
     assert found == 1
+
+
+async def test_take_seats_and_waitlist_counts_a_batch_in_one_update(storage: Storage) -> None:
+    event = make_event(capacity=3)
+    await store(storage, event)
+    async with storage.unit_of_work(write=True) as uow:
+        assert await uow.events.join_waitlist(event.id) == (1, 1)  # earlier waitlist numbers
+        assert await uow.events.take_seats_and_waitlist(event.id, seats=2, waitlisted=3) == 4
+        assert await uow.events.take_seats_and_waitlist(event.id, seats=1, waitlisted=0) == 4
+        got = await uow.events.get(event.id)
+    assert got is not None
+    assert (got.registered_count, got.waitlist_count) == (3, 4)
+
+
+async def test_take_seats_and_waitlist_takes_nothing_when_the_seats_are_not_free(
+    storage: Storage,
+) -> None:
+    event = make_event(capacity=2)
+    await store(storage, event)
+    async with storage.unit_of_work(write=True) as uow:
+        assert await uow.events.take_seats_and_waitlist(event.id, seats=3, waitlisted=1) is None
+        got = await uow.events.get(event.id)
+    assert got is not None
+    assert (got.registered_count, got.waitlist_count) == (0, 0)
+
+
+async def test_take_seats_and_waitlist_without_a_capacity_takes_any_number(
+    storage: Storage,
+) -> None:
+    event = make_event(capacity=None)
+    await store(storage, event)
+    async with storage.unit_of_work(write=True) as uow:
+        assert await uow.events.take_seats_and_waitlist(event.id, seats=50, waitlisted=0) == 0
+        got = await uow.events.get(event.id)
+    assert got is not None
+    assert got.registered_count == 50

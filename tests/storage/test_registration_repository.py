@@ -517,3 +517,45 @@ async def test_user_and_registration_reads_both_in_one_go(storage: Storage) -> N
         assert (found.status, found.waitlist_position) == (WAITLISTED, 1)
         assert await uow.registrations.user_and_registration(event.id, other.id) == (True, None)
         assert await uow.registrations.user_and_registration(event.id, "nobody") == (False, None)
+
+
+# --- a batch of registrations (group commit) ----------------------------------------------
+
+
+async def test_people_and_registrations_leaves_out_who_does_not_exist(storage: Storage) -> None:
+    seated, waiting, free, event = make_user(), make_user(), make_user(), make_event()
+    await store(
+        storage,
+        seated,
+        waiting,
+        free,
+        event,
+        make_registration(event.id, seated.id),
+        waitlisted(event.id, waiting.id, 1),
+    )
+    async with storage.unit_of_work(write=True) as uow:
+        found = await uow.registrations.people_and_registrations(
+            event.id, [seated.id, waiting.id, free.id, "nobody"]
+        )
+    assert found.keys() == {seated.id, waiting.id, free.id}
+    assert found[free.id] is None
+    statuses = {user_id: r.status for user_id, r in found.items() if r is not None}
+    assert statuses == {seated.id: REGISTERED, waiting.id: WAITLISTED}
+
+
+async def test_add_new_many_inserts_in_one_go_and_leaves_out_existing_pairs(
+    storage: Storage,
+) -> None:
+    first, second, third, event = make_user(), make_user(), make_user(), make_event()
+    await store(storage, first, second, third, event, make_registration(event.id, first.id))
+    batch = [
+        make_registration(event.id, first.id),
+        make_registration(event.id, second.id),
+        waitlisted(event.id, third.id, 1, registered_at=T0),
+    ]
+    async with storage.unit_of_work(write=True) as uow:
+        assert await uow.registrations.add_new_many(batch) == {second.id, third.id}
+        assert await uow.registrations.add_new_many([]) == set()
+        await uow.commit()
+    assert await get(storage, event.id, second.id) == batch[1]
+    assert await positions(storage, event.id, [third.id]) == [1]

@@ -13,7 +13,8 @@ unit of work (``api/deps.py``), which commits only after the third:
    request with it is in flight in this process (409
    ``idempotency_key_in_flight``). On SQLite this must come first: opening a
    write transaction would wait for the first request's write lock.
-2. ``_look_up`` — once the unit of work is open — locks the key for the
+2. ``_look_up`` opens the request's unit of work (a request without a key
+   leaves that to its endpoint, which may never need it), locks the key for the
    transaction (PostgreSQL: an advisory lock; held by another process → 409),
    then looks for a stored response: one for a different request is 422
    ``idempotency_key_reused``; one for the same request is replayed with
@@ -45,7 +46,7 @@ from fastapi.routing import APIRoute
 
 from eventcrm.access.domain import Actor
 from eventcrm.api.auth import ActorDep
-from eventcrm.api.deps import ContainerDep, UnitOfWorkDep
+from eventcrm.api.deps import ContainerDep, TransactionDep
 from eventcrm.errors import Conflict, FieldProblem, InvalidInput
 from eventcrm.kit.clock import Clock
 from eventcrm.storage.ports import StoredResponse, UnitOfWork
@@ -215,11 +216,12 @@ async def _look_up(
     request: Request,
     # Declared before the unit of work, so the claim is taken before it opens.
     attempt: Annotated[_Attempt | None, Depends(_claim, scope="function")],
-    uow: UnitOfWorkDep,
+    transaction: TransactionDep,
     container: ContainerDep,
 ) -> None:
     if attempt is None:
-        return
+        return  # the unit of work opens when the endpoint asks for it, if it does
+    uow = await transaction.open()
     if not await uow.idempotency.lock(scope=attempt.scope, key=attempt.key):
         raise IdempotencyKeyInFlight()
     request_hash = await _fingerprint(request)

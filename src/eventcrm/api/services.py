@@ -11,19 +11,21 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends
+from fastapi import Depends, Request
 
 from eventcrm.access.domain import Actor
 from eventcrm.access.policy import ContactPrivacy
 from eventcrm.access.service import ApiKeyService
 from eventcrm.api.auth import ActorDep
-from eventcrm.api.deps import ContainerDep, UnitOfWorkDep
+from eventcrm.api.deps import ContainerDep, RequestTransaction, TransactionDep, UnitOfWorkDep
+from eventcrm.api.idempotency import HEADER as IDEMPOTENCY_HEADER
 from eventcrm.campaigns.service import CampaignService
 from eventcrm.categories.service import CategoryService
 from eventcrm.container import Container
 from eventcrm.events.service import EventService
 from eventcrm.notifications.ports import Notifier
 from eventcrm.notifications.service import Notifications
+from eventcrm.registrations.domain import NewContact, Registration, Role
 from eventcrm.registrations.service import RegistrationService
 from eventcrm.segments.service import SegmentService
 from eventcrm.templates.service import TemplateService
@@ -98,6 +100,53 @@ async def get_registration_service(
     )
 
 
+class RegistrationDesk:
+    """``POST /events/{id}/registrations``: where a registration is taken.
+
+    An attendee named by id, sent without an ``Idempotency-Key``, joins the
+    event's next batch (``container.registrations``), which owns its
+    transaction: the request's own unit of work is never opened. Anything else
+    — a host, a person named by email (who may be created), a request whose
+    response is to be stored under its key — runs as before in the request's
+    unit of work, opened only then.
+    """
+
+    def __init__(
+        self,
+        *,
+        transaction: RequestTransaction,
+        container: Container,
+        actor: Actor,
+        batchable: bool,
+    ) -> None:
+        self._transaction = transaction
+        self._container = container
+        self._actor = actor
+        self._batchable = batchable
+
+    async def register(
+        self, *, event_id: str, user_id: str | NewContact, role: Role
+    ) -> Registration:
+        if self._batchable and role is Role.ATTENDEE and isinstance(user_id, str):
+            batcher = self._container.registrations
+            return await batcher.register(event_id=event_id, user_id=user_id, actor=self._actor)
+        uow = await self._transaction.open()
+        notifier = await get_notifier(uow, self._container)
+        service = await get_registration_service(uow, self._container, self._actor, notifier)
+        return await service.register(event_id=event_id, user_id=user_id, role=role)
+
+
+async def get_registration_desk(
+    request: Request, transaction: TransactionDep, container: ContainerDep, actor: ActorDep
+) -> RegistrationDesk:
+    # A response stored under an Idempotency-Key is written in the request's unit of
+    # work (api/idempotency.py), so such a request is not batched.
+    batchable = IDEMPOTENCY_HEADER not in request.headers
+    return RegistrationDesk(
+        transaction=transaction, container=container, actor=actor, batchable=batchable
+    )
+
+
 async def get_template_service(
     uow: UnitOfWorkDep, container: ContainerDep, actor: ActorDep
 ) -> TemplateService:
@@ -157,6 +206,7 @@ UserServiceDep = Annotated[UserService, Depends(get_user_service)]
 CategoryServiceDep = Annotated[CategoryService, Depends(get_category_service)]
 EventServiceDep = Annotated[EventService, Depends(get_event_service)]
 RegistrationServiceDep = Annotated[RegistrationService, Depends(get_registration_service)]
+RegistrationDeskDep = Annotated[RegistrationDesk, Depends(get_registration_desk)]
 TemplateServiceDep = Annotated[TemplateService, Depends(get_template_service)]
 SegmentServiceDep = Annotated[SegmentService, Depends(get_segment_service)]
 CampaignServiceDep = Annotated[CampaignService, Depends(get_campaign_service)]

@@ -20,7 +20,9 @@ NOTIFIED_FIELDS = ("start_at", "end_at", "timezone", "venue")
 class Notifier(Protocol):
     """Queue transactional mail in the caller's transaction: gone if it rolls back."""
 
-    async def registration_confirmed(self, *, event: Event, user_id: str) -> None: ...
+    async def registration_confirmed(self, *, event: Event, user_ids: Sequence[str]) -> None:
+        """One message for everyone who just took a seat (a batch of registrations)."""
+        ...
 
     async def promoted_from_waitlist(self, *, event: Event, user_ids: Sequence[str]) -> None: ...
 

@@ -44,13 +44,12 @@ class Notifications:
         self._clock = clock
         self._new_id = new_id
 
-    async def registration_confirmed(self, *, event: Event, user_id: str) -> None:
-        await self._queue(
-            NotificationKind.REGISTRATION_CONFIRMED,
-            event,
-            UserIdsAudience((user_id,)),
-            UsersById((user_id,)),
-        )
+    async def registration_confirmed(self, *, event: Event, user_ids: Sequence[str]) -> None:
+        if user_ids:
+            ids = tuple(user_ids)
+            await self._queue(
+                NotificationKind.REGISTRATION_CONFIRMED, event, UserIdsAudience(ids), UsersById(ids)
+            )
 
     async def promoted_from_waitlist(self, *, event: Event, user_ids: Sequence[str]) -> None:
         if user_ids:

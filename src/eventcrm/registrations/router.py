@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path, Query, status
 
 from eventcrm.api.idempotency import IdempotentRoute
 from eventcrm.api.rate_limits import RegistrationBudget
-from eventcrm.api.services import RegistrationServiceDep
+from eventcrm.api.services import RegistrationDeskDep, RegistrationServiceDep
 from eventcrm.kit.ids import ID_PATTERN
 from eventcrm.kit.pagination import ListResult
 from eventcrm.kit.schemas import Page
@@ -65,12 +65,12 @@ def _page(result: ListResult[Any], schema: type[Any]) -> Any:
 async def register(
     event_id: EventId,
     body: RegistrationCreate,
-    service: RegistrationServiceDep,
+    desk: RegistrationDeskDep,
 ) -> RegistrationRead:
     """Register a user: `registered` while seats are free, else `waitlisted` (or 409
     `event_full` when the waitlist is off). Hosts never take a seat. Name the person by
     `userId`, or by `email`: the contact with that email, or a new one."""
-    registration = await service.register(
+    registration = await desk.register(
         event_id=event_id, user_id=body.person(), role=Role(body.role)
     )
     return _read(registration)

@@ -119,7 +119,7 @@ class RegistrationService:
             await uow.registrations.add_new(registration)
             await uow.users.adjust_counters([user_id], attended=1)
             # Queued in this transaction: no email if the registration rolls back.
-            await self._notifier.registration_confirmed(event=event, user_id=user_id)
+            await self._notifier.registration_confirmed(event=event, user_ids=[user_id])
             return registration
 
         # A host, a full event, or one that changed since it was read: decide
@@ -135,7 +135,7 @@ class RegistrationService:
             registration = Registration(event_id, user_id, role, REGISTERED, None, now)
             await uow.registrations.add_new(registration)
             await uow.users.adjust_counters([user_id], attended=1)
-            await self._notifier.registration_confirmed(event=event, user_id=user_id)
+            await self._notifier.registration_confirmed(event=event, user_ids=[user_id])
         elif event.waitlist_enabled:
             seq, place = await uow.events.join_waitlist(event_id)
             registration = Registration(

@@ -151,6 +151,16 @@ class EventRepository(Protocol):
         and has a free seat: one conditional UPDATE, which also takes the event's
         lock (the row's on PostgreSQL) until the transaction ends."""
 
+    async def take_seats_and_waitlist(
+        self, event_id: str, *, seats: int, waitlisted: int
+    ) -> int | None:
+        """A batch of registrations in one conditional UPDATE: registered_count +=
+        ``seats`` only if that many are free, and ``waitlisted`` people join the
+        waitlist. Returns the last waitlist sequence number handed out (the
+        batch's are the ``waitlisted`` numbers up to it), None when the seats
+        were not free. The caller holds the event's lock and decided the
+        numbers from the locked row."""
+
     async def release_seat(self, event_id: str) -> None: ...
 
     async def join_waitlist(self, event_id: str) -> tuple[int, int]:
@@ -184,6 +194,20 @@ class RegistrationRepository(Protocol):
         self, event_id: str, user_id: str
     ) -> tuple[bool, Registration | None]:
         """In one read: whether the user exists, and their registration for the event."""
+
+    async def people_and_registrations(
+        self, event_id: str, user_ids: Sequence[str]
+    ) -> dict[str, Registration | None]:
+        """In one read, for each of ``user_ids`` that exists: their registration for
+        the event, or None. People who do not exist are left out. The people found
+        cannot be deleted until the transaction ends (PostgreSQL: ``FOR KEY
+        SHARE``; SQLite: the write lock), so inserting their registrations cannot
+        fail on the foreign key."""
+
+    async def add_new_many(self, registrations: Sequence[Registration]) -> set[str]:
+        """Insert in one statement, without a savepoint; returns the user ids
+        inserted: a person who already has a registration for the event is left
+        out, the transaction stays usable."""
 
     async def get(self, event_id: str, user_id: str) -> Registration | None:
         """With its waitlist position when waitlisted."""

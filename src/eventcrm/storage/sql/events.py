@@ -188,6 +188,28 @@ class SqlEventRepository:
         )
         return result.rowcount == 1
 
+    async def take_seats_and_waitlist(
+        self, event_id: str, *, seats: int, waitlisted: int
+    ) -> int | None:
+        result = await self._conn.execute(
+            events.update()
+            .where(
+                events.c.id == event_id,
+                sa.or_(
+                    events.c.capacity.is_(None),
+                    events.c.registered_count + seats <= events.c.capacity,
+                ),
+            )
+            .values(
+                registered_count=events.c.registered_count + seats,
+                waitlist_count=events.c.waitlist_count + waitlisted,
+                waitlist_seq=events.c.waitlist_seq + waitlisted,
+            )
+            .returning(events.c.waitlist_seq)
+        )
+        last_seq = result.scalar_one_or_none()
+        return None if last_seq is None else int(last_seq)
+
     async def release_seat(self, event_id: str) -> None:
         await self._conn.execute(
             events.update()

@@ -134,6 +134,35 @@ class SqlRegistrationRepository:
             return False, None
         return True, _to_registration(row) if row._mapping["event_id"] is not None else None
 
+    async def people_and_registrations(
+        self, event_id: str, user_ids: Sequence[str]
+    ) -> dict[str, Registration | None]:
+        query = (
+            sa.select(users.c.id.label("known_user"), _r)
+            .select_from(
+                users.outerjoin(_r, sa.and_(_r.c.user_id == users.c.id, _r.c.event_id == event_id))
+            )
+            .where(one_of(users.c.id, tuple(user_ids)))
+            # Nobody found here can be deleted before this transaction's INSERT
+            # (a foreign-key failure would abort the whole batch on PostgreSQL).
+            # KEY SHARE does not block the counters' UPDATE. SQLite ignores it.
+            .with_for_update(read=True, key_share=True, of=users)
+        )
+        found: dict[str, Registration | None] = {}
+        for row in (await self._conn.execute(query)).all():
+            registered = row._mapping["event_id"] is not None
+            found[row._mapping["known_user"]] = _to_registration(row) if registered else None
+        return found
+
+    async def add_new_many(self, registrations: Sequence[Registration]) -> set[str]:
+        if not registrations:
+            return set()
+        insert = (pg_insert if self._conn.dialect.name == "postgresql" else sqlite_insert)(_r)
+        statement = insert.on_conflict_do_nothing().returning(_r.c.user_id)
+        # One statement for the whole batch (SQLAlchemy's "insertmanyvalues").
+        result = await self._conn.execute(statement, [_to_row(r) for r in registrations])
+        return set(result.scalars())
+
     async def get(self, event_id: str, user_id: str) -> Registration | None:
         query = sa.select(_r, _WITH_POSITION).where(
             _r.c.event_id == event_id, _r.c.user_id == user_id
