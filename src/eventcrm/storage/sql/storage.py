@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from eventcrm.storage.ports import EventChangeListener
+from eventcrm.storage.sql import changes
 from eventcrm.storage.sql.engine import unreachable_as_unavailable
 from eventcrm.storage.sql.uow import SqlUnitOfWork
 
@@ -12,9 +16,19 @@ from eventcrm.storage.sql.uow import SqlUnitOfWork
 class SqlStorage:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
+        self._listeners: tuple[EventChangeListener, ...] = ()
+        changes.listen(engine.sync_engine)
 
     def unit_of_work(self, *, write: bool) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self.engine, write=write)
+        return SqlUnitOfWork(self.engine, write=write, listeners=self._listeners)
+
+    def watch_events(self, listener: EventChangeListener) -> Callable[[], None]:
+        self._listeners = (*self._listeners, listener)
+
+        def stop() -> None:
+            self._listeners = tuple(x for x in self._listeners if x is not listener)
+
+        return stop
 
     async def ping(self) -> None:
         with unreachable_as_unavailable():
