@@ -17,6 +17,7 @@ from eventcrm.access.router import router as api_keys_router
 from eventcrm.api import idempotency, openapi, problems
 from eventcrm.api.auth import get_actor
 from eventcrm.api.health import router as health_router
+from eventcrm.api.metrics import router as metrics_router
 from eventcrm.api.middleware import (
     CrossSiteWriteGuardMiddleware,
     RateLimitHeadersMiddleware,
@@ -99,6 +100,7 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
                     with contextlib.suppress(asyncio.CancelledError):
                         await worker_task
             await container.authenticator.close()
+            await container.event_cache.close()
             await container.storage.close()
 
     about: dict[str, Any] = {
@@ -164,6 +166,7 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
     # Every route counts against its caller's budget: the key, or the client
     # address where no credential is used.
     app.include_router(health_router, dependencies=[ClientBudget])
+    app.include_router(metrics_router, dependencies=[ClientBudget])
     for router in PROTECTED_ROUTERS:
         app.include_router(router, prefix=prefix, dependencies=[Depends(get_actor), CallerBudget])
     for router in PUBLIC_ROUTERS:

@@ -13,6 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from eventcrm.access.credentials import Authenticator
 from eventcrm.access.jwt_verifier import JwtConfig, JwtVerifier
 from eventcrm.container import Container
+from eventcrm.events.cache import EventCache
+from eventcrm.kit.cache import VersionedCache, build_cache_backend
 from eventcrm.kit.clock import Clock, SystemClock
 from eventcrm.kit.cursor import CursorCodec
 from eventcrm.kit.ids import uuid7_id
@@ -50,6 +52,9 @@ def build_container(
     clock = clock or SystemClock()
     # One counter storage for every budget: memory, or Redis shared by all processes.
     counters = build_counter_storage(settings.redis_url, key_prefix=settings.rate_limit_key_prefix)
+    event_cache = build_event_cache(settings, secret=key)
+    # Every commit that changes an event read invalidates it, whichever path wrote.
+    storage.watch_events(event_cache.invalidate)
     return Container(
         settings=settings,
         storage=storage,
@@ -75,11 +80,26 @@ def build_container(
             },
         ),
         recipient_quota=DailyRecipientQuota(counters, settings.organizer_daily_recipients),
+        event_cache=event_cache,
         render_limits=RenderLimits(
             max_output=settings.template_max_output_chars,
             max_steps=settings.template_max_steps,
             timeout=settings.template_render_timeout_seconds,
         ),
+    )
+
+
+def build_event_cache(settings: Settings, *, secret: str) -> EventCache:
+    """Event reads cached in this process's memory, or in Redis shared by all."""
+    store = VersionedCache(
+        build_cache_backend(settings.redis_url, secret=secret),
+        prefix=f"{settings.rate_limit_key_prefix}:cache",
+        shared=settings.redis_url is not None,
+    )
+    return EventCache(
+        store,
+        event_ttl=settings.event_cache_ttl_seconds,
+        list_ttl=settings.event_list_cache_ttl_seconds,
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from eventcrm.access.credentials import Authenticator
+from eventcrm.events.cache import EventCache
 from eventcrm.kit.clock import Clock
 from eventcrm.kit.cursor import CursorCodec
 from eventcrm.kit.ids import IdGenerator
@@ -34,5 +35,7 @@ class Container:
     request_budgets: RequestBudgets
     #: Email recipients an organizer may queue per day.
     recipient_quota: DailyRecipientQuota
+    #: Cached event reads (memory, or Redis with EVENTCRM_REDIS_URL).
+    event_cache: EventCache
     #: What one template render may cost (preview and the worker).
     render_limits: RenderLimits = field(default_factory=RenderLimits)

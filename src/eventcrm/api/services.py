@@ -80,6 +80,7 @@ async def get_event_service(
         cursors=container.cursors,
         notifier=notifier,
         actor=actor,
+        cache=container.event_cache,
     )
 
 

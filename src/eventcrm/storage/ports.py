@@ -335,6 +335,9 @@ class DeliveryRepository(Protocol):
         """When the earliest queued delivery becomes due, or the earliest lease in
         flight runs out (None: nothing is queued or being sent)."""
 
+    async def count_due(self, now: datetime) -> int:
+        """How many deliveries are due at ``now`` (queued, a retry, or a lapsed claim)."""
+
 
 class ApiKeyRepository(Protocol):
     """API keys, by their visible prefix; the secret itself is never stored."""

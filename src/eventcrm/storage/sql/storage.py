@@ -7,6 +7,7 @@ from collections.abc import Callable
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from eventcrm.kit import metrics
 from eventcrm.storage.ports import EventChangeListener
 from eventcrm.storage.sql import changes
 from eventcrm.storage.sql.engine import unreachable_as_unavailable
@@ -18,6 +19,7 @@ class SqlStorage:
         self.engine = engine
         self._listeners: tuple[EventChangeListener, ...] = ()
         changes.listen(engine.sync_engine)
+        self._pool_size = _watch_pool(engine.sync_engine)
 
     def unit_of_work(self, *, write: bool) -> SqlUnitOfWork:
         return SqlUnitOfWork(self.engine, write=write, listeners=self._listeners)
@@ -49,3 +51,22 @@ class SqlStorage:
 
     async def close(self) -> None:
         await self.engine.dispose()
+        metrics.DB_POOL_SIZE.dec(self._pool_size)
+        self._pool_size = 0
+
+
+def _watch_pool(engine: sa.Engine) -> int:
+    """Count this engine's connections in use in the pool gauges; its pool's size."""
+
+    def checked_out(*_: object) -> None:
+        metrics.DB_POOL_CHECKED_OUT.inc()
+
+    def checked_in(*_: object) -> None:
+        metrics.DB_POOL_CHECKED_OUT.dec()
+
+    sa.event.listen(engine, "checkout", checked_out)
+    sa.event.listen(engine, "checkin", checked_in)
+    size = getattr(engine.pool, "size", None)
+    pool_size = int(size()) if callable(size) else 0
+    metrics.DB_POOL_SIZE.inc(pool_size)
+    return pool_size
