@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
+import shutil
 import signal
 import socket
+import tempfile
 import traceback
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import timedelta
 from importlib.metadata import version
 from pathlib import Path
@@ -180,16 +183,40 @@ def serve(
     typer.echo(f"eventcrm: database at {database_location(settings)}", err=True)
     _announce_first_admin_key(settings, base_url)
     typer.echo(f"eventcrm: serving on {base_url} (docs at /docs)", err=True)
-    uvicorn.run(
-        "eventcrm.app:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        access_log=False,
-        log_config=None,
-        **SERVER_OPTIONS,
-    )
+    with _metrics_directory(workers):
+        uvicorn.run(
+            "eventcrm.app:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            access_log=False,
+            log_config=None,
+            **SERVER_OPTIONS,
+        )
+
+
+@contextlib.contextmanager
+def _metrics_directory(workers: int) -> Iterator[None]:
+    """Several server processes share their metrics through files (prometheus_client's
+    multiprocess mode): in ``PROMETHEUS_MULTIPROC_DIR`` if set (emptied first, as
+    the mode requires), else a new directory removed on exit. The processes
+    start after this and find it in their environment; one process keeps its
+    metrics in memory."""
+    if workers <= 1:
+        yield
+        return
+    given = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    directory = Path(given) if given else Path(tempfile.mkdtemp(prefix="eventcrm-metrics-"))
+    directory.mkdir(parents=True, exist_ok=True)
+    for stale in directory.glob("*.db"):
+        stale.unlink()
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(directory)
+    try:
+        yield
+    finally:
+        if not given:
+            shutil.rmtree(directory, ignore_errors=True)
 
 
 def _announce_first_admin_key(settings: Settings, base_url: str) -> None:

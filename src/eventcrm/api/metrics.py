@@ -11,6 +11,7 @@ from __future__ import annotations
 import ipaddress
 from typing import Annotated
 
+import structlog
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials
 from starlette.exceptions import HTTPException
@@ -20,6 +21,7 @@ from eventcrm.api.auth import bearer, get_actor
 from eventcrm.api.deps import ContainerDep
 from eventcrm.kit import metrics
 
+log = structlog.get_logger(__name__)
 router = APIRouter(tags=["metrics"])
 
 #: Headers a reverse proxy adds: such a request comes from elsewhere, whatever its address.
@@ -55,6 +57,9 @@ async def may_read_metrics(
 )
 async def read_metrics(container: ContainerDep) -> Response:
     """Requests, cache hits, registrations, deliveries, the queue and the pools."""
-    async with container.storage.unit_of_work(write=False) as uow:
-        metrics.DUE_DELIVERIES.set(await uow.deliveries.count_due(container.clock.now()))
+    try:
+        async with container.storage.unit_of_work(write=False) as uow:
+            metrics.DUE_DELIVERIES.set(await uow.deliveries.count_due(container.clock.now()))
+    except Exception as exc:  # the other metrics matter most when the database is down
+        log.warning("due_deliveries_not_counted", error=repr(exc))
     return Response(metrics.render(), media_type=metrics.CONTENT_TYPE)

@@ -62,11 +62,21 @@ class RequestContextMiddleware:
                 duration_ms=round(elapsed * 1000, 2),
             )
             # By route template (bounded label values): what matched, else "unmatched".
-            route = getattr(scope.get("route"), "path", None) or "unmatched"
+            route = _route_template(scope)
             method = scope["method"] if scope["method"] in _METHODS else "other"
             metrics.REQUESTS.labels(method=method, route=route, status=str(status)).inc()
             metrics.REQUEST_SECONDS.labels(method=method, route=route).observe(elapsed)
             structlog.contextvars.unbind_contextvars("request_id")
+
+
+def _route_template(scope: Scope) -> str:
+    """The matched route's path template with its router's prefix
+    (``/api/v1/events/{event_id}``); ``unmatched`` when none matched. FastAPI
+    keeps the prefixed template in its route context, the route itself only
+    its own path."""
+    context = scope.get("fastapi", {}).get("effective_route_context")
+    template = getattr(context, "path_format", None) or getattr(scope.get("route"), "path", None)
+    return template if isinstance(template, str) else "unmatched"
 
 
 class TrailingSlashMiddleware:
