@@ -148,10 +148,9 @@ class SqlUnitOfWork:
             self._after_commit.clear()
 
     async def commit(self) -> None:
-        conn = self._connection
-        if conn is not None:
+        if self._conn is not None:  # a read has nothing to commit
             with unreachable_as_unavailable():
-                await conn.commit()
+                await self._conn.commit()
         if self._changes.changed:
             # Before the response: a read after a write that returned is never stale.
             changes = self._changes.result()
