@@ -178,6 +178,16 @@ def serve(
             )
     if workers > 1 and settings.is_sqlite:
         raise typer.BadParameter("SQLite allows one writer process; use --workers 1 or PostgreSQL.")
+    if workers > 1 and settings.redis_url is None:
+        # Each process would cache event reads in its own memory, and a write
+        # through one would not invalidate the others: shared only through Redis.
+        os.environ["EVENTCRM_EVENT_CACHE_TTL_SECONDS"] = "0"
+        os.environ["EVENTCRM_EVENT_LIST_CACHE_TTL_SECONDS"] = "0"
+        typer.echo(
+            "eventcrm: event reads are not cached with several processes and no "
+            "EVENTCRM_REDIS_URL",
+            err=True,
+        )
     if migrate_db if migrate_db is not None else settings.is_sqlite:
         migrate(settings)
     typer.echo(f"eventcrm: database at {database_location(settings)}", err=True)

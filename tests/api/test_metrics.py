@@ -143,3 +143,5 @@ async def test_metrics_add_up_over_server_processes(
     assert requests == 20
     # Each process's pool, summed: the numbers come from both processes.
     assert value(text, "eventcrm_db_pool_size") == 2 * Settings().database_pool_size
+    # Without Redis, processes could not invalidate each other's cache: it is off.
+    assert samples(text, "eventcrm_cache_lookups_total") == {}
