@@ -184,8 +184,7 @@ def serve(
         os.environ["EVENTCRM_EVENT_CACHE_TTL_SECONDS"] = "0"
         os.environ["EVENTCRM_EVENT_LIST_CACHE_TTL_SECONDS"] = "0"
         typer.echo(
-            "eventcrm: event reads are not cached with several processes and no "
-            "EVENTCRM_REDIS_URL",
+            "eventcrm: event reads are not cached with several processes and no EVENTCRM_REDIS_URL",
             err=True,
         )
     if migrate_db if migrate_db is not None else settings.is_sqlite:

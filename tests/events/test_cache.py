@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
+import sqlalchemy as sa
 from fastapi import FastAPI
 from prometheus_client import REGISTRY
 
@@ -209,8 +210,9 @@ async def test_a_write_through_the_storage_alone_invalidates(
     assert fresh["registeredCount"] == 1
 
 
+@pytest.mark.parametrize("kind", ["driver", "text"])
 async def test_raw_sql_in_a_unit_of_work_invalidates_every_event(
-    client: httpx.AsyncClient, storage: SqlStorage
+    client: httpx.AsyncClient, storage: SqlStorage, kind: str
 ) -> None:
     first, second = await create_event(client), await create_event(client)
     for _ in range(2):
@@ -219,7 +221,10 @@ async def test_raw_sql_in_a_unit_of_work_invalidates_every_event(
     async with storage.unit_of_work(write=True) as uow:
         conn = uow._conn
         assert conn is not None
-        await conn.exec_driver_sql("UPDATE events SET title = 'Raw'")
+        if kind == "driver":
+            await conn.exec_driver_sql("UPDATE events SET title = 'Raw'")
+        else:
+            await conn.execute(sa.text("UPDATE events SET title = :title"), {"title": "Raw"})
         await uow.commit()
     for event in (first, second):
         assert (await client.get(f"{API}/events/{event['id']}")).json()["title"] == "Raw"

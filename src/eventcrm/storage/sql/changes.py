@@ -9,9 +9,9 @@ feature built it, and notes what it may change in an event read:
   its parameters name (``events.id`` / ``registrations.event_id`` set by an
   INSERT, or required equal by an UPDATE/DELETE's ``WHERE``);
 - any such write it cannot attribute (an ``INSERT … SELECT``, a ``WHERE``
-  without the id, raw SQL), a write to ``categories`` (a renamed category is
-  shown on its events), a deleted user (cascades to registrations, clears
-  ``owner_id``): every event.
+  without the id), any write in raw SQL or in a data-modifying CTE, a
+  write to ``categories`` (a renamed category is shown on its events), a
+  deleted user (cascades to registrations, clears ``owner_id``): every event.
 
 Erring on the side of "every event" costs cache hits, never correctness.
 """
@@ -36,9 +36,11 @@ CHANGES_OPTION = "eventcrm_changes"
 
 #: Per table, the column holding the event id of a changed row.
 _EVENT_ID = {events.name: events.c.id, registrations.name: registrations.c.event_id}
-#: Statements that write nothing (raw SQL is judged by its first word).
-_READ_ONLY_SQL = re.compile(
-    r"^\s*(SELECT|BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE|PRAGMA|SET|SHOW|ANALYZE|EXPLAIN)\b",
+#: A write somewhere in SQL the listener did not get as a Core INSERT/UPDATE/
+#: DELETE: raw SQL (``text()``, ``exec_driver_sql``), a data-modifying CTE.
+#: (``SELECT … FOR UPDATE`` does not match: no ``SET`` follows.)
+_WRITE_SQL = re.compile(
+    r"\b(INSERT\s+INTO|DELETE\s+FROM|UPDATE\s+\S+\s+SET|MERGE\s+INTO|TRUNCATE|REPLACE\s+INTO)\b",
     re.IGNORECASE,
 )
 
@@ -74,8 +76,8 @@ def record_changes(
     compiled = getattr(context, "compiled", None)
     dml = getattr(compiled, "statement", None)
     if not isinstance(dml, UpdateBase):
-        if compiled is None and not _READ_ONLY_SQL.match(statement):
-            recorder.all_events = True  # raw SQL that may write anything
+        if _WRITE_SQL.search(statement):
+            recorder.all_events = True  # it may write anything
         return
     table = getattr(dml, "table", None)
     name = getattr(table, "name", None)
