@@ -405,6 +405,7 @@ class Storage(Protocol):
     def watch_events(self, listener: EventChangeListener) -> Callable[[], None]:
         """Call ``listener`` after every commit, through any unit of work, that
         may have changed an event read; returns the function that stops it.
+        A bound method is held weakly (it stops when its object is dropped).
         The storage works this out from the statements it runs, so no write
         path can forget to report itself."""
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import inspect
+import weakref
 from collections.abc import Callable
 
 import sqlalchemy as sa
@@ -17,18 +19,26 @@ from eventcrm.storage.sql.uow import SqlUnitOfWork
 class SqlStorage:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
-        self._listeners: tuple[EventChangeListener, ...] = ()
+        self._watchers: list[Callable[[], EventChangeListener | None]] = []
         changes.listen(engine.sync_engine)
         self._pool_size = _watch_pool(engine.sync_engine)
 
     def unit_of_work(self, *, write: bool) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self.engine, write=write, listeners=self._listeners)
+        listeners = tuple(x for watcher in self._watchers if (x := watcher()) is not None)
+        if len(listeners) < len(self._watchers):  # an owner is gone: forget its method
+            self._watchers = [w for w in self._watchers if w() is not None]
+        return SqlUnitOfWork(self.engine, write=write, listeners=listeners)
 
     def watch_events(self, listener: EventChangeListener) -> Callable[[], None]:
-        self._listeners = (*self._listeners, listener)
+        # A method is held weakly: a cache dropped with its app (tests build many
+        # apps over one storage) stops listening instead of living on.
+        watcher: Callable[[], EventChangeListener | None] = (
+            weakref.WeakMethod(listener) if inspect.ismethod(listener) else lambda: listener
+        )
+        self._watchers.append(watcher)
 
         def stop() -> None:
-            self._listeners = tuple(x for x in self._listeners if x is not listener)
+            self._watchers = [w for w in self._watchers if w is not watcher]
 
         return stop
 
