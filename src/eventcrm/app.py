@@ -34,6 +34,7 @@ from eventcrm.campaigns.router import router as campaigns_router
 from eventcrm.categories.router import router as categories_router
 from eventcrm.container import Container
 from eventcrm.events.router import router as events_router
+from eventcrm.kit import metrics
 from eventcrm.kit.logging import configure_logging
 from eventcrm.registrations.router import attendees_router
 from eventcrm.registrations.router import router as registrations_router
@@ -102,6 +103,7 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
             await container.authenticator.close()
             await container.event_cache.close()
             await container.storage.close()
+            metrics.forget_this_process()
 
     about: dict[str, Any] = {
         "title": "eventcrm",

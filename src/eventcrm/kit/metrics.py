@@ -112,7 +112,7 @@ def render() -> bytes:
     return generate_latest(registry)
 
 
-def process_exited(pid: int) -> None:
-    """Drop a finished server process's live gauges (``livesum``)."""
+def forget_this_process() -> None:
+    """At a server process's exit: its live gauges (pool usage) leave the sums."""
     if MULTIPROCESS:
-        multiprocess.mark_process_dead(pid)  # type: ignore[no-untyped-call]
+        multiprocess.mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]
