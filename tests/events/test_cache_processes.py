@@ -18,6 +18,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+import redis
 from prometheus_client.parser import text_string_to_metric_families
 
 from eventcrm.settings import Settings
@@ -76,16 +77,20 @@ def stop(processes: list[subprocess.Popen[bytes]]) -> None:
 
 @pytest.fixture
 def two_servers(settings: Settings, storage: SqlStorage, tmp_path: Path) -> Iterator[list[str]]:
-    env = _env(
-        settings,
-        EVENTCRM_REDIS_URL=require_redis(),
-        EVENTCRM_RATE_LIMIT_KEY_PREFIX=f"eventcrm-test-{uuid.uuid4().hex}",
-    )
+    url, prefix = require_redis(), f"eventcrm-test-{uuid.uuid4().hex}"
+    env = _env(settings, EVENTCRM_REDIS_URL=url, EVENTCRM_RATE_LIMIT_KEY_PREFIX=prefix)
     started = [start(env, tmp_path) for _ in range(2)]
     try:
         yield [base for base, _ in started]
     finally:
         stop([process for _, process in started])
+        # The version numbers have no expiry: leave nothing behind.
+        client = redis.Redis.from_url(url)
+        try:
+            for key in client.scan_iter(match=f"{prefix}:*"):
+                client.delete(key)
+        finally:
+            client.close()
 
 
 def samples(text: str, name: str) -> dict[tuple[tuple[str, str], ...], float]:
