@@ -162,6 +162,8 @@ async def client(_session_app: FastAPI, storage: SqlStorage) -> AsyncIterator[ht
         transport=transport, base_url="http://test", headers=ADMIN_HEADERS
     ) as http:
         yield http
+    # The storage is emptied behind the app's back (not through a unit of work).
+    await _session_app.state.container.event_cache.clear()
 
 
 @pytest.fixture
@@ -170,6 +172,7 @@ async def anonymous(_session_app: FastAPI, storage: SqlStorage) -> AsyncIterator
     transport = httpx.ASGITransport(app=_session_app)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
         yield http
+    await _session_app.state.container.event_cache.clear()
 
 
 @pytest.fixture

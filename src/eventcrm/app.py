@@ -17,6 +17,7 @@ from eventcrm.access.router import router as api_keys_router
 from eventcrm.api import idempotency, openapi, problems
 from eventcrm.api.auth import get_actor
 from eventcrm.api.health import router as health_router
+from eventcrm.api.metrics import router as metrics_router
 from eventcrm.api.middleware import (
     CrossSiteWriteGuardMiddleware,
     RateLimitHeadersMiddleware,
@@ -33,6 +34,7 @@ from eventcrm.campaigns.router import router as campaigns_router
 from eventcrm.categories.router import router as categories_router
 from eventcrm.container import Container
 from eventcrm.events.router import router as events_router
+from eventcrm.kit import metrics
 from eventcrm.kit.logging import configure_logging
 from eventcrm.registrations.router import attendees_router
 from eventcrm.registrations.router import router as registrations_router
@@ -100,7 +102,9 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
                         await worker_task
             await container.registrations.close()  # batches in flight finish first
             await container.authenticator.close()
+            await container.event_cache.close()
             await container.storage.close()
+            metrics.forget_this_process()
 
     about: dict[str, Any] = {
         "title": "eventcrm",
@@ -165,6 +169,7 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
     # Every route counts against its caller's budget: the key, or the client
     # address where no credential is used.
     app.include_router(health_router, dependencies=[ClientBudget])
+    app.include_router(metrics_router, dependencies=[ClientBudget])
     for router in PROTECTED_ROUTERS:
         app.include_router(router, prefix=prefix, dependencies=[Depends(get_actor), CallerBudget])
     for router in PUBLIC_ROUTERS:

@@ -14,6 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from eventcrm.access.credentials import Authenticator
 from eventcrm.access.jwt_verifier import JwtConfig, JwtVerifier
 from eventcrm.container import Container
+from eventcrm.events.cache import EventCache
+from eventcrm.kit.cache import VersionedCache, build_cache_backend
 from eventcrm.kit.clock import Clock, SystemClock
 from eventcrm.kit.cursor import CursorCodec
 from eventcrm.kit.ids import uuid7_id
@@ -55,6 +57,9 @@ def build_container(
     clock = clock or SystemClock()
     # One counter storage for every budget: memory, or Redis shared by all processes.
     counters = build_counter_storage(settings.redis_url, key_prefix=settings.rate_limit_key_prefix)
+    event_cache = build_event_cache(settings, secret=key)
+    # Every commit that changes an event read invalidates it, whichever path wrote.
+    storage.watch_events(event_cache.invalidate)
     return Container(
         settings=settings,
         storage=storage,
@@ -81,6 +86,7 @@ def build_container(
         ),
         recipient_quota=DailyRecipientQuota(counters, settings.organizer_daily_recipients),
         registrations=build_registration_batcher(settings, storage, clock),
+        event_cache=event_cache,
         render_limits=RenderLimits(
             max_output=settings.template_max_output_chars,
             max_steps=settings.template_max_steps,
@@ -104,6 +110,20 @@ def build_registration_batcher(
         clock=clock,
         notifier_for=notifier_for,
         max_batch=settings.registration_batch_size,
+    )
+
+
+def build_event_cache(settings: Settings, *, secret: str) -> EventCache:
+    """Event reads cached in this process's memory, or in Redis shared by all."""
+    store = VersionedCache(
+        build_cache_backend(settings.redis_url, secret=secret),
+        prefix=f"{settings.rate_limit_key_prefix}:cache",
+        shared=settings.redis_url is not None,
+    )
+    return EventCache(
+        store,
+        event_ttl=settings.event_cache_ttl_seconds,
+        list_ttl=settings.event_list_cache_ttl_seconds,
     )
 
 

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
+import shutil
 import signal
 import socket
+import tempfile
 import traceback
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import timedelta
 from importlib.metadata import version
 from pathlib import Path
@@ -175,21 +178,54 @@ def serve(
             )
     if workers > 1 and settings.is_sqlite:
         raise typer.BadParameter("SQLite allows one writer process; use --workers 1 or PostgreSQL.")
+    if workers > 1 and settings.redis_url is None:
+        # Each process would cache event reads in its own memory, and a write
+        # through one would not invalidate the others: shared only through Redis.
+        os.environ["EVENTCRM_EVENT_CACHE_TTL_SECONDS"] = "0"
+        os.environ["EVENTCRM_EVENT_LIST_CACHE_TTL_SECONDS"] = "0"
+        typer.echo(
+            "eventcrm: event reads are not cached with several processes and no EVENTCRM_REDIS_URL",
+            err=True,
+        )
     if migrate_db if migrate_db is not None else settings.is_sqlite:
         migrate(settings)
     typer.echo(f"eventcrm: database at {database_location(settings)}", err=True)
     _announce_first_admin_key(settings, base_url)
     typer.echo(f"eventcrm: serving on {base_url} (docs at /docs)", err=True)
-    uvicorn.run(
-        "eventcrm.app:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        access_log=False,
-        log_config=None,
-        **SERVER_OPTIONS,
-    )
+    with _metrics_directory(workers):
+        uvicorn.run(
+            "eventcrm.app:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            access_log=False,
+            log_config=None,
+            **SERVER_OPTIONS,
+        )
+
+
+@contextlib.contextmanager
+def _metrics_directory(workers: int) -> Iterator[None]:
+    """Several server processes share their metrics through files (prometheus_client's
+    multiprocess mode): in ``PROMETHEUS_MULTIPROC_DIR`` if set (emptied first, as
+    the mode requires), else a new directory removed on exit. The processes
+    start after this and find it in their environment; one process keeps its
+    metrics in memory."""
+    if workers <= 1:
+        yield
+        return
+    given = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    directory = Path(given) if given else Path(tempfile.mkdtemp(prefix="eventcrm-metrics-"))
+    directory.mkdir(parents=True, exist_ok=True)
+    for stale in directory.glob("*.db"):
+        stale.unlink()
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(directory)
+    try:
+        yield
+    finally:
+        if not given:
+            shutil.rmtree(directory, ignore_errors=True)
 
 
 def _announce_first_admin_key(settings: Settings, base_url: str) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from eventcrm.access.credentials import Authenticator
+from eventcrm.events.cache import EventCache
 from eventcrm.kit.clock import Clock
 from eventcrm.kit.cursor import CursorCodec
 from eventcrm.kit.ids import IdGenerator
@@ -37,5 +38,7 @@ class Container:
     recipient_quota: DailyRecipientQuota
     #: Attendee registrations, taken in one transaction per event and batch (one per process).
     registrations: RegistrationBatcher
+    #: Cached event reads (memory, or Redis with EVENTCRM_REDIS_URL).
+    event_cache: EventCache
     #: What one template render may cost (preview and the worker).
     render_limits: RenderLimits = field(default_factory=RenderLimits)

@@ -89,6 +89,17 @@ class Settings(BaseSettings):
     #: Trust ``X-Forwarded-Proto`` from the proxy in front (for HSTS).
     trust_proxy_headers: bool = False
 
+    # --- Read cache and metrics (docs/caching.md) ---------------------------
+    #: Seconds an event read (``GET /events/{id}``) stays cached; 0 turns it off.
+    #: Every write that changes it invalidates it at once (memory, or Redis with
+    #: ``redis_url``, shared by all processes).
+    event_cache_ttl_seconds: float = Field(default=600, ge=0, le=86_400)
+    #: Seconds an event listing (``GET /events``) stays cached; 0 turns it off.
+    event_list_cache_ttl_seconds: float = Field(default=300, ge=0, le=86_400)
+    #: Serve ``/metrics`` (Prometheus text format) to callers on this machine
+    #: (loopback); from elsewhere it needs an administrator key.
+    metrics_enabled: bool = True
+
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["json", "console"] = "json"
 

@@ -125,6 +125,17 @@ MATRIX: dict[tuple[str, str], tuple[Any, ...]] = {
     ("GET", "/unsubscribe/{token}"): (PUBLIC,),
     ("POST", "/unsubscribe/{token}"): (PUBLIC,),
 }
+#: Routes outside the API prefix, and who may call them.
+OUTSIDE_API: dict[tuple[str, str], str] = {
+    ("GET", "/health/live"): PUBLIC,
+    ("GET", "/health/ready"): PUBLIC,
+    # This machine (loopback, not forwarded) or an administrator key; tests/api/test_metrics.py
+    ("GET", "/metrics"): "loopback or admin",
+    # The API's documentation pages (EVENTCRM_DOCS_ENABLED)
+    ("GET", "/docs"): PUBLIC,
+    ("GET", "/docs/oauth2-redirect"): PUBLIC,
+    ("GET", "/redoc"): PUBLIC,
+}
 # An organizer's POST /campaigns and /emails/send to another organizer's event
 # read as "no such event" (422 naming eventId), like an event that does not exist.
 BODY_REFUSALS = {("POST", "/campaigns"), ("POST", "/emails/send")}
@@ -159,6 +170,12 @@ def test_every_route_is_classified(settings: Settings) -> None:
     routes = _api_routes(app)
     assert routes - MATRIX.keys() == set(), "classify these routes in MATRIX"
     assert MATRIX.keys() - routes == set(), "these MATRIX entries name no route"
+
+
+def test_every_route_outside_the_api_is_classified(settings: Settings) -> None:
+    app = create_app(settings)
+    outside = {(m, p) for m, p in _walk(app.routes) if not p.startswith(API_PREFIX + "/")}
+    assert outside == OUTSIDE_API.keys()
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -18,7 +18,12 @@ from eventcrm.app import create_app
 from eventcrm.bootstrap import build_container, build_worker
 from eventcrm.container import Container
 from eventcrm.settings import Settings
-from eventcrm.storage.ports import IdempotencyRepository, UnitOfWork, UserRepository
+from eventcrm.storage.ports import (
+    EventChangeListener,
+    IdempotencyRepository,
+    UnitOfWork,
+    UserRepository,
+)
 from eventcrm.storage.sql.storage import SqlStorage
 from eventcrm.storage.sql.tables import deliveries, idempotency_keys, users
 from eventcrm.users.domain import User
@@ -248,6 +253,9 @@ class GatedStorage:
         async with self._storage.unit_of_work(write=write) as uow:
             uow.users = cast(UserRepository, _GatedUsers(uow.users, self._gate))
             yield uow
+
+    def watch_events(self, listener: EventChangeListener) -> Callable[[], None]:
+        return self._storage.watch_events(listener)
 
     async def ping(self) -> None:
         await self._storage.ping()

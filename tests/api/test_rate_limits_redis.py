@@ -24,29 +24,14 @@ import pytest
 from eventcrm.settings import Settings
 from eventcrm.storage.sql.storage import SqlStorage
 from tests.support.auth import ADMIN_HEADERS, seed_admin_key
+from tests.support.redis import require_redis
 
 LIMIT = 6
 
 
-def redis_url() -> str:
-    return os.environ.get("EVENTCRM_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-
-
 @pytest.fixture(scope="session")
 def redis() -> str:
-    url = urlsplit(redis_url())
-    try:
-        with socket.create_connection((url.hostname, url.port or 6379), timeout=5) as conn:
-            conn.sendall(b"PING\r\n")
-            reachable, reason = conn.recv(64).startswith(b"+PONG"), "PING failed"
-    except OSError as exc:
-        reachable, reason = False, repr(exc)
-    if not reachable:
-        message = f"Redis at {redis_url()} is unreachable: {reason}"
-        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-            pytest.fail(message + " (CI=true: Redis tests must run)", pytrace=False)
-        pytest.skip(message)
-    return redis_url()
+    return require_redis()
 
 
 def _free_port() -> int:

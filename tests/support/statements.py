@@ -23,15 +23,24 @@ def recorded_statements(engine: AsyncEngine) -> Iterator[list[str]]:
         # A CTE is named by the statement that follows its WITH clauses.
         sent.append(" ".join(words[:1]).upper())
 
+    def sends_transactions(conn: Any) -> bool:
+        # SQLite's BEGIN is one of the statements; a PostgreSQL read in AUTOCOMMIT
+        # sends none (SQLAlchemy still signals its logical begin and rollback).
+        return sync.dialect.name != "sqlite" and (
+            conn.get_execution_options().get("isolation_level") != "AUTOCOMMIT"
+        )
+
     def begin(conn: Any) -> None:
-        if sync.dialect.name != "sqlite":  # SQLite's BEGIN is one of the statements
+        if sends_transactions(conn):
             sent.append("BEGIN")
 
-    def commit(_conn: Any) -> None:
-        sent.append("COMMIT")
+    def commit(conn: Any) -> None:
+        if sync.dialect.name == "sqlite" or sends_transactions(conn):
+            sent.append("COMMIT")
 
-    def rollback(_conn: Any) -> None:
-        sent.append("ROLLBACK")
+    def rollback(conn: Any) -> None:
+        if sync.dialect.name == "sqlite" or sends_transactions(conn):
+            sent.append("ROLLBACK")
 
     listeners: list[tuple[str, Callable[..., Any]]] = [
         ("before_cursor_execute", statement),

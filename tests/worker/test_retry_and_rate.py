@@ -16,7 +16,7 @@ from pydantic import ValidationError
 
 from eventcrm.bootstrap import build_container, build_worker
 from eventcrm.settings import Settings
-from eventcrm.storage.ports import UnitOfWork
+from eventcrm.storage.ports import EventChangeListener, UnitOfWork
 from eventcrm.storage.sql.storage import SqlStorage
 from eventcrm.worker.retry import MAX_DELAY_SECONDS, backoff_seconds
 from eventcrm.worker.runner import DeliveryWorker
@@ -98,6 +98,9 @@ class _FlakyStorage:
             self.failures -= 1
             raise ConnectionRefusedError("the database is restarting")
         return self._inner.unit_of_work(write=write)
+
+    def watch_events(self, listener: EventChangeListener) -> Callable[[], None]:
+        return self._inner.watch_events(listener)
 
     async def ping(self) -> None:
         await self._inner.ping()

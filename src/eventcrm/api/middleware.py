@@ -17,8 +17,10 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from eventcrm.api.problems import http_problem, problem
+from eventcrm.kit import metrics
+from eventcrm.kit.logging import access_log
 
-log = structlog.get_logger("eventcrm.access")
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 
@@ -49,17 +51,32 @@ class RequestContextMiddleware:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
+            elapsed = time.perf_counter() - started
             # Set by the actor dependency once the caller is known (absent before that).
             actor = scope["state"].get("actor")
-            log.info(
-                "request",
+            access_log(
                 actor=getattr(actor, "label", None),
                 method=scope["method"],
                 path=scope["path"],
                 status=status,
-                duration_ms=round((time.perf_counter() - started) * 1000, 2),
+                duration_ms=round(elapsed * 1000, 2),
             )
+            # By route template (bounded label values): what matched, else "unmatched".
+            route = _route_template(scope)
+            method = scope["method"] if scope["method"] in _METHODS else "other"
+            metrics.REQUESTS.labels(method=method, route=route, status=str(status)).inc()
+            metrics.REQUEST_SECONDS.labels(method=method, route=route).observe(elapsed)
             structlog.contextvars.unbind_contextvars("request_id")
+
+
+def _route_template(scope: Scope) -> str:
+    """The matched route's path template with its router's prefix
+    (``/api/v1/events/{event_id}``); ``unmatched`` when none matched. FastAPI
+    keeps the prefixed template in its route context, the route itself only
+    its own path."""
+    context = scope.get("fastapi", {}).get("effective_route_context")
+    template = getattr(context, "path_format", None) or getattr(scope.get("route"), "path", None)
+    return template if isinstance(template, str) else "unmatched"
 
 
 class TrailingSlashMiddleware:

@@ -29,6 +29,7 @@ from eventcrm.api.problems import PROBLEM_JSON, TYPE_PREFIX
 OPERATION_IDS: dict[str, str] = {
     "live": "getLiveness",
     "ready": "getReadiness",
+    "read_metrics": "getMetrics",
     "register": "registerForEvent",
     "list_participants": "listRegistrations",
     "cancel": "cancelRegistration",
@@ -47,6 +48,7 @@ OPERATION_IDS: dict[str, str] = {
 SUMMARIES: dict[str, str] = {
     "getLiveness": "Liveness: the process is up",
     "getReadiness": "Readiness: the database answers",
+    "getMetrics": "Prometheus metrics (from this machine, or with an administrator key)",
     "createUser": "Create a contact",
     "listUsers": "List contacts",
     "searchUsers": "Search contacts with a filter tree",
@@ -426,6 +428,8 @@ def _error_statuses(path: str, operation: dict[str, Any], *, idempotent: bool) -
         statuses.add(404)
     if idempotent or op_id in CONFLICTING:
         statuses.add(409)
+    if op_id == "getMetrics":  # EVENTCRM_METRICS_ENABLED=false
+        statuses.add(404)
     if op_id != "getLiveness":  # everything else reads the database
         statuses.add(503)
     if op_id not in PUBLIC | PROBES:

@@ -82,6 +82,7 @@ async def get_event_service(
         cursors=container.cursors,
         notifier=notifier,
         actor=actor,
+        cache=container.event_cache,
     )
 
 

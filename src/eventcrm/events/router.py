@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request, Response, status
 
+from eventcrm.api.conditional import conditional_json
 from eventcrm.api.idempotency import IdempotentRoute
 from eventcrm.api.paths import location
 from eventcrm.api.services import EventServiceDep
@@ -42,14 +43,21 @@ async def create_event(
     return _read(event)
 
 
-@router.get("")
+#: Reads answer with an ETag and 304 to a matching If-None-Match (api/conditional.py).
+_CONDITIONAL: dict[int | str, dict[str, Any]] = {
+    304: {"description": "Not Modified: the If-None-Match tag is still current."}
+}
+
+
+@router.get("", response_model=Page[EventRead], responses=_CONDITIONAL)
 async def list_events(
-    params: Annotated[EventListParams, Query()], service: EventServiceDep
-) -> Page[EventRead]:
+    params: Annotated[EventListParams, Query()], service: EventServiceDep, request: Request
+) -> Response:
     """Live events (add include_deleted=true for deleted ones), filtered and keyset-paged."""
     result = await service.list(params=params)
     items = [_read(e) for e in result.items]
-    return Page[EventRead](items=items, next_cursor=result.next_cursor, total=result.total)
+    page = Page[EventRead](items=items, next_cursor=result.next_cursor, total=result.total)
+    return conditional_json(request, page)
 
 
 @router.get("/count")
@@ -60,16 +68,18 @@ async def count_events(
     return EventCount(count=await service.count(params=params))
 
 
-@router.get("/by-slug/{slug}")
+@router.get("/by-slug/{slug}", response_model=EventRead, responses=_CONDITIONAL)
 async def get_event_by_slug(
-    slug: Annotated[str, Path(pattern=SLUG_PATTERN, max_length=120)], service: EventServiceDep
-) -> EventRead:
-    return _read(await service.get_by_slug(slug=slug))
+    slug: Annotated[str, Path(pattern=SLUG_PATTERN, max_length=120)],
+    service: EventServiceDep,
+    request: Request,
+) -> Response:
+    return conditional_json(request, _read(await service.get_by_slug(slug=slug)))
 
 
-@router.get("/{event_id}")
-async def get_event(event_id: EventId, service: EventServiceDep) -> EventRead:
-    return _read(await service.get(event_id=event_id))
+@router.get("/{event_id}", response_model=EventRead, responses=_CONDITIONAL)
+async def get_event(event_id: EventId, service: EventServiceDep, request: Request) -> Response:
+    return conditional_json(request, _read(await service.get(event_id=event_id)))
 
 
 @router.put("/{event_id}")

@@ -13,6 +13,7 @@ from eventcrm.access.domain import Actor, Role
 from eventcrm.access.policy import event_scope, manages, require_writer, sees_event
 from eventcrm.categories.errors import CategoryNotFound
 from eventcrm.errors import FieldProblem, Forbidden, InvalidInput
+from eventcrm.events.cache import EventCache
 from eventcrm.events.domain import DEFAULT_SORT, SORT_FIELDS, TRANSITIONS, Event, EventStatus
 from eventcrm.events.errors import (
     CapacityBelowRegistered,
@@ -50,8 +51,10 @@ class EventService:
         cursors: CursorCodec,
         notifier: Notifier,
         actor: Actor,
+        cache: EventCache,
     ) -> None:
         self._uow = uow
+        self._cache = cache
         self._clock = clock
         self._new_id = new_id
         self._cursors = cursors
@@ -102,7 +105,8 @@ class EventService:
         return event
 
     async def get(self, *, event_id: str) -> Event:
-        event = await self._uow.events.get(event_id)
+        # The cached event is everyone's; whether this caller sees it is checked here.
+        event = await self._cache.event(event_id, lambda: self._uow.events.get(event_id))
         if event is None or not sees_event(self._actor, event):
             raise EventNotFound(event_id)
         return event
@@ -144,17 +148,25 @@ class EventService:
 
     async def list(self, *, params: EventListParams) -> ListResult[Event]:
         repo = self._uow.events
-        return await paginate(
-            fetch=repo.list,
-            count=repo.count,
-            cursors=self._cursors,
-            listing="events",
-            where=all_of(_filter(params), event_scope(self._actor)),
-            sort=parse_sort(params.sort, allowed=SORT_FIELDS, default=DEFAULT_SORT),
-            limit=params.limit,
-            cursor=params.cursor,
-            include_total=params.include_total,
-        )
+        scope = event_scope(self._actor)
+        sort = parse_sort(params.sort, allowed=SORT_FIELDS, default=DEFAULT_SORT)
+
+        async def load() -> ListResult[Event]:
+            return await paginate(
+                fetch=repo.list,
+                count=repo.count,
+                cursors=self._cursors,
+                listing="events",
+                where=all_of(_filter(params), scope),
+                sort=sort,
+                limit=params.limit,
+                cursor=params.cursor,
+                include_total=params.include_total,
+            )
+
+        # Keyed by everything the answer depends on, the caller's scope included
+        # (an organizer's listing holds only its own events).
+        return await self._cache.listing(f"{params.model_dump_json()}|{scope!r}", load)
 
     async def count(self, *, params: EventFilterParams) -> int:
         return await self._uow.events.count(where=all_of(_filter(params), event_scope(self._actor)))

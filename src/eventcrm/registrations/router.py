@@ -10,6 +10,7 @@ from fastapi import APIRouter, Path, Query, status
 from eventcrm.api.idempotency import IdempotentRoute
 from eventcrm.api.rate_limits import RegistrationBudget
 from eventcrm.api.services import RegistrationDeskDep, RegistrationServiceDep
+from eventcrm.kit import metrics
 from eventcrm.kit.ids import ID_PATTERN
 from eventcrm.kit.pagination import ListResult
 from eventcrm.kit.schemas import Page
@@ -70,9 +71,11 @@ async def register(
     """Register a user: `registered` while seats are free, else `waitlisted` (or 409
     `event_full` when the waitlist is off). Hosts never take a seat. Name the person by
     `userId`, or by `email`: the contact with that email, or a new one."""
-    registration = await desk.register(
-        event_id=event_id, user_id=body.person(), role=Role(body.role)
-    )
+    with metrics.registration_attempt() as outcome:
+        registration = await desk.register(
+            event_id=event_id, user_id=body.person(), role=Role(body.role)
+        )
+        outcome(registration.status)
     return _read(registration)
 
 

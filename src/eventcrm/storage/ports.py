@@ -390,6 +390,9 @@ class DeliveryRepository(Protocol):
         """When the earliest queued delivery becomes due, or the earliest lease in
         flight runs out (None: nothing is queued or being sent)."""
 
+    async def count_due(self, now: datetime) -> int:
+        """How many deliveries are due at ``now`` (queued, a retry, or a lapsed claim)."""
+
 
 class ApiKeyRepository(Protocol):
     """API keys, by their visible prefix; the secret itself is never stored."""
@@ -435,9 +438,31 @@ class UnitOfWork(Protocol):
         """Run ``callback`` once the transaction has committed (dropped on rollback)."""
 
 
+@dataclass(frozen=True, slots=True)
+class EventChanges:
+    """What a committed transaction may have changed in what an event read
+    shows (the event's row, its hosts, its category's name): these events, or
+    when the storage cannot tell which, every event (``all_events``)."""
+
+    event_ids: frozenset[str]
+    all_events: bool = False
+
+
+#: Told, after each commit that changed events, what changed (see ``watch_events``).
+EventChangeListener = Callable[[EventChanges], Awaitable[None]]
+
+
 class Storage(Protocol):
     def unit_of_work(self, *, write: bool) -> AbstractAsyncContextManager[UnitOfWork]:
-        """A transaction; ``write=False`` lets a backend use a cheaper read path."""
+        """A transaction; ``write=False`` lets a backend use a cheaper read path
+        (no transaction of its own: each statement sees the latest commit)."""
+
+    def watch_events(self, listener: EventChangeListener) -> Callable[[], None]:
+        """Call ``listener`` after every commit, through any unit of work, that
+        may have changed an event read; returns the function that stops it.
+        A bound method is held weakly (it stops when its object is dropped).
+        The storage works this out from the statements it runs, so no write
+        path can forget to report itself."""
 
     async def ping(self) -> None:
         """Raise if the backend cannot serve queries."""

@@ -242,6 +242,8 @@ _OneOrMany = Annotated[
     Field(max_length=100, description="One value, or a list: any of them matches."),
 ]
 _Count = Annotated[int | None, Field(ge=0, le=INT_MAX)]
+#: In a JSON body a count is a JSON number, as documented: "5" is refused.
+_BodyCount = Annotated[int | None, Field(ge=0, le=INT_MAX, strict=True)]
 
 
 class UserCriteria(WriteModel):
@@ -252,10 +254,10 @@ class UserCriteria(WriteModel):
     job_title: _OneOrMany = []
     city: _OneOrMany = []
     state: _OneOrMany = []
-    min_events_hosted: _Count = None
-    max_events_hosted: _Count = None
-    min_events_attended: _Count = None
-    max_events_attended: _Count = None
+    min_events_hosted: _BodyCount = None
+    max_events_hosted: _BodyCount = None
+    min_events_attended: _BodyCount = None
+    max_events_attended: _BodyCount = None
     role: Literal["owner", "host", "attendee"] | None = None
 
     @field_validator("max_events_hosted", "max_events_attended")

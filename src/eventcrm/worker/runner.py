@@ -46,6 +46,7 @@ from eventcrm.campaigns.domain import (
     DeliveryOutcome,
     DeliveryStatus,
 )
+from eventcrm.kit import metrics
 from eventcrm.kit.clock import Clock
 from eventcrm.mail.message import Mailbox, OutgoingMessage, message_id_for
 from eventcrm.mail.ports import MailConnection, MailSender, SendResult, Verdict
@@ -176,6 +177,7 @@ class DeliveryWorker:
         """Claim, send and record one batch; returns how many deliveries it handled."""
         token = uuid.uuid4().hex
         now = self._clock.now()
+        started = time.perf_counter()
         async with self._storage.unit_of_work(write=True) as uow:
             batch = await uow.deliveries.claim(
                 now=now,
@@ -203,6 +205,7 @@ class DeliveryWorker:
         outcomes.extend(self._outcome(by_id[r.delivery_id], r, done_at) for r in results)
         await self._record(token, outcomes)
         self.sent += sum(1 for o in outcomes if o.status is DeliveryStatus.SENT)
+        metrics.observe_worker_batch(outcomes, seconds=time.perf_counter() - started)
         return len(batch)
 
     async def purge_expired_keys(self) -> int:

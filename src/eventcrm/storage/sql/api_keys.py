@@ -18,6 +18,8 @@ from eventcrm.storage.sql.types import UTCDateTime
 from eventcrm.storage.sql.writes import write_or_raise
 
 _ORDER = ((api_keys.c.created_at, False), (api_keys.c.prefix, False))
+#: Every authenticated request runs it: built once (its cache key is memoized).
+_BY_PREFIX = api_keys.select().where(api_keys.c.prefix == sa.bindparam("prefix"))
 
 
 def _to_key(row: sa.Row[Any]) -> ApiKey:
@@ -57,9 +59,7 @@ class SqlApiKeyRepository:
         )
 
     async def get(self, prefix: str) -> ApiKey | None:
-        row = (
-            await self._conn.execute(api_keys.select().where(api_keys.c.prefix == prefix))
-        ).first()
+        row = (await self._conn.execute(_BY_PREFIX, {"prefix": prefix})).first()
         return _to_key(row) if row else None
 
     async def list(

@@ -400,6 +400,14 @@ class SqlDeliveryRepository:
         result = await self._conn.execute(statement, params)
         return int(result.rowcount) if result.rowcount >= 0 else len(params)
 
+    async def count_due(self, now: datetime) -> int:
+        query = (
+            sa.select(sa.func.count())
+            .select_from(deliveries)
+            .where(_ACTIVE, deliveries.c.next_attempt_at <= now)
+        )
+        return int((await self._conn.execute(query)).scalar_one())
+
     async def next_due_at(self) -> datetime | None:
         query = sa.select(sa.func.min(deliveries.c.next_attempt_at)).where(_ACTIVE)
         value = (await self._conn.execute(query)).scalar_one()

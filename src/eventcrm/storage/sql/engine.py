@@ -18,6 +18,9 @@ from eventcrm.errors import Busy, DomainError, Unavailable
 
 #: Execution option a write transaction sets so SQLite takes the write lock up front.
 WRITE_OPTION = "eventcrm_write"
+#: Execution option of a read unit of work's connection: no transaction (SQLite
+#: runs each statement on its own; PostgreSQL reads use AUTOCOMMIT).
+READ_OPTION = "eventcrm_read"
 
 #: A pooled PostgreSQL connection idle for longer than this is pinged before use;
 #: one used more recently is trusted. Firewalls, NAT tables and proxies drop idle
@@ -170,7 +173,10 @@ def _sqlite_engine(url: str, database: str | None, busy_timeout: float) -> Async
         # A writer takes the database's single write lock at BEGIN: a
         # read-then-write transaction can then never fail half-way with
         # "database is locked"; other writers wait up to busy_timeout.
-        immediate = conn.get_execution_options().get(WRITE_OPTION, False)
+        options = conn.get_execution_options()
+        if options.get(READ_OPTION, False):
+            return  # each statement of a read runs on its own (the driver autocommits)
+        immediate = options.get(WRITE_OPTION, False)
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
     event.listen(engine.sync_engine, "handle_error", _translate_transient_errors)

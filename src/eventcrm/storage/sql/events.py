@@ -50,6 +50,28 @@ _SELECT = sa.select(*_OWN_COLUMNS, categories.c.name.label("category_name")).sel
     events.outerjoin(categories, categories.c.id == events.c.category_id)
 )
 
+# One event and its hosts in one statement (a row per host, or one with no
+# host), built once: SQLAlchemy memoizes a statement's cache key, so a read
+# neither rebuilds the query nor recomputes its key before the compiled form
+# is found in the engine's cache.
+_host = registrations.alias("host")
+_WITH_HOSTS = (
+    sa.select(*_OWN_COLUMNS, categories.c.name.label("category_name"), _host.c.user_id)
+    .select_from(
+        events.outerjoin(categories, categories.c.id == events.c.category_id).outerjoin(
+            _host, sa.and_(_host.c.event_id == events.c.id, _host.c.role == Role.HOST.value)
+        )
+    )
+    .order_by(_host.c.registered_at, _host.c.user_id)
+)
+_GET_LIVE = _WITH_HOSTS.where(
+    events.c.id == sa.bindparam("event_id"), events.c.deleted_at.is_(None)
+)
+_GET_ANY = _WITH_HOSTS.where(events.c.id == sa.bindparam("event_id"))
+_GET_BY_SLUG = _WITH_HOSTS.where(
+    events.c.slug == sa.bindparam("slug"), events.c.deleted_at.is_(None)
+)
+
 
 def _to_row(event: Event) -> dict[str, Any]:
     row: dict[str, Any] = {
@@ -100,6 +122,13 @@ class SqlEventRepository:
         hosts = await self._hosts([row._mapping["id"]])
         return _to_event(row, hosts.get(row._mapping["id"], ()))
 
+    async def _one_with_hosts(self, query: sa.Select[Any], **params: str) -> Event | None:
+        rows = (await self._conn.execute(query, params)).all()
+        if not rows:
+            return None
+        hosts = tuple(r._mapping["user_id"] for r in rows if r._mapping["user_id"] is not None)
+        return _to_event(rows[0], hosts)
+
     async def add(self, event: Event) -> None:
         await write_or_raise(
             self._conn,
@@ -112,13 +141,17 @@ class SqlEventRepository:
     async def get(
         self, event_id: str, *, include_deleted: bool = False, with_hosts: bool = True
     ) -> Event | None:
+        if with_hosts:
+            return await self._one_with_hosts(
+                _GET_ANY if include_deleted else _GET_LIVE, event_id=event_id
+            )
         query = _SELECT.where(events.c.id == event_id)
         if not include_deleted:
             query = query.where(events.c.deleted_at.is_(None))
-        return await self._one(query, with_hosts=with_hosts)
+        return await self._one(query, with_hosts=False)
 
     async def get_by_slug(self, slug: str) -> Event | None:
-        return await self._one(_SELECT.where(events.c.slug == slug, events.c.deleted_at.is_(None)))
+        return await self._one_with_hosts(_GET_BY_SLUG, slug=slug)
 
     async def lock(
         self, event_id: str, *, include_deleted: bool = False, with_hosts: bool = True

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import inspect
+import weakref
+from collections.abc import Callable
+
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from eventcrm.kit import metrics
+from eventcrm.storage.ports import EventChangeListener
+from eventcrm.storage.sql import changes
 from eventcrm.storage.sql.engine import unreachable_as_unavailable
 from eventcrm.storage.sql.uow import SqlUnitOfWork
 
@@ -12,9 +19,28 @@ from eventcrm.storage.sql.uow import SqlUnitOfWork
 class SqlStorage:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
+        self._watchers: list[Callable[[], EventChangeListener | None]] = []
+        changes.listen(engine.sync_engine)
+        self._pool_size = _watch_pool(engine.sync_engine)
 
     def unit_of_work(self, *, write: bool) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self.engine, write=write)
+        listeners = tuple(x for watcher in self._watchers if (x := watcher()) is not None)
+        if len(listeners) < len(self._watchers):  # an owner is gone: forget its method
+            self._watchers = [w for w in self._watchers if w() is not None]
+        return SqlUnitOfWork(self.engine, write=write, listeners=listeners)
+
+    def watch_events(self, listener: EventChangeListener) -> Callable[[], None]:
+        # A method is held weakly: a cache dropped with its app (tests build many
+        # apps over one storage) stops listening instead of living on.
+        watcher: Callable[[], EventChangeListener | None] = (
+            weakref.WeakMethod(listener) if inspect.ismethod(listener) else lambda: listener
+        )
+        self._watchers.append(watcher)
+
+        def stop() -> None:
+            self._watchers = [w for w in self._watchers if w is not watcher]
+
+        return stop
 
     async def ping(self) -> None:
         with unreachable_as_unavailable():
@@ -35,3 +61,22 @@ class SqlStorage:
 
     async def close(self) -> None:
         await self.engine.dispose()
+        metrics.DB_POOL_SIZE.dec(self._pool_size)
+        self._pool_size = 0
+
+
+def _watch_pool(engine: sa.Engine) -> int:
+    """Count this engine's connections in use in the pool gauges; its pool's size."""
+
+    def checked_out(*_: object) -> None:
+        metrics.DB_POOL_CHECKED_OUT.inc()
+
+    def checked_in(*_: object) -> None:
+        metrics.DB_POOL_CHECKED_OUT.dec()
+
+    sa.event.listen(engine, "checkout", checked_out)
+    sa.event.listen(engine, "checkin", checked_in)
+    size = getattr(engine.pool, "size", None)
+    pool_size = int(size()) if callable(size) else 0
+    metrics.DB_POOL_SIZE.inc(pool_size)
+    return pool_size

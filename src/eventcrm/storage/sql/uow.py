@@ -1,9 +1,11 @@
-"""The SQL unit of work: one connection, one transaction."""
+"""The SQL unit of work: one connection, one transaction for a write; for a
+read, a connection taken at the first statement and no transaction at all."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from types import TracebackType
+from typing import Any, cast
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -13,6 +15,7 @@ from eventcrm.storage.ports import (
     CampaignRepository,
     CategoryRepository,
     DeliveryRepository,
+    EventChangeListener,
     EventRepository,
     IdempotencyRepository,
     RegistrationRepository,
@@ -23,7 +26,8 @@ from eventcrm.storage.ports import (
 from eventcrm.storage.sql.api_keys import SqlApiKeyRepository
 from eventcrm.storage.sql.campaigns import SqlCampaignRepository, SqlDeliveryRepository
 from eventcrm.storage.sql.categories import SqlCategoryRepository
-from eventcrm.storage.sql.engine import WRITE_OPTION, unreachable_as_unavailable
+from eventcrm.storage.sql.changes import CHANGES_OPTION, ChangeRecorder
+from eventcrm.storage.sql.engine import READ_OPTION, WRITE_OPTION, unreachable_as_unavailable
 from eventcrm.storage.sql.events import SqlEventRepository
 from eventcrm.storage.sql.idempotency import SqlIdempotencyRepository
 from eventcrm.storage.sql.registrations import SqlRegistrationRepository
@@ -31,6 +35,42 @@ from eventcrm.storage.sql.templates import SqlSegmentRepository, SqlTemplateRepo
 from eventcrm.storage.sql.users import SqlUserRepository
 
 log = structlog.get_logger(__name__)
+
+
+class _ReadConnection:
+    """What a read unit of work's repositories use as their connection: it
+    checks one out of the pool at the first statement (a request answered
+    from the cache never takes one) and runs each statement on its own, with
+    no BEGIN/COMMIT round trips around it. Repositories only ``execute``,
+    ``scalar`` and read ``dialect`` when reading."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+        self.dialect = engine.dialect
+        self.conn: AsyncConnection | None = None
+
+    async def _connection(self) -> AsyncConnection:
+        if self.conn is None:
+            with unreachable_as_unavailable():
+                conn = await self._engine.connect()
+                try:
+                    options: dict[str, Any] = {READ_OPTION: True}
+                    if self.dialect.name == "postgresql":
+                        options["isolation_level"] = "AUTOCOMMIT"
+                    conn = await conn.execution_options(**options)
+                except BaseException:
+                    await conn.close()
+                    raise
+            self.conn = conn
+        return self.conn
+
+    async def execute(self, *args: Any, **kwargs: Any) -> Any:
+        conn = await self._connection()
+        return await conn.execute(*args, **kwargs)
+
+    async def scalar(self, *args: Any, **kwargs: Any) -> Any:
+        conn = await self._connection()
+        return await conn.scalar(*args, **kwargs)
 
 
 class SqlUnitOfWork:
@@ -45,23 +85,37 @@ class SqlUnitOfWork:
     campaigns: CampaignRepository
     deliveries: DeliveryRepository
 
-    def __init__(self, engine: AsyncEngine, *, write: bool) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        *,
+        write: bool,
+        listeners: tuple[EventChangeListener, ...] = (),
+    ) -> None:
         self._engine = engine
         self._write = write
+        self._listeners = listeners
         self._conn: AsyncConnection | None = None
+        self._reader: _ReadConnection | None = None
+        self._changes = ChangeRecorder()
         self._after_commit: list[Callable[[], Awaitable[None]]] = []
 
     async def __aenter__(self) -> SqlUnitOfWork:
-        with unreachable_as_unavailable():
-            conn = await self._engine.connect()
-            try:
-                if self._write:
-                    conn = await conn.execution_options(**{WRITE_OPTION: True})
-                await conn.begin()
-            except BaseException:
-                await conn.close()
-                raise
-        self._conn = conn
+        if self._write:
+            with unreachable_as_unavailable():
+                conn = await self._engine.connect()
+                try:
+                    conn = await conn.execution_options(
+                        **{WRITE_OPTION: True, CHANGES_OPTION: self._changes}
+                    )
+                    await conn.begin()
+                except BaseException:
+                    await conn.close()
+                    raise
+            self._conn = conn
+        else:
+            self._reader = _ReadConnection(self._engine)
+            conn = cast(AsyncConnection, self._reader)
         self.api_keys = SqlApiKeyRepository(conn)
         self.users = SqlUserRepository(conn)
         self.categories = SqlCategoryRepository(conn)
@@ -74,24 +128,38 @@ class SqlUnitOfWork:
         self.deliveries = SqlDeliveryRepository(conn)
         return self
 
+    @property
+    def _connection(self) -> AsyncConnection | None:
+        return self._conn if self._reader is None else self._reader.conn
+
     async def __aexit__(
         self,
         exc_type: type[BaseException] | None,
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        assert self._conn is not None
+        conn = self._connection
         try:
-            if self._conn.in_transaction():
-                await self._conn.rollback()
+            if conn is not None and conn.in_transaction():
+                await conn.rollback()
         finally:
-            await self._conn.close()
+            if conn is not None:
+                await conn.close()
             self._after_commit.clear()
 
     async def commit(self) -> None:
-        assert self._conn is not None
-        with unreachable_as_unavailable():
-            await self._conn.commit()
+        if self._conn is not None:  # a read has nothing to commit
+            with unreachable_as_unavailable():
+                await self._conn.commit()
+        if self._changes.changed:
+            # Before the response: a read after a write that returned is never stale.
+            changes = self._changes.result()
+            self._changes.reset()  # in place: the connection's options hold it
+            for listener in self._listeners:
+                try:
+                    await listener(changes)
+                except Exception:
+                    log.exception("event_change_listener_failed", listener=repr(listener))
         callbacks, self._after_commit = self._after_commit, []
         for callback in callbacks:
             try:
@@ -100,8 +168,10 @@ class SqlUnitOfWork:
                 log.exception("after_commit_failed", callback=repr(callback))
 
     async def rollback(self) -> None:
-        assert self._conn is not None
-        await self._conn.rollback()
+        conn = self._connection
+        if conn is not None:
+            await conn.rollback()
+        self._changes.reset()
         self._after_commit.clear()
 
     def after_commit(self, callback: Callable[[], Awaitable[None]]) -> None:
