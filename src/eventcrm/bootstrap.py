@@ -172,7 +172,7 @@ def build_storage(settings: Settings) -> SqlStorage:
     backend = make_url(settings.database_url).get_backend_name()
     if backend not in ("sqlite", "postgresql"):
         raise ValueError(
-            f"Unsupported database {backend!r}: use sqlite+aiosqlite or postgresql+asyncpg."
+            f"Unsupported database {backend!r}: use sqlite+aiosqlite, postgresql+asyncpg or dynamodb://TABLE."
         )
     return SqlStorage(
         create_engine(

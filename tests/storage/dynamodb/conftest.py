@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 from bench.moto_server import moto_dynamodb
 
-from eventcrm.bootstrap import migrate
+from eventcrm.bootstrap import build_dynamo_storage, migrate
 from eventcrm.settings import Settings
 from eventcrm.storage.dynamodb.storage import DynamoStorage
 from tests.conftest import GENEROUS_LIMITS
@@ -32,6 +32,13 @@ def settings(moto_endpoint: str, tmp_path_factory: pytest.TempPathFactory) -> Se
     )
     migrate(settings)
     return settings
+
+
+@pytest.fixture(scope="session")
+async def _session_storage(settings: Settings) -> AsyncIterator[DynamoStorage]:
+    storage = build_dynamo_storage(settings)
+    yield storage
+    await storage.close()
 
 
 @pytest.fixture
