@@ -40,9 +40,11 @@ from eventcrm.storage.dynamodb.codec import Item, deserialize, dt, opt_dt, opt_p
 from eventcrm.storage.dynamodb.listing import page
 from eventcrm.storage.dynamodb.schema import GSI1, GSI2
 from eventcrm.storage.dynamodb.session import (
+    EXISTS,
     NOT_EXISTS,
     Cond,
     KeyCondition,
+    Op,
     Session,
     _Placeholders,
     equals,
@@ -108,6 +110,24 @@ class DynamoCampaignRepository:
             conditions=[NOT_EXISTS],
             error=CampaignIdTaken(campaign.id),
         )
+
+    async def add_message(self, campaign: Campaign, *, template_name: str) -> None:
+        item = _campaign_item(campaign)
+        guard = await self._s.get(keys.name_guard("TEMPLATE", template_name))
+        template = await self._s.get(keys.named("TEMPLATE", guard["owner"])) if guard else None
+        if template is not None:
+            # The stored template as a whole (an html-less one stays html-less), and
+            # it must still be there when the message is written.
+            item["template_id"] = template["id"]
+            for name in ("subject", "html", "text"):
+                item[name] = template.get(name)
+            self._s.stage(keys.named("TEMPLATE", template["id"]), Op("check", conditions=[EXISTS]))
+        self._s.put(keys.campaign(campaign.id), item, conditions=[NOT_EXISTS])
+
+    async def set_recipient_count(self, campaign_id: str, count: int) -> None:
+        key = keys.campaign(campaign_id)
+        if await self._s.get(key) is not None:
+            self._s.update(key, sets={"recipient_count": count})
 
     async def get(self, campaign_id: str) -> Campaign | None:
         item = await self._s.get(keys.campaign(campaign_id))
@@ -507,6 +527,10 @@ class DynamoDeliveryRepository:
                 return await self._update_now({"PK": key[0], "SK": key[1]}, sets, holds) is not None
 
         return sum(await asyncio.gather(*(one(o) for o in outcomes)))
+
+    async def count_due(self, now: datetime) -> int:
+        # The sparse DUE index holds exactly the queued and in-flight deliveries.
+        return len(await self._due_items(now, None))
 
     async def next_due_at(self) -> datetime | None:
         first = await self._s.db.query(KeyCondition("GSI2PK", "DUE"), index=GSI2, limit=1)

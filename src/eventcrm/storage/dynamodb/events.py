@@ -4,11 +4,11 @@ item while it is live; the lock is a lease on the event item (session.py)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import fields
+from dataclasses import fields, replace
 from datetime import datetime
 from typing import Any
 
-from eventcrm.events.domain import CategoryRef, Event, EventStatus
+from eventcrm.events.domain import OPEN_FOR_REGISTRATION, CategoryRef, Event, EventStatus
 from eventcrm.events.errors import EventIdTaken, EventSlugTaken
 from eventcrm.kit.cursor import KeyValue
 from eventcrm.kit.filters import Node
@@ -17,7 +17,7 @@ from eventcrm.storage.dynamodb import keys
 from eventcrm.storage.dynamodb.codec import Item, dt
 from eventcrm.storage.dynamodb.listing import Fields, matches, page, sort_key
 from eventcrm.storage.dynamodb.schema import GSI1
-from eventcrm.storage.dynamodb.session import NOT_EXISTS, Cond, KeyCondition, Session
+from eventcrm.storage.dynamodb.session import EXISTS, NOT_EXISTS, KeyCondition, Op, Session
 from eventcrm.storage.ports import KeysetPage
 
 _DATETIMES = frozenset({"start_at", "end_at", "created_at", "updated_at", "deleted_at"})
@@ -82,10 +82,15 @@ class DynamoEventRepository:
         names = {item["id"]: item["name"] for item in found.values()}
         return [to_event(i, names.get(i.get("category_id") or "")) for i in items]
 
-    async def _one(self, item: Item | None, include_deleted: bool) -> Event | None:
+    async def _one(
+        self, item: Item | None, include_deleted: bool, with_hosts: bool = True
+    ) -> Event | None:
         if item is None or (item.get("deleted_at") and not include_deleted):
             return None
-        return (await self._events([item]))[0]
+        event = (await self._events([item]))[0]
+        # The hosts are on the event item (no extra read); the port's contract for a
+        # caller that does not look at them is an empty ``host_ids`` all the same.
+        return event if with_hosts else replace(event, host_ids=())
 
     async def add(self, event: Event) -> None:
         if await self._s.get(keys.event(event.id)) is not None:
@@ -106,8 +111,11 @@ class DynamoEventRepository:
             error=EventIdTaken(event.id),
         )
 
-    async def get(self, event_id: str, *, include_deleted: bool = False) -> Event | None:
-        return await self._one(await self._s.get(keys.event(event_id)), include_deleted)
+    async def get(
+        self, event_id: str, *, include_deleted: bool = False, with_hosts: bool = True
+    ) -> Event | None:
+        item = await self._s.get(keys.event(event_id))
+        return await self._one(item, include_deleted, with_hosts)
 
     async def get_by_slug(self, slug: str) -> Event | None:
         guard = await self._s.get(keys.slug_guard(slug))
@@ -115,7 +123,9 @@ class DynamoEventRepository:
             return None
         return await self.get(guard["owner"])
 
-    async def lock(self, event_id: str, *, include_deleted: bool = False) -> Event | None:
+    async def lock(
+        self, event_id: str, *, include_deleted: bool = False, with_hosts: bool = True
+    ) -> Event | None:
         key = keys.event(event_id)
         pending = self._s.pending.get(key)
         # An event added in this unit of work is locked already. The lease's conditional
@@ -124,7 +134,7 @@ class DynamoEventRepository:
             key, must_exist=True, wait=True
         ):
             return None
-        return await self._one(await self._s.get(key), include_deleted)
+        return await self._one(await self._s.get(key), include_deleted, with_hosts)
 
     async def replace(self, event: Event) -> None:
         key = keys.event(event.id)
@@ -182,27 +192,55 @@ class DynamoEventRepository:
         capacity = item.get("capacity")
         if capacity is not None and int(item.get("registered_count") or 0) >= int(capacity):
             return False
-        key = keys.event(event_id)
-        self._s.update(key, adds={"registered_count": 1})
-        if capacity is not None:
-            # Belt and braces: the transaction itself refuses to oversell, whatever
-            # the lease: the count before it plus the seats taken here fit.
-            pending = self._s.pending[key]
-            taken = pending.adds.get("registered_count", 0) if pending.kind == "update" else 0
-            if taken > 0:
-                pending.conditions.append(
-                    Cond("{n0} <= {v0}", ("registered_count",), (int(capacity) - taken,))
-                )
+        self._take(event_id, capacity, seats=1)
         return True
+
+    def _take(self, event_id: str, capacity: Any, *, seats: int, waitlisted: int = 0) -> None:
+        adds = {"registered_count": seats, "waitlist_count": waitlisted, "waitlist_seq": waitlisted}
+        # Belt and braces: the transaction itself refuses to oversell, whatever the
+        # lease: the count before it plus the seats it adds stay within capacity.
+        limits = {"registered_count": int(capacity)} if capacity is not None else {}
+        self._s.stage(
+            keys.event(event_id),
+            Op(
+                "update",
+                adds={n: v for n, v in adds.items() if v},
+                conditions=[EXISTS],
+                limits=limits,
+            ),
+        )
+
+    async def take_open_seat(self, event_id: str) -> bool:
+        # DynamoDB has no conditional update that also locks: take the event's
+        # lease, then decide on the locked item (as ``lock`` + ``take_seat``).
+        event = await self.lock(event_id)
+        if event is None or event.status not in OPEN_FOR_REGISTRATION:
+            return False
+        return await self.take_seat(event_id)
+
+    async def take_seats_and_waitlist(
+        self, event_id: str, *, seats: int, waitlisted: int
+    ) -> int | None:
+        item = await self._locked_item(event_id)
+        if item is None:
+            return None
+        capacity = item.get("capacity")
+        count = int(item.get("registered_count") or 0)
+        if capacity is not None and count + seats > int(capacity):
+            return None
+        if seats or waitlisted:
+            self._take(event_id, capacity, seats=seats, waitlisted=waitlisted)
+        return int(item.get("waitlist_seq") or 0) + waitlisted
 
     async def release_seat(self, event_id: str) -> None:
         self._s.update(keys.event(event_id), adds={"registered_count": -1})
 
-    async def join_waitlist(self, event_id: str) -> int:
-        item = await self._locked_item(event_id)
-        seq = int((item or {}).get("waitlist_seq") or 0) + 1
+    async def join_waitlist(self, event_id: str) -> tuple[int, int]:
+        item = await self._locked_item(event_id) or {}
+        seq = int(item.get("waitlist_seq") or 0) + 1
+        place = int(item.get("waitlist_count") or 0) + 1
         self._s.update(keys.event(event_id), adds={"waitlist_count": 1, "waitlist_seq": 1})
-        return seq
+        return seq, place
 
     async def leave_waitlist(self, event_id: str) -> None:
         self._s.update(keys.event(event_id), adds={"waitlist_count": -1})

@@ -14,13 +14,15 @@ from eventcrm.registrations.domain import (
     Role,
     UserEvent,
 )
+from eventcrm.registrations.errors import AlreadyRegistered
 from eventcrm.storage.dynamodb import keys
 from eventcrm.storage.dynamodb.codec import Item, dt, opt_dt, opt_parse_dt, parse_dt
 from eventcrm.storage.dynamodb.events import is_event
 from eventcrm.storage.dynamodb.listing import page
 from eventcrm.storage.dynamodb.schema import GSI2
-from eventcrm.storage.dynamodb.session import KeyCondition, Session
+from eventcrm.storage.dynamodb.session import EXISTS, NOT_EXISTS, KeyCondition, Op, Session
 from eventcrm.storage.ports import KeysetPage
+from eventcrm.users.errors import UserNotFound
 
 _HOSTING = (Role.OWNER.value, Role.HOST.value)
 
@@ -127,6 +129,108 @@ class DynamoRegistrationRepository:
 
     async def add(self, registration: Registration) -> None:
         await self._write(registration, None)
+
+    async def add_new(self, registration: Registration) -> None:
+        # Every registration is written under its event's lease: what is read here
+        # stays true until the commit, whose conditions check it all the same.
+        r = registration
+        known, existing = await self.user_and_registration(r.event_id, r.user_id)
+        if existing is not None:
+            raise AlreadyRegistered(
+                r.event_id, r.user_id, existing.status.value, existing.role.value
+            )
+        if not known:
+            raise UserNotFound(r.user_id)
+        self._stage_new(r, missing=UserNotFound(r.user_id))
+        if r.role is Role.HOST:
+            await self._set_host(r, True)
+
+    def _stage_new(self, r: Registration, *, missing: Exception | None) -> None:
+        """A new registration's items, conditioned on its absence and its person's
+        presence, kept in one transaction (``unit``) with its counters' ``share``
+        when a large change is split."""
+        unit = f"REG#{r.event_id}#{r.user_id}"
+        counted = (
+            {"waitlist_count": 1, "waitlist_seq": 1}
+            if r.waitlist_seq is not None
+            else {"registered_count": 1}
+            if r.status is RegistrationStatus.REGISTERED and r.role is Role.ATTENDEE
+            else None
+        )
+        share = (keys.event(r.event_id), counted) if counted is not None else None
+        self._s.stage(
+            keys.registration(r.event_id, r.user_id),
+            Op(
+                "put",
+                item={**_item(r), "PK": f"EVENT#{r.event_id}", "SK": f"REG#{r.user_id}"},
+                conditions=[NOT_EXISTS],
+                unit=unit,
+                share=share,
+            ),
+        )
+        if r.waitlist_seq is not None:
+            self._s.stage(
+                keys.waitlist(r.event_id, r.waitlist_seq),
+                Op(
+                    "put",
+                    item={
+                        "type": "WAIT",
+                        "user_id": r.user_id,
+                        "PK": f"EVENT#{r.event_id}",
+                        "SK": keys.waitlist(r.event_id, r.waitlist_seq)[1],
+                    },
+                    conditions=[NOT_EXISTS],
+                    unit=unit,
+                ),
+            )
+        self._s.stage(
+            keys.user(r.user_id),
+            Op("check", conditions=[EXISTS], error=missing, unit=unit),
+        )
+
+    async def user_and_registration(
+        self, event_id: str, user_id: str
+    ) -> tuple[bool, Registration | None]:
+        found = await self._s.get_many([keys.user(user_id), keys.registration(event_id, user_id)])
+        item = found.get(keys.registration(event_id, user_id))
+        registration = _registration(item, await self._position(item)) if item else None
+        return keys.user(user_id) in found, registration
+
+    async def people_and_registrations(
+        self, event_id: str, user_ids: Sequence[str]
+    ) -> dict[str, Registration | None]:
+        # One batched read of both; the people found are checked again at commit
+        # (a person deleted meanwhile makes the commit refuse, nothing orphaned).
+        wanted = list(dict.fromkeys(user_ids))
+        found = await self._s.get_many(
+            [keys.user(u) for u in wanted] + [keys.registration(event_id, u) for u in wanted]
+        )
+        people: dict[str, Registration | None] = {}
+        for u in wanted:
+            if keys.user(u) in found:
+                item = found.get(keys.registration(event_id, u))
+                people[u] = _registration(item) if item else None
+        return people
+
+    async def add_new_many(self, registrations: Sequence[Registration]) -> set[str]:
+        if not registrations:
+            return set()
+        found = await self._s.get_many(
+            [keys.registration(r.event_id, r.user_id) for r in registrations]
+        )
+        added: set[str] = set()
+        staged: set[tuple[str, str]] = set()
+        for r in registrations:
+            key = keys.registration(r.event_id, r.user_id)
+            if key in found or key in staged:
+                continue
+            # A person deleted before the commit fails the whole batch (503, retried).
+            self._stage_new(r, missing=None)
+            if r.role is Role.HOST:
+                await self._set_host(r, True)
+            staged.add(key)
+            added.add(r.user_id)
+        return added
 
     async def get(self, event_id: str, user_id: str) -> Registration | None:
         item = await self._s.get(keys.registration(event_id, user_id))

@@ -20,7 +20,7 @@ import random
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager, suppress
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
@@ -34,6 +34,7 @@ from botocore.exceptions import (
 
 from eventcrm.errors import Busy, QueryNeedsSqlBackend, Unavailable
 from eventcrm.storage.dynamodb.codec import Item, deserialize, dt, epoch, serialize, value
+from eventcrm.storage.ports import EventChanges
 
 Key = tuple[str, str]
 LOCK_TOKEN, LOCK_UNTIL = "lockToken", "lockUntil"
@@ -100,6 +101,15 @@ class Op:
     error: Exception | None = None
     #: Part of a bulk change that may be split over several transactions.
     bulk: bool = False
+    #: Upper bounds on counters after the write (``registered_count`` <= capacity),
+    #: rendered as conditions on the state before it: ``attr <= limit - added``.
+    limits: dict[str, int] = field(default_factory=dict)
+    #: Writes with the same unit go in one transaction when a change is split.
+    unit: str | None = None
+    #: This write's share of a counter update on another item (the event's seats
+    #: for a registration): when a change is split, each transaction carries the
+    #: counters of the writes it holds, so every transaction is consistent alone.
+    share: tuple[Key, dict[str, int]] | None = None
 
     def apply(self, base: Item | None) -> Item | None:
         if self.kind == "put":
@@ -126,17 +136,24 @@ def combine(old: Op | None, new: Op) -> Op:
     conditions = old.conditions + ([] if old.kind in ("put", "delete") else new.conditions)
     error = old.error or new.error
     bulk = old.bulk and new.bulk
+    extra: dict[str, Any] = {
+        "unit": old.unit or new.unit,
+        "share": old.share or new.share,
+        "limits": _tightest(old.limits, new.limits),
+    }
     if new.kind == "check":
         old.conditions += new.conditions
+        old.unit, old.share, old.limits = extra["unit"], extra["share"], extra["limits"]
         return old
     if new.kind in ("put", "delete"):
-        return Op(new.kind, item=new.item, conditions=conditions, error=error, bulk=bulk)
+        return Op(new.kind, item=new.item, conditions=conditions, error=error, bulk=bulk, **extra)
     # new is an update
     if old.kind == "put":
-        return Op("put", item=new.apply(old.item), conditions=conditions, error=error, bulk=bulk)
+        item = new.apply(old.item)
+        return Op("put", item=item, conditions=conditions, error=error, bulk=bulk, **extra)
     if old.kind == "delete":
         return old
-    merged = Op("update", conditions=conditions, error=error, bulk=bulk)
+    merged = Op("update", conditions=conditions, error=error, bulk=bulk, **extra)
     merged.sets = dict(old.sets)
     merged.removes = set(old.removes)
     merged.adds = dict(old.adds)
@@ -154,6 +171,10 @@ def combine(old: Op | None, new: Op) -> Op:
         else:
             merged.adds[name] = merged.adds.get(name, 0) + n
     return merged
+
+
+def _tightest(a: dict[str, int], b: dict[str, int]) -> dict[str, int]:
+    return {n: min(v for v in (a.get(n), b.get(n)) if v is not None) for n in a.keys() | b.keys()}
 
 
 class _Placeholders:
@@ -215,8 +236,17 @@ def render(table: str, key: Key, op: Op) -> dict[str, Any]:
             op = Op("check", conditions=op.conditions or [EXISTS], error=op.error)
         else:
             request["UpdateExpression"] = " ".join(clauses)
-    if op.conditions:
-        request["ConditionExpression"] = " AND ".join(f"({p.render(c)})" for c in op.conditions)
+    conditions = list(op.conditions)
+    if op.kind == "update":
+        # The counter stays within its bound: its value before the write, plus what
+        # this write adds, is at most the limit.
+        conditions += [
+            Cond("{n0} <= {v0}", (n,), (limit - op.adds[n],))
+            for n, limit in op.limits.items()
+            if op.adds.get(n, 0) > 0
+        ]
+    if conditions:
+        request["ConditionExpression"] = " AND ".join(f"({p.render(c)})" for c in conditions)
     elif op.kind == "check":
         request["ConditionExpression"] = p.render(EXISTS)
     p.expression(request)
@@ -655,27 +685,123 @@ class Session:
                 await self.db.call("delete_item" if delete else "update_item", **request)
 
     # --- commit --------------------------------------------------------------
-    async def commit(self) -> None:
+    async def commit(self) -> EventChanges:
+        """Write the pending changes; what they changed in event reads."""
         ops = list(self.pending.items())
         self.pending = {}
         self._read = {}
         if not ops:
-            return
-        # One transaction when it fits (the usual case: a request changes a handful of
-        # items). Larger changes are split: the conditioned, non-bulk writes first,
-        # then bulk writes (frozen deliveries, counter moves) 100 at a time. Only the
-        # first transaction is atomic with the rest of the change; docs/dynamodb.md.
-        ordered = [(k, o) for k, o in ops if not o.bulk] + [(k, o) for k, o in ops if o.bulk]
-        n = MAX_TRANSACTION_ITEMS
-        chunks = [ordered[i : i + n] for i in range(0, len(ordered), n)]
-        for chunk in chunks:
+            return EventChanges(frozenset())
+        changes = event_changes(ops)
+        # One transaction when it fits (the usual case). Larger changes are split
+        # (``split``); a lease is released by the last transaction writing its item.
+        for chunk in split(ops):
             await self.db.transact(
                 [render(self.db.table, k, o) for k, o in chunk], [o for _, o in chunk]
             )
-            # The first transaction released the leases (conditionally on holding them).
-            self._leases = {}
-            await self._leave_queues()
+            released = {k for k, o in chunk if LOCK_TOKEN in o.removes or o.kind == "delete"}
+            self._leases = {k: v for k, v in self._leases.items() if k not in released}
+        self._leases = {}
+        await self._leave_queues()
+        return changes
 
     def discard(self) -> None:
         self.pending = {}
         self._read = {}
+
+
+_LEASE_ONLY = frozenset({LOCK_TOKEN, LOCK_UNTIL})
+
+
+def event_changes(ops: Sequence[tuple[Key, Op]]) -> EventChanges:
+    """What ``ops`` change in event reads: the events whose partition they write
+    (the event item, its registrations and waitlist), or every event for a
+    changed or deleted category (its name shows on its events) and a deleted
+    person (their registrations and ownerships go)."""
+    event_ids: set[str] = set()
+    for (pk, sk), op in ops:
+        if op.kind == "check":
+            continue
+        if op.kind == "update" and not op.sets and not op.adds and op.removes <= _LEASE_ONLY:
+            continue  # a lease given back changes nothing anyone reads
+        if pk.startswith("EVENT#"):
+            event_ids.add(pk.removeprefix("EVENT#"))
+        elif (sk == "CATEGORY" and not (op.kind == "put" and NOT_EXISTS in op.conditions)) or (
+            sk == "USER" and op.kind == "delete"
+        ):
+            return EventChanges(frozenset(), all_events=True)
+    return EventChanges(frozenset(event_ids))
+
+
+def split(ops: list[tuple[Key, Op]]) -> list[list[tuple[Key, Op]]]:
+    """``ops`` as transactions of at most 100 items: one when they fit.
+
+    Otherwise the conditioned writes come first, bulk writes (frozen deliveries,
+    counter moves) after. Writes of one ``unit`` (a registration, its waitlist
+    entry, its person's counter) stay together, and each transaction carries
+    the counter updates its writes ``share`` (the event's seats and waitlist),
+    with the same conditions as the whole (the lease still held, the seats
+    bound): each transaction is consistent alone and capacity holds after every
+    one of them. The counter item's own write (releasing its lease) goes in the
+    last transaction that touches it. Only transactions, not the split change,
+    are atomic: a failure midway leaves the earlier ones written (docs/dynamodb.md).
+    """
+    if len(ops) <= MAX_TRANSACTION_ITEMS:
+        return [ops]
+    by_key = dict(ops)
+    counters = {
+        o.share[0]
+        for _, o in ops
+        if o.share is not None and o.share[0] in by_key and by_key[o.share[0]].kind == "update"
+    }
+    units: dict[object, list[tuple[Key, Op]]] = {}
+    for bulk in (False, True):
+        for k, o in ops:
+            if o.bulk == bulk and k not in counters:
+                units.setdefault(o.unit if o.unit is not None else k, []).append((k, o))
+    chunks: list[tuple[list[tuple[Key, Op]], set[Key]]] = []
+    current: list[tuple[Key, Op]] = []
+    touched: set[Key] = set()
+    for unit in units.values():
+        needs = {o.share[0] for _, o in unit if o.share is not None and o.share[0] in counters}
+        size = len(current) + len(touched | needs) + len(unit)
+        if current and size > MAX_TRANSACTION_ITEMS:
+            chunks.append((current, touched))
+            current, touched = [], set()
+        current = current + unit
+        touched = touched | needs
+    if current or not chunks:
+        chunks.append((current, touched))
+    if counters and not any(counters & t for _, t in chunks):
+        chunks[0][1].update(counters)
+    last = {k: max(i for i, (_, t) in enumerate(chunks) if k in t) for k in counters}
+    result: list[list[tuple[Key, Op]]] = []
+    done: dict[Key, dict[str, int]] = {k: {} for k in counters}
+    for i, (chunk, touched) in enumerate(chunks):
+        extra: list[tuple[Key, Op]] = []
+        for k in sorted(touched):
+            whole = by_key[k]
+            if last[k] == i:  # the rest: what no earlier transaction carried
+                op = replace(
+                    whole,
+                    adds={n: v - done[k].get(n, 0) for n, v in whole.adds.items()},
+                    conditions=list(whole.conditions),
+                )
+            else:
+                adds: dict[str, int] = {}
+                for _, o in chunk:
+                    if o.share is not None and o.share[0] == k:
+                        for n, v in o.share[1].items():
+                            adds[n] = adds.get(n, 0) + v
+                for n, v in adds.items():
+                    done[k][n] = done[k].get(n, 0) + v
+                op = Op(
+                    "update",
+                    adds=adds,
+                    conditions=list(whole.conditions),
+                    error=whole.error,
+                    limits=dict(whole.limits),
+                )
+            extra.append((k, op))
+        result.append(extra + chunk)
+    return result

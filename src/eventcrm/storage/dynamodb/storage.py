@@ -4,7 +4,10 @@ storage (per process), created on first use and reused by every unit of work."""
 from __future__ import annotations
 
 import asyncio
+import inspect
 import os
+import weakref
+from collections.abc import Callable
 from contextlib import AsyncExitStack
 from typing import Any
 
@@ -13,6 +16,7 @@ import aioboto3
 from eventcrm.storage.dynamodb.schema import create_table
 from eventcrm.storage.dynamodb.session import Db, unreachable_as_unavailable
 from eventcrm.storage.dynamodb.uow import DynamoUnitOfWork
+from eventcrm.storage.ports import EventChangeListener
 
 
 class DynamoStorage:
@@ -22,6 +26,7 @@ class DynamoStorage:
         self._client: Any = None
         self._opening = asyncio.Lock()
         self.db = Db(self._get_client, table, scan_limit=scan_limit, lock_wait=lock_wait)
+        self._watchers: list[Callable[[], EventChangeListener | None]] = []
 
     async def _get_client(self) -> Any:
         if self._client is None:
@@ -40,7 +45,23 @@ class DynamoStorage:
         return self._client
 
     def unit_of_work(self, *, write: bool) -> DynamoUnitOfWork:
-        return DynamoUnitOfWork(self.db, write=write)
+        listeners = tuple(x for watcher in self._watchers if (x := watcher()) is not None)
+        if len(listeners) < len(self._watchers):  # an owner is gone: forget its method
+            self._watchers = [w for w in self._watchers if w() is not None]
+        return DynamoUnitOfWork(self.db, write=write, listeners=listeners)
+
+    def watch_events(self, listener: EventChangeListener) -> Callable[[], None]:
+        """Each commit reports the events its writes touched (session.event_changes)."""
+        # A method is held weakly: a cache dropped with its app stops listening.
+        watcher: Callable[[], EventChangeListener | None] = (
+            weakref.WeakMethod(listener) if inspect.ismethod(listener) else lambda: listener
+        )
+        self._watchers.append(watcher)
+
+        def stop() -> None:
+            self._watchers = [w for w in self._watchers if w is not watcher]
+
+        return stop
 
     async def ping(self) -> None:
         await self.db.call("describe_table", TableName=self.table)

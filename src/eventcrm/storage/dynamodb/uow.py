@@ -24,6 +24,7 @@ from eventcrm.storage.ports import (
     CampaignRepository,
     CategoryRepository,
     DeliveryRepository,
+    EventChangeListener,
     EventRepository,
     IdempotencyRepository,
     RegistrationRepository,
@@ -47,9 +48,12 @@ class DynamoUnitOfWork:
     campaigns: CampaignRepository
     deliveries: DeliveryRepository
 
-    def __init__(self, db: Db, *, write: bool) -> None:
+    def __init__(
+        self, db: Db, *, write: bool, listeners: tuple[EventChangeListener, ...] = ()
+    ) -> None:
         self._session = Session(db)
         self._write = write
+        self._listeners = listeners
         self._after_commit: list[Callable[[], Awaitable[None]]] = []
         s = self._session
         self.api_keys = DynamoApiKeyRepository(s)
@@ -78,10 +82,17 @@ class DynamoUnitOfWork:
 
     async def commit(self) -> None:
         try:
-            await self._session.commit()
+            changes = await self._session.commit()
         except BaseException:
             await self._session.release_leases()
             raise
+        if changes.all_events or changes.event_ids:
+            # Before the response: a read after a write that returned is never stale.
+            for listener in self._listeners:
+                try:
+                    await listener(changes)
+                except Exception:
+                    log.exception("event_change_listener_failed", listener=repr(listener))
         callbacks, self._after_commit = self._after_commit, []
         for callback in callbacks:
             try:
