@@ -112,6 +112,10 @@ async def test_a_full_batch_fills_the_capacity_exactly_and_waitlists_the_rest_in
         last = await uow.registrations.get("e1", ids[-1])
         seated = await uow.users.get(ids[0])
         waiting = await uow.users.get(ids[-1])
+        # One confirmation for the 70 seated: its deliveries are due now, not before.
+        now = datetime.now(UTC)
+        assert await uow.deliveries.count_due(now + timedelta(minutes=5)) == 70
+        assert await uow.deliveries.count_due(now - timedelta(minutes=5)) == 0
     assert first is not None
     assert first.user_id == ids[70]
     assert last is not None
@@ -240,3 +244,38 @@ async def test_commits_report_the_events_they_touched(storage: DynamoStorage) ->
         stop()
     await store(storage, make_event(id="e3"))
     assert seen == []
+
+
+async def test_one_registration_takes_an_open_seat_then_the_waitlist_with_its_place(
+    storage: DynamoStorage,
+) -> None:
+    await store(
+        storage,
+        make_user(id="a"),
+        make_user(id="b"),
+        make_event(id="e1", capacity=1, waitlist_enabled=True),
+    )
+    async with storage.unit_of_work(write=True) as uow:
+        assert await uow.registrations.user_and_registration("e1", "a") == (True, None)
+        assert await uow.events.take_open_seat("e1")
+        await uow.registrations.add_new(make_registration("e1", "a"))
+        with pytest.raises(AlreadyRegistered):
+            await uow.registrations.add_new(make_registration("e1", "a"))
+        await uow.commit()
+    async with storage.unit_of_work(write=True) as uow:
+        assert not await uow.events.take_open_seat("e1")  # full; the lease is held now
+        assert await uow.events.join_waitlist("e1") == (1, 1)
+        with pytest.raises(UserNotFound):
+            await uow.registrations.add_new(make_registration("e1", "nobody"))
+        await uow.registrations.add_new(
+            make_registration("e1", "b", status=WAITLISTED, waitlist_seq=1)
+        )
+        await uow.commit()
+    async with storage.unit_of_work(write=False) as uow:
+        known, registration = await uow.registrations.user_and_registration("e1", "b")
+        event = await uow.events.get("e1", with_hosts=False)
+    assert known
+    assert registration is not None
+    assert registration.waitlist_position == 1
+    assert event is not None
+    assert (event.registered_count, event.waitlist_count, event.host_ids) == (1, 1, ())
