@@ -44,6 +44,8 @@ from tests.conftest import (
     postgres_url,
 )
 
+pytestmark = pytest.mark.sql("Alembic migrations of the SQL schema")
+
 SCRIPTS = ScriptDirectory.from_config(alembic_config())
 
 

@@ -9,12 +9,12 @@ import httpx
 from eventcrm.app import create_app
 from eventcrm.errors import Busy
 from eventcrm.settings import Settings
-from eventcrm.storage.sql.storage import SqlStorage
+from eventcrm.storage.ports import Storage
 from tests.support.factories import make_event, store
 
 
 async def test_two_transactions_locking_in_opposite_orders_end_with_one_busy_or_none(
-    storage: SqlStorage, backend: str
+    storage: Storage, backend: str
 ) -> None:
     first, second = make_event(), make_event()
     await store(storage, first, second)
