@@ -27,6 +27,7 @@ from eventcrm.mail.ports import MailSender
 from eventcrm.mail.sendgrid import SendGridMailSender
 from eventcrm.mail.smtp import SmtpConfig, SmtpMailSender
 from eventcrm.settings import Settings
+from eventcrm.storage.dynamodb.storage import DynamoStorage
 from eventcrm.storage.ports import Storage
 from eventcrm.storage.sql.engine import create_engine
 from eventcrm.storage.sql.migrate import apply_migrations, run_blocking
@@ -148,7 +149,24 @@ def build_worker(container: Container, *, concurrency: int | None = None) -> Del
     )
 
 
-def build_storage(settings: Settings) -> SqlStorage:
+def build_storage(settings: Settings) -> Storage:
+    if settings.is_dynamodb:
+        return build_dynamo_storage(settings)
+    return build_sql_storage(settings)
+
+
+def build_dynamo_storage(settings: Settings) -> DynamoStorage:
+    """DynamoDB (``dynamodb://TABLE``); endpoint, region and credentials from the AWS chain."""
+    if not settings.dynamodb_table:
+        raise ValueError("EVENTCRM_DATABASE_URL: name the table, e.g. dynamodb://eventcrm")
+    return DynamoStorage(
+        settings.dynamodb_table,
+        scan_limit=settings.dynamodb_scan_limit,
+        lock_wait=settings.dynamodb_lock_wait_seconds,
+    )
+
+
+def build_sql_storage(settings: Settings) -> SqlStorage:
     backend = make_url(settings.database_url).get_backend_name()
     if backend not in ("sqlite", "postgresql"):
         raise ValueError(
@@ -165,15 +183,37 @@ def build_storage(settings: Settings) -> SqlStorage:
 
 
 def migrate(settings: Settings, *, action: str = "upgrade", revision: str = "head") -> None:
-    """Apply schema migrations (a blocking call, for the CLI and test set-up)."""
+    """Apply schema migrations (a blocking call, for the CLI and test set-up). On
+    DynamoDB, ``upgrade`` creates the table and its indexes unless they exist."""
+    if settings.is_dynamodb:
+        if action != "upgrade" or revision != "head":
+            raise ValueError(
+                f"`db {action} {revision}` is for SQL databases; on DynamoDB only "
+                "`eventcrm db upgrade` exists (it creates the table and its indexes)"
+            )
+
+        async def create() -> None:
+            storage = build_dynamo_storage(settings)
+            try:
+                await storage.create_table()
+            finally:
+                await storage.close()
+
+        run_blocking(create())
+        return
     on_database(settings, lambda engine: apply_migrations(engine, action, revision))
 
 
 def on_database(settings: Settings, operation: Callable[[AsyncEngine], Awaitable[None]]) -> None:
     """Run ``operation`` on an engine for the configured database, then close it (blocking)."""
 
+    if settings.is_dynamodb:
+        raise ValueError(
+            "this command works on SQL databases (Alembic revisions); DynamoDB has none"
+        )
+
     async def run() -> None:
-        storage = build_storage(settings)
+        storage = build_sql_storage(settings)
         try:
             await operation(storage.engine)
         finally:
@@ -184,6 +224,8 @@ def on_database(settings: Settings, operation: Callable[[AsyncEngine], Awaitable
 
 def database_location(settings: Settings) -> str:
     """Where the data lives, for humans (the password is hidden)."""
+    if settings.is_dynamodb:
+        return f"DynamoDB table {settings.dynamodb_table}"
     url = make_url(settings.database_url)
     if url.get_backend_name() == "sqlite" and url.database:
         return str(Path(url.database).resolve())
