@@ -9,11 +9,13 @@ from typing import Any
 
 import aioboto3
 import sqlalchemy as sa
-from eventcrm.storage.dynamodb.storage import DynamoStorage
 
+from eventcrm.bootstrap import build_storage
 from eventcrm.campaigns.domain import Delivery, DeliveryOutcome, DeliveryStatus
 from eventcrm.events.domain import Event
 from eventcrm.registrations.domain import Registration, Role
+from eventcrm.settings import Settings
+from eventcrm.storage.dynamodb.storage import DynamoStorage
 from eventcrm.storage.ports import Storage
 from eventcrm.storage.sql.storage import SqlStorage
 from eventcrm.storage.sql.tables import metadata
@@ -28,7 +30,14 @@ Snapshot = dict[str, list[Any]]
 #: A key's last use: authenticating any request (a refused one too) may record it, at
 #: most once a minute, so "nothing changed" leaves it out (a column / an attribute).
 LAST_USE_COLUMN = "last_used_at"
-LAST_USE_ATTRIBUTE = "lastUsedAt"
+LAST_USE_ATTRIBUTE = "last_used_at"
+
+
+def sql_storage(settings: Settings) -> SqlStorage:
+    """The storage of SQL settings, typed as the SQL adapter (for tests about SQL)."""
+    storage = build_storage(settings)
+    assert isinstance(storage, SqlStorage), settings.database_url
+    return storage
 
 
 async def empty(storage: Storage) -> None:
@@ -49,7 +58,7 @@ async def snapshot(storage: Storage) -> Snapshot:
     if isinstance(storage, SqlStorage):
         return await _sql_snapshot(storage)
     if isinstance(storage, DynamoStorage):
-        return {storage.table_name: await _table_items(storage.table_name)}
+        return {storage.table: await _table_items(storage.table)}
     raise TypeError(f"no snapshot of {type(storage).__name__}")
 
 
@@ -70,7 +79,7 @@ async def count_stored(storage: Storage, kind: str) -> int:
         async with storage.engine.connect() as conn:
             return int(await conn.scalar(sa.select(sa.func.count()).select_from(table)) or 0)
     if isinstance(storage, DynamoStorage):
-        items = await _table_items(storage.table_name)
+        items = await _table_items(storage.table)
         return sum(1 for i in items if i["PK"]["S"].startswith(prefix) and i["SK"]["S"] == sort_key)
     raise TypeError(f"no count of {type(storage).__name__}")
 
