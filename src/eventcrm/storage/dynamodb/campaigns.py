@@ -12,7 +12,8 @@ from __future__ import annotations
 import asyncio
 import builtins
 import json
-from collections.abc import Collection, Sequence
+from collections.abc import AsyncIterator, Collection, Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -284,7 +285,15 @@ class DynamoDeliveryRepository:
             for i in await _deliveries_of(self._s, campaign_id)
             if status is None or i["status"] == str(status)
         ]
-        return page(rows, lambda d: (d.id,), [False], limit=limit, after=after)
+        chosen = page(rows, lambda d: (d.id,), [False], limit=limit, after=after)
+        # A deleted contact's deliveries stay in the ledger without them (as the SQL
+        # foreign key's ON DELETE SET NULL): read here, not rewritten at deletion.
+        people = await self._s.get_many([keys.user(d.user_id) for d in chosen.items if d.user_id])
+        items = [
+            d if d.user_id is None or keys.user(d.user_id) in people else replace(d, user_id=None)
+            for d in chosen.items
+        ]
+        return KeysetPage(items, chosen.next_key)
 
     async def requeue_failed(self, *, campaign_id: str, now: datetime) -> int:
         failed = [
@@ -361,12 +370,28 @@ class DynamoDeliveryRepository:
             raise
         return deserialize(answer["Attributes"])
 
-    async def _due_items(self, now: datetime, limit: int | None) -> builtins.list[Item]:
-        return await self._s.db.query(
-            KeyCondition("GSI2PK", "DUE", sk_attr="GSI2SK", between=("", f"{dt(now)}#~")),
-            index=GSI2,
-            limit=limit,
+    async def _due_items(
+        self, now: datetime, limit: int | None, after: str | None = None
+    ) -> builtins.list[Item]:
+        """Due deliveries in due order (after the index key ``after``), from the sparse index."""
+        high = f"{dt(now)}#~"
+        cond = (
+            KeyCondition("GSI2PK", "DUE", sk_attr="GSI2SK", between=(after + "\x00", high))
+            if after is not None
+            else KeyCondition("GSI2PK", "DUE", sk_attr="GSI2SK", at_most=high)
         )
+        return await self._s.db.query(cond, index=GSI2, limit=limit)
+
+    async def _candidates(self, now: datetime, limit: int) -> AsyncIterator[Item]:
+        """Due deliveries page by page, until the caller has what it needs."""
+        after = None
+        while True:
+            items = await self._due_items(now, limit, after)
+            for item in items:
+                yield item
+            if len(items) < limit:
+                return
+            after = items[-1]["GSI2SK"]
 
     async def claim(
         self,
@@ -381,8 +406,9 @@ class DynamoDeliveryRepository:
         # unit of work does next, as the SQL adapter's claim does once committed.
         seen = dt(now)
         claimed: builtins.list[Item] = []
-        # Read more than needed: the index may still list some another worker just took.
-        for item in await self._due_items(now, limit * 2 + 10):
+        # Concurrent workers race for the same first items: a lost one is skipped and
+        # the next page read, so each claimer still gets up to ``limit``.
+        async for item in self._candidates(now, limit * 2 + 10):
             if len(claimed) >= limit:
                 break
             was = item.get("next_attempt_at")

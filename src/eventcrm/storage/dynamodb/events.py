@@ -90,12 +90,15 @@ class DynamoEventRepository:
     async def add(self, event: Event) -> None:
         if await self._s.get(keys.event(event.id)) is not None:
             raise EventIdTaken(event.id)
-        if await self.slug_taken(event.slug):
-            raise EventSlugTaken(event.slug)
-        guard = keys.slug_guard(event.slug)
-        self._s.put(
-            guard, {"owner": event.id}, conditions=[NOT_EXISTS], error=EventSlugTaken(event.slug)
-        )
+        if event.deleted_at is None:  # a slug is unique among live events only
+            if await self.slug_taken(event.slug):
+                raise EventSlugTaken(event.slug)
+            self._s.put(
+                keys.slug_guard(event.slug),
+                {"owner": event.id},
+                conditions=[NOT_EXISTS],
+                error=EventSlugTaken(event.slug),
+            )
         self._s.put(
             keys.event(event.id),
             _item(event),

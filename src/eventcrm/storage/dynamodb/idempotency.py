@@ -65,7 +65,7 @@ class DynamoIdempotencyRepository:
 
     async def purge_expired(self, *, now: datetime, limit: int) -> int:
         expired = await self._s.db.query(
-            KeyCondition("GSI1PK", "IDEM", sk_attr="GSI1SK", between=("", f"{dt(now)}#~")),
+            KeyCondition("GSI1PK", "IDEM", sk_attr="GSI1SK", at_most=f"{dt(now)}#~"),
             index=GSI1,
             limit=limit,
         )

@@ -32,7 +32,7 @@ from botocore.exceptions import (
     ReadTimeoutError,
 )
 
-from eventcrm.errors import Busy, InvalidInput, QueryNeedsSqlBackend, Unavailable
+from eventcrm.errors import Busy, QueryNeedsSqlBackend, Unavailable
 from eventcrm.storage.dynamodb.codec import Item, deserialize, dt, epoch, serialize, value
 
 Key = tuple[str, str]
@@ -233,6 +233,7 @@ class KeyCondition:
     sk_attr: str = "SK"
     begins_with: str | None = None
     between: tuple[str, str] | None = None
+    at_most: str | None = None
 
 
 class Db:
@@ -306,6 +307,8 @@ class Db:
         if cond.between is not None:
             low, high = cond.between
             expression += f" AND {p.name(cond.sk_attr)} BETWEEN {p.value(low)} AND {p.value(high)}"
+        if cond.at_most is not None:
+            expression += f" AND {p.name(cond.sk_attr)} <= {p.value(cond.at_most)}"
         request = p.expression(
             {
                 "TableName": self.table,
@@ -605,19 +608,13 @@ class Session:
         self._read = {}
         if not ops:
             return
-        core = [(k, o) for k, o in ops if not o.bulk]
-        bulk = [(k, o) for k, o in ops if o.bulk]
-        if len(core) > MAX_TRANSACTION_ITEMS:
-            raise InvalidInput(
-                f"This change touches {len(core)} items at once; DynamoDB allows "
-                f"{MAX_TRANSACTION_ITEMS} in one transaction."
-            )
-        room = MAX_TRANSACTION_ITEMS - len(core)
-        chunks = [core + bulk[:room]]
-        rest = bulk[room:]
-        chunks += [
-            rest[i : i + MAX_TRANSACTION_ITEMS] for i in range(0, len(rest), MAX_TRANSACTION_ITEMS)
-        ]
+        # One transaction when it fits (the usual case: a request changes a handful of
+        # items). Larger changes are split: the conditioned, non-bulk writes first,
+        # then bulk writes (frozen deliveries, counter moves) 100 at a time. Only the
+        # first transaction is atomic with the rest of the change; docs/dynamodb.md.
+        ordered = [(k, o) for k, o in ops if not o.bulk] + [(k, o) for k, o in ops if o.bulk]
+        n = MAX_TRANSACTION_ITEMS
+        chunks = [ordered[i : i + n] for i in range(0, len(ordered), n)]
         for chunk in chunks:
             await self.db.transact(
                 [render(self.db.table, k, o) for k, o in chunk], [o for _, o in chunk]
