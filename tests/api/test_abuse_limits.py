@@ -27,7 +27,7 @@ from eventcrm.storage.ports import Storage
 from eventcrm.unsubscribe.tokens import UnsubscribeLinks
 from tests.support.assertions import assert_problem
 from tests.support.auth import ADMIN_HEADERS, seed_admin_key
-from tests.support.databases import fail_due_deliveries
+from tests.support.databases import fail_deliveries
 from tests.support.factories import create_campaign, create_event, create_user, register
 
 ORGANIZER = Actor(id="key:organizer1", role=Role.ORGANIZER, label="organizer1", user_id="u1")
@@ -256,7 +256,7 @@ async def test_retrying_failed_deliveries_counts_against_the_quota(
         )
         assert sent.status_code == 202, sent.text
         campaign_id = sent.json()["campaignId"]
-        assert await fail_due_deliveries(storage) == 2
+        assert await fail_deliveries(storage, campaign_id) == 2
         retry = await client.post(f"/api/v1/campaigns/{campaign_id}/retry-failed")
         assert_problem(retry, 429, code="daily_recipient_limit")
         counts = (await client.get(f"/api/v1/campaigns/{campaign_id}")).json()["counts"]

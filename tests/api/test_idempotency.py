@@ -287,8 +287,9 @@ async def test_the_same_key_in_flight_in_this_process_is_409(
 async def test_the_same_key_in_flight_in_another_process_is_409_or_waits_on_sqlite(
     settings: Settings, storage: Storage, backend: str
 ) -> None:
-    """PostgreSQL: the key's advisory lock refuses the second request at once.
-    SQLite: the second waits for the write lock, then replays the first."""
+    """PostgreSQL: the key's advisory lock refuses the second request at once; DynamoDB:
+    so does the key's lease item. SQLite: the second waits for the write lock, then
+    replays the first."""
     gate, payload = Gate(), user_payload()
     async with (
         http(await gated_app(settings, storage, gate)) as one,
@@ -297,7 +298,7 @@ async def test_the_same_key_in_flight_in_another_process_is_409_or_waits_on_sqli
         first = asyncio.create_task(one.post(USERS, json=payload, headers=key("two-procs")))
         await gate.reached.wait()
         second = asyncio.create_task(other.post(USERS, json=payload, headers=key("two-procs")))
-        if backend == "postgres":
+        if backend in ("postgres", "dynamodb"):
             assert_problem(await second, 409, code="idempotency_key_in_flight")
         gate.opened.set()
         created = await first

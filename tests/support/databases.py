@@ -180,9 +180,12 @@ async def add_users(storage: Storage, users: list[User]) -> None:
             await uow.commit()
 
 
-async def fail_due_deliveries(storage: Storage, *, error: str = "failed for the test") -> int:
-    """Every delivery due now fails, as a worker would record it: claimed and recorded
-    through the ports. Returns how many."""
+async def fail_deliveries(
+    storage: Storage, campaign_id: str, *, error: str = "failed for the test"
+) -> int:
+    """The campaign's deliveries that are due now fail, as a worker would record it:
+    claimed and recorded through the ports (any other due delivery claimed on the way
+    is queued again). Returns how many failed."""
     now = datetime.now(UTC)
     token = "test-failure"
     async with storage.unit_of_work(write=True) as uow:
@@ -191,8 +194,12 @@ async def fail_due_deliveries(storage: Storage, *, error: str = "failed for the 
         )
         outcomes = [
             DeliveryOutcome(delivery_id=d.id, status=DeliveryStatus.FAILED, last_error=error)
+            if d.campaign_id == campaign_id
+            else DeliveryOutcome(
+                delivery_id=d.id, status=DeliveryStatus.QUEUED, next_attempt_at=now
+            )
             for d in claimed
         ]
-        recorded = await uow.deliveries.record(token=token, outcomes=outcomes, now=now)
+        await uow.deliveries.record(token=token, outcomes=outcomes, now=now)
         await uow.commit()
-    return recorded
+    return sum(1 for d in claimed if d.campaign_id == campaign_id)

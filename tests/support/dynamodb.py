@@ -9,6 +9,7 @@ tests start inherit the same variables.
 
 from __future__ import annotations
 
+import copy
 import logging
 import os
 import threading
@@ -76,6 +77,52 @@ class _OneRequestAtATime:
             return list(self._app(environ, start_response))
 
 
+class _OneBackupPerTable:
+    """Stands in for the ``copy`` module inside moto's DynamoDB backend.
+
+    Before a TransactWriteItems, moto deep-copies the whole table to roll back on
+    failure, once per item of the transaction: copies of the same state, since nothing
+    is applied until all are taken. With 100 items and a few thousand stored, that is
+    seconds per transaction. Inside a transaction this hands out one copy per table;
+    every other copy is the standard one. The copy kept, and so the rollback, is what
+    moto would keep; only the identical duplicates are not made.
+    """
+
+    def __init__(self) -> None:
+        self.backups: dict[int, Any] | None = None
+
+    def deepcopy(self, obj: Any, memo: Any = None) -> Any:
+        from moto.dynamodb.models.table import Table
+
+        if self.backups is None or not isinstance(obj, Table):
+            return copy.deepcopy(obj, memo)
+        if id(obj) not in self.backups:
+            self.backups[id(obj)] = copy.deepcopy(obj, memo)
+        return self.backups[id(obj)]
+
+
+def _one_backup_per_table() -> None:
+    """Make moto's transactions take one backup per table (see ``_OneBackupPerTable``).
+    Safe because the server answers one request at a time."""
+    from moto.dynamodb import models
+
+    backend = models.DynamoDBBackend
+    if isinstance(getattr(models, "copy", None), _OneBackupPerTable):
+        return
+    shim = _OneBackupPerTable()
+    transact = backend.transact_write_items
+
+    def transact_write_items(self: Any, transact_items: Any) -> None:
+        shim.backups = {}
+        try:
+            transact(self, transact_items)
+        finally:
+            shim.backups = None
+
+    models.copy = shim  # type: ignore[assignment,attr-defined]
+    backend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+
+
 @contextmanager
 def moto_server() -> Iterator[str]:
     """moto's threaded server on a free local port, answering one request at a time;
@@ -98,6 +145,7 @@ def moto_server() -> Iterator[str]:
             self._server_ready_event.set()
             self._server.serve_forever()
 
+    _one_backup_per_table()
     # One access-log line per request would be most of the suite's output.
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     server = SerialisedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
