@@ -149,6 +149,9 @@ def dynamodb_settings(tmp_path_factory: pytest.TempPathFactory, dynamodb_endpoin
         data_dir=tmp_path_factory.mktemp("dynamodb"),
         secret_key="test-secret-key-0123456789",
         log_level="WARNING",
+        # The test server answers one request at a time, ~0.2 s per registration: in a
+        # rush the last request waits for every one before it.
+        dynamodb_lock_wait_seconds=300,
         **GENEROUS_LIMITS,
     )
     migrate(settings)
