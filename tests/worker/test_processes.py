@@ -34,6 +34,16 @@ BATCH_SIZE = 100
 #: it is killed (half-way through a batch); recipients of the shared campaign.
 CRASH_SIZE = {"sqlite": (5000, 1550), "postgres": (5000, 1550), "dynamodb": (800, 350)}
 PAIR_SIZE = {"sqlite": 3000, "postgres": 3000, "dynamodb": 800}
+#: A claim's lease: longer than a batch takes (on DynamoDB's test server, one request at
+#: a time, a batch of 100 takes seconds), or a live worker's batch would be reclaimed
+#: and sent twice; short, so the killed worker's batch is reclaimed soon.
+LEASE_SECONDS = {"sqlite": 2, "postgres": 2, "dynamodb": 20}
+
+
+def _backend(settings: Settings) -> str:
+    if settings.is_dynamodb:
+        return "dynamodb"
+    return "sqlite" if settings.is_sqlite else "postgres"
 
 
 @pytest.fixture
@@ -124,7 +134,7 @@ def _env(settings: Settings, sink: SmtpSink, cwd: Path) -> dict[str, str]:
             "EVENTCRM_WORKER_BATCH_SIZE": str(BATCH_SIZE),
             "EVENTCRM_WORKER_CONCURRENCY": "2",
             "EVENTCRM_WORKER_POLL_INTERVAL": "0.1",
-            "EVENTCRM_WORKER_LEASE_SECONDS": "2",
+            "EVENTCRM_WORKER_LEASE_SECONDS": str(LEASE_SECONDS[_backend(settings)]),
             "EVENTCRM_WORKER_RETRY_BASE_SECONDS": "0.1",
             "EVENTCRM_LOG_LEVEL": "INFO",
         }
