@@ -47,7 +47,7 @@ def build_container(
 ) -> Container:
     key = secret_key(settings)
     mail_from = Mailbox.parse(settings.email_from)
-    storage = storage if storage is not None else build_storage(settings)
+    storage = storage if storage is not None else build_backend_storage(settings)
     clock = clock or SystemClock()
     # One counter storage for every budget: memory, or Redis shared by all processes.
     counters = build_counter_storage(settings.redis_url, key_prefix=settings.rate_limit_key_prefix)
@@ -149,10 +149,11 @@ def build_worker(container: Container, *, concurrency: int | None = None) -> Del
     )
 
 
-def build_storage(settings: Settings) -> Storage:
+def build_backend_storage(settings: Settings) -> Storage:
+    """The storage ``EVENTCRM_DATABASE_URL`` names: DynamoDB (``dynamodb://TABLE``) or SQL."""
     if settings.is_dynamodb:
         return build_dynamo_storage(settings)
-    return build_sql_storage(settings)
+    return build_storage(settings)
 
 
 def build_dynamo_storage(settings: Settings) -> DynamoStorage:
@@ -166,11 +167,12 @@ def build_dynamo_storage(settings: Settings) -> DynamoStorage:
     )
 
 
-def build_sql_storage(settings: Settings) -> SqlStorage:
+def build_storage(settings: Settings) -> SqlStorage:
+    """The SQL storage (SQLite or PostgreSQL); ``build_backend_storage`` chooses by URL."""
     backend = make_url(settings.database_url).get_backend_name()
     if backend not in ("sqlite", "postgresql"):
         raise ValueError(
-            f"Unsupported database {backend!r}: use sqlite+aiosqlite or postgresql+asyncpg."
+            f"Unsupported database {backend!r}: use sqlite+aiosqlite, postgresql+asyncpg or dynamodb://TABLE."
         )
     return SqlStorage(
         create_engine(
@@ -213,7 +215,7 @@ def on_database(settings: Settings, operation: Callable[[AsyncEngine], Awaitable
         )
 
     async def run() -> None:
-        storage = build_sql_storage(settings)
+        storage = build_storage(settings)
         try:
             await operation(storage.engine)
         finally:

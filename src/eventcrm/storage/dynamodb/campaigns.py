@@ -62,6 +62,8 @@ _CAMPAIGN_FIELDS = [
     "created_at", "updated_at", "created_by", "updated_by",
 ]  # fmt: skip
 _ACTIVE = (DeliveryStatus.QUEUED.value, DeliveryStatus.SENDING.value)
+#: Delivery numbers a process reserves at once (unused ones are gaps, as in a SQL sequence).
+_NUMBER_BLOCK = 100
 
 
 def _campaign_item(c: Campaign) -> Item:
@@ -196,7 +198,13 @@ class DynamoDeliveryRepository:
         self._s = session
 
     async def _allocate(self, n: int) -> int:
-        """Reserve ``n`` delivery numbers (an atomic counter); returns the first."""
+        """``n`` consecutive delivery numbers; returns the first. Numbers are reserved
+        from an atomic counter item in blocks, so most small freezes need no request."""
+        block = self._s.db.delivery_numbers
+        if block[1] - block[0] >= n:
+            self._s.db.delivery_numbers = (block[0] + n, block[1])
+            return block[0]
+        size = max(n, _NUMBER_BLOCK)
         p = _Placeholders()
         answer = await self._s.db.call(
             "update_item",
@@ -204,12 +212,14 @@ class DynamoDeliveryRepository:
                 {
                     "TableName": self._s.db.table,
                     "Key": key_of(*keys.sequence("delivery")),
-                    "UpdateExpression": f"ADD {p.name('value')} {p.value(n)}",
+                    "UpdateExpression": f"ADD {p.name('value')} {p.value(size)}",
                     "ReturnValues": "UPDATED_NEW",
                 }
             ),
         )
-        return int(deserialize(answer["Attributes"])["value"]) - n + 1
+        first = int(deserialize(answer["Attributes"])["value"]) - size + 1
+        self._s.db.delivery_numbers = (first + n, first + size)
+        return first
 
     async def _recipients(self, recipients: RecipientSelection) -> list[User]:
         if isinstance(recipients, UsersById):

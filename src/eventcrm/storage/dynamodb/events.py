@@ -117,13 +117,13 @@ class DynamoEventRepository:
 
     async def lock(self, event_id: str, *, include_deleted: bool = False) -> Event | None:
         key = keys.event(event_id)
-        current = await self._s.get(key)
-        if current is None or (current.get("deleted_at") and not include_deleted):
+        pending = self._s.pending.get(key)
+        # An event added in this unit of work is locked already. The lease's conditional
+        # update returns the item: no read before it.
+        if (pending is None or pending.kind != "put") and not await self._s.acquire(
+            key, must_exist=True, wait=True
+        ):
             return None
-        if key not in self._s.pending or self._s.pending[key].kind != "put":
-            taken = await self._s.acquire(key, must_exist=True, wait=True)
-            if not taken:
-                return None
         return await self._one(await self._s.get(key), include_deleted)
 
     async def replace(self, event: Event) -> None:

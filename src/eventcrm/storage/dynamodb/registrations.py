@@ -88,6 +88,14 @@ class DynamoRegistrationRepository:
         seq = item.get("waitlist_seq")
         if seq is None:
             return None
+        key = keys.registration(item["event_id"], item["user_id"])
+        event = keys.event(item["event_id"])
+        if self._s.holds(event) and key in self._s.pending and self._s.pending[key].kind == "put":
+            # Joined the waitlist in this unit of work, under the event's lease: the
+            # newest entry, last in line (no range read of everyone ahead).
+            locked = await self._s.get(event)
+            if locked is not None and int(locked.get("waitlist_seq") or 0) == int(seq):
+                return int(locked.get("waitlist_count") or 0)
         return len(await self._waitlist(item["event_id"], int(seq)))
 
     async def _set_host(self, r: Registration, hosting: bool) -> None:

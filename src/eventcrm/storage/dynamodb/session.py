@@ -18,8 +18,8 @@ from __future__ import annotations
 import asyncio
 import random
 import uuid
-from collections.abc import Awaitable, Callable, Iterator, Sequence
-from contextlib import contextmanager, suppress
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
@@ -251,6 +251,25 @@ class Db:
         self.table = table
         self.scan_limit = scan_limit
         self.lock_wait = lock_wait
+        #: Leases this process waits for, one waiter at a time per key: the others
+        #: queue here instead of polling the table (which would slow the holder down).
+        self.local_locks: dict[Key, tuple[asyncio.Lock, int]] = {}
+        #: Delivery numbers reserved by this process and not used yet: [next, end).
+        self.delivery_numbers = (0, 0)
+
+    @asynccontextmanager
+    async def queued(self, key: Key) -> AsyncIterator[None]:
+        lock, users = self.local_locks.get(key) or (asyncio.Lock(), 0)
+        self.local_locks[key] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self.local_locks[key]
+            if users <= 1:
+                del self.local_locks[key]
+            else:
+                self.local_locks[key] = (lock, users - 1)
 
     async def client(self) -> Any:
         return await self._factory()
@@ -393,6 +412,8 @@ class Session:
         self._read: dict[Key, Item | None] = {}
         #: Leases held: key -> (token, release by deleting the item).
         self._leases: dict[Key, tuple[str, bool]] = {}
+        #: This process's queue places held with them (given up when they are released).
+        self._queued: dict[Key, AbstractAsyncContextManager[None]] = {}
 
     # --- reads ---------------------------------------------------------------
     async def base(self, key: Key) -> Item | None:
@@ -529,6 +550,27 @@ class Session:
         Busy when waiting ran out."""
         if key in self._leases:
             return await self.get(key)
+        if not wait:
+            return await self._take(key, must_exist=must_exist, wait=False, ttl=ttl)
+        place = self.db.queued(key)
+        try:
+            await asyncio.wait_for(place.__aenter__(), self.db.lock_wait)
+        except TimeoutError:
+            raise Busy("The event is being changed by other requests; retry.") from None
+        try:
+            taken = await self._take(key, must_exist=must_exist, wait=True, ttl=ttl)
+        except BaseException:
+            await place.__aexit__(None, None, None)
+            raise
+        if key in self._leases:
+            self._queued[key] = place
+        else:
+            await place.__aexit__(None, None, None)
+        return taken
+
+    async def _take(
+        self, key: Key, *, must_exist: bool, wait: bool, ttl: bool
+    ) -> Item | Literal[False] | None:
         token = uuid.uuid4().hex
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.db.lock_wait
@@ -562,7 +604,7 @@ class Session:
             except ClientError as exc:
                 if error_code(exc) not in ("ConditionalCheckFailedException", *_RETRYABLE):
                     raise
-                if must_exist and attempt == 0 and await self.db.get(key) is None:
+                if must_exist and attempt % 20 == 0 and await self.db.get(key) is None:
                     return None
                 if not wait:
                     return False
@@ -584,9 +626,20 @@ class Session:
                 self.delete(key, conditions=(equals(LOCK_TOKEN, token),))
             return item
 
+    async def _leave_queues(self) -> None:
+        places, self._queued = self._queued, {}
+        for place in places.values():
+            await place.__aexit__(None, None, None)
+
     async def release_leases(self) -> None:
         """Give back every lease still held (after a rollback or a failed commit)."""
         leases, self._leases = self._leases, {}
+        try:
+            await self._release(leases)
+        finally:
+            await self._leave_queues()
+
+    async def _release(self, leases: dict[Key, tuple[str, bool]]) -> None:
         for key, (token, delete) in leases.items():
             p = _Placeholders()
             request: dict[str, Any] = {
@@ -621,6 +674,7 @@ class Session:
             )
             # The first transaction released the leases (conditionally on holding them).
             self._leases = {}
+            await self._leave_queues()
 
     def discard(self) -> None:
         self.pending = {}
