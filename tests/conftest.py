@@ -29,7 +29,7 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from eventcrm.app import create_app
-from eventcrm.bootstrap import build_container, build_storage, build_worker, migrate
+from eventcrm.bootstrap import build_backend_storage, build_container, build_worker, migrate
 from eventcrm.settings import Settings
 from eventcrm.storage.ports import Storage
 from eventcrm.worker.runner import DeliveryWorker
@@ -167,7 +167,7 @@ def settings(request: pytest.FixtureRequest) -> Settings:
 
 @pytest.fixture(scope="session")
 async def _session_storage(settings: Settings) -> AsyncIterator[Storage]:
-    storage = build_storage(settings)
+    storage = build_backend_storage(settings)
     yield storage
     await storage.close()
 
@@ -246,6 +246,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                 dropped.append(item)
                 continue
             item.add_marker(pytest.mark.dynamodb)
+        elif "dynamodb_settings" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.dynamodb)  # a DynamoDB-only test
         if item.path.relative_to(root).as_posix() in HEAVY_MODULES:
             item.add_marker(pytest.mark.xdist_group("heavy"))
         kept.append(item)

@@ -19,12 +19,12 @@ from typing import Any
 from sqlalchemy.engine import make_url
 
 from eventcrm.app import create_app
-from eventcrm.bootstrap import build_container, migrate
+from eventcrm.bootstrap import build_container, build_storage, migrate
 from eventcrm.settings import Settings
 from eventcrm.storage.sql.tables import metadata
 from tests.support.assertions import PROBLEM_JSON, PROBLEM_TYPE
 from tests.support.auth import ADMIN_HEADERS, seed_admin_key
-from tests.support.databases import snapshot, sql_storage
+from tests.support.databases import snapshot
 from tests.support.http_connection import KeepAliveConnection, Reply, TcpProxy, serving
 
 USERS = "/api/v1/users"
@@ -72,7 +72,7 @@ async def test_postgres_outage_is_503_on_a_kept_connection_and_recovers(
     proxied = postgres_settings.model_copy(
         update={"database_url": target.set(port=proxy.port).render_as_string(False)}
     )
-    direct = sql_storage(postgres_settings)
+    direct = build_storage(postgres_settings)
     await seed_admin_key(direct)
     container = build_container(proxied)
     try:

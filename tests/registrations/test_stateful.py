@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 
 from eventcrm.app import create_app
-from eventcrm.bootstrap import build_container, build_storage
+from eventcrm.bootstrap import build_backend_storage, build_container
 from eventcrm.registrations.domain import RegistrationStatus, Role
 from eventcrm.settings import Settings
 from tests.support.auth import ADMIN_HEADERS, seed_admin_key
@@ -51,7 +51,7 @@ class RegistrationMachine(RuleBasedStateMachine):
     def __init__(self, app_settings: Settings) -> None:
         super().__init__()
         self.loop = asyncio.new_event_loop()
-        self.storage = build_storage(app_settings)
+        self.storage = build_backend_storage(app_settings)
         app = create_app(
             app_settings, container=build_container(app_settings, storage=self.storage)
         )

@@ -8,11 +8,11 @@ from collections.abc import AsyncIterator
 import pytest
 import sqlalchemy as sa
 
+from eventcrm.bootstrap import build_storage
 from eventcrm.settings import Settings
 from eventcrm.storage.sql.migrate import apply_migrations
 from eventcrm.storage.sql.storage import SqlStorage
 from tests.conftest import _run_sql, postgres_url
-from tests.support.databases import sql_storage
 
 pytestmark = pytest.mark.sql("an Alembic migration of the SQL schema")
 
@@ -27,7 +27,7 @@ async def fresh(settings: Settings) -> AsyncIterator[SqlStorage]:
     else:
         await _run_sql(postgres_url(), f"CREATE SCHEMA {schema}")
         fresh = settings.model_copy(update={"database_schema": schema})
-    storage = sql_storage(fresh)
+    storage = build_storage(fresh)
     try:
         yield storage
     finally:

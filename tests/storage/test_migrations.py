@@ -27,7 +27,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from eventcrm.bootstrap import migrate
+from eventcrm.bootstrap import build_storage, migrate
 from eventcrm.settings import Settings
 from eventcrm.storage.sql.migrate import (
     AUTOGENERATE_OPTIONS,
@@ -42,7 +42,7 @@ from tests.conftest import (
     _run_sql,
     postgres_url,
 )
-from tests.support.databases import SQL_BACKENDS, sql_storage
+from tests.support.databases import SQL_BACKENDS
 
 pytestmark = pytest.mark.sql("Alembic migrations of the SQL schema")
 
@@ -94,7 +94,7 @@ def _constraint_definitions(conn: Connection) -> dict[tuple[str, str], str]:
 
 
 async def _on(settings: Settings, read: Any) -> Any:
-    storage = sql_storage(settings)
+    storage = build_storage(settings)
     try:
         async with storage.engine.connect() as conn:
             return await conn.run_sync(read)
@@ -103,7 +103,7 @@ async def _on(settings: Settings, read: Any) -> Any:
 
 
 async def _revision(settings: Settings) -> str | None:
-    storage = sql_storage(settings)
+    storage = build_storage(settings)
     try:
         engine: AsyncEngine = storage.engine
         return await current_revision(engine)
@@ -146,7 +146,7 @@ async def test_the_tables_create_the_indexes_and_constraints_the_migrations_crea
 ) -> None:
     backend = "sqlite" if empty_database.is_sqlite else "postgres"
     settings: Settings = request.getfixturevalue(f"{backend}_settings")  # migrated
-    storage = sql_storage(empty_database)
+    storage = build_storage(empty_database)
     try:
         async with storage.engine.begin() as conn:
             await conn.run_sync(metadata.create_all)

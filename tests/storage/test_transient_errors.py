@@ -7,7 +7,7 @@ import asyncio
 import httpx
 
 from eventcrm.app import create_app
-from eventcrm.bootstrap import build_storage
+from eventcrm.bootstrap import build_dynamo_storage
 from eventcrm.errors import Busy
 from eventcrm.settings import Settings
 from eventcrm.storage.ports import Storage
@@ -22,7 +22,7 @@ async def test_two_transactions_locking_in_opposite_orders_end_with_one_busy_or_
     both_hold_one = asyncio.Barrier(2)
     # DynamoDB's event locks are leases a waiter gives up on after the lock wait.
     locking = (
-        build_storage(settings.model_copy(update={"dynamodb_lock_wait_seconds": 1.0}))
+        build_dynamo_storage(settings.model_copy(update={"dynamodb_lock_wait_seconds": 1.0}))
         if backend == "dynamodb"
         else storage
     )

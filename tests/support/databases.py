@@ -10,11 +10,9 @@ from typing import Any
 import aioboto3
 import sqlalchemy as sa
 
-from eventcrm.bootstrap import build_storage
 from eventcrm.campaigns.domain import Delivery, DeliveryOutcome, DeliveryStatus
 from eventcrm.events.domain import Event
 from eventcrm.registrations.domain import Registration, Role
-from eventcrm.settings import Settings
 from eventcrm.storage.dynamodb.storage import DynamoStorage
 from eventcrm.storage.ports import Storage
 from eventcrm.storage.sql.storage import SqlStorage
@@ -31,13 +29,6 @@ Snapshot = dict[str, list[Any]]
 #: most once a minute, so "nothing changed" leaves it out (a column / an attribute).
 LAST_USE_COLUMN = "last_used_at"
 LAST_USE_ATTRIBUTE = "last_used_at"
-
-
-def sql_storage(settings: Settings) -> SqlStorage:
-    """The storage of SQL settings, typed as the SQL adapter (for tests about SQL)."""
-    storage = build_storage(settings)
-    assert isinstance(storage, SqlStorage), settings.database_url
-    return storage
 
 
 async def empty(storage: Storage) -> None:
