@@ -10,7 +10,9 @@ moto installed the DynamoDB part is skipped locally and fails under CI=true.
 
 Tests about SQL itself (migrations, SQL statements, SQL-specific failures) carry
 ``@pytest.mark.sql("why")`` (or a module-level ``pytestmark``): they run on SQLite and
-PostgreSQL only. Which other tests run on DynamoDB too: see ``runs_on_dynamodb``.
+PostgreSQL only. Which other tests run on DynamoDB too: ``DYNAMODB_SUITES`` (all of
+them with EVENTCRM_TEST_DYNAMODB=all); ``-m dynamodb`` selects the DynamoDB half,
+``-m "not dynamodb"`` leaves it out.
 """
 
 from __future__ import annotations
@@ -227,9 +229,34 @@ HEAVY_MODULES = frozenset(
 )
 
 
-def runs_on_dynamodb(item: pytest.Item) -> bool:
-    """Whether the DynamoDB variant of a test runs: every test but those about SQL."""
-    return item.get_closest_marker("sql") is None
+#: The DynamoDB variant of these suites runs in `make test`: the storage contract suites,
+#: the API suites of the features that own data (contacts, events, registrations,
+#: campaigns, keys and roles), the two-process rush, the worker processes and the
+#: stateful model (in tests/registrations/). moto's server answers one request at a
+#: time, a few milliseconds each: the rest (HTTP plumbing, templates, mail, the filter
+#: property tests, …) would add about ten minutes while exercising the same adapter
+#: paths. ``EVENTCRM_TEST_DYNAMODB=all`` runs every suite on DynamoDB.
+DYNAMODB_SUITES = (
+    "tests/storage/",
+    "tests/users/",
+    "tests/events/",
+    "tests/registrations/",
+    "tests/campaigns/",
+    "tests/access/",
+    "tests/worker/test_processes.py",
+)
+#: Hypothesis over hundreds of generated filters: minutes on the test server.
+DYNAMODB_LEFT_OUT = ("tests/users/test_properties.py",)
+
+
+def runs_on_dynamodb(item: pytest.Item, path: str) -> bool:
+    """Whether the DynamoDB variant of a test runs: never for tests about SQL (marked
+    ``sql``); by default for ``DYNAMODB_SUITES``; with EVENTCRM_TEST_DYNAMODB=all, always."""
+    if item.get_closest_marker("sql") is not None:
+        return False
+    if os.environ.get("EVENTCRM_TEST_DYNAMODB", "").lower() == "all":
+        return True
+    return path.startswith(DYNAMODB_SUITES) and not path.startswith(DYNAMODB_LEFT_OUT)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -237,18 +264,19 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     kept: list[pytest.Item] = []
     dropped: list[pytest.Item] = []
     for item in items:
+        path = item.path.relative_to(root).as_posix()
         callspec = getattr(item, "callspec", None)
         backend = callspec.params.get("settings") if callspec else None
         if backend == "postgres":
             item.add_marker(pytest.mark.postgres)
         if backend == "dynamodb":
-            if not runs_on_dynamodb(item):
+            if not runs_on_dynamodb(item, path):
                 dropped.append(item)
                 continue
             item.add_marker(pytest.mark.dynamodb)
         elif "dynamodb_settings" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.dynamodb)  # a DynamoDB-only test
-        if item.path.relative_to(root).as_posix() in HEAVY_MODULES:
+        if path in HEAVY_MODULES:
             item.add_marker(pytest.mark.xdist_group("heavy"))
         kept.append(item)
     if dropped:

@@ -12,9 +12,12 @@ from __future__ import annotations
 import copy
 import logging
 import os
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -125,6 +128,33 @@ def _one_backup_per_table() -> None:
 
 @contextmanager
 def moto_server() -> Iterator[str]:
+    """The test server in a process of its own (so it has a core of its own, not a
+    share of the tests' interpreter), on a free local port; yields its endpoint URL.
+    It stops when this block ends, or when the tests' process dies (its stdin closes)."""
+    root = Path(__file__).resolve().parents[2]
+    with subprocess.Popen(
+        [sys.executable, "-m", "tests.support.dynamodb"],
+        cwd=root,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    ) as process:
+        assert process.stdin is not None and process.stdout is not None
+        try:
+            endpoint = process.stdout.readline().strip()
+            if not endpoint.startswith("http://"):
+                raise RuntimeError(f"moto's server did not start (exit code {process.poll()})")
+            yield endpoint
+        finally:
+            process.stdin.close()
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+@contextmanager
+def threaded_moto_server() -> Iterator[str]:
     """moto's threaded server on a free local port, answering one request at a time;
     yields its endpoint URL."""
     from moto.moto_server.werkzeug_app import (
@@ -189,3 +219,13 @@ def plain(value: Any) -> Any:
     if isinstance(value, list):
         return [plain(v) for v in value]
     return value
+
+
+def _serve_until_stdin_closes() -> None:
+    with threaded_moto_server() as endpoint:
+        print(endpoint, flush=True)
+        sys.stdin.read()
+
+
+if __name__ == "__main__":
+    _serve_until_stdin_closes()

@@ -32,8 +32,8 @@ BATCH_SIZE = 100
 
 #: Recipients of the killed worker's campaign, and how many the sink has accepted when
 #: it is killed (half-way through a batch); recipients of the shared campaign.
-CRASH_SIZE = {"sqlite": (5000, 1550), "postgres": (5000, 1550), "dynamodb": (800, 350)}
-PAIR_SIZE = {"sqlite": 3000, "postgres": 3000, "dynamodb": 800}
+CRASH_SIZE = {"sqlite": (5000, 1550), "postgres": (5000, 1550), "dynamodb": (600, 250)}
+PAIR_SIZE = {"sqlite": 3000, "postgres": 3000, "dynamodb": 600}
 #: A claim's lease: longer than a batch takes (on DynamoDB's test server, one request at
 #: a time, a batch of 100 takes seconds), or a live worker's batch would be reclaimed
 #: and sent twice; short, so the killed worker's batch is reclaimed soon.
