@@ -139,7 +139,8 @@ def moto_server() -> Iterator[str]:
         stdout=subprocess.PIPE,
         text=True,
     ) as process:
-        assert process.stdin is not None and process.stdout is not None
+        assert process.stdin is not None
+        assert process.stdout is not None
         try:
             endpoint = process.stdout.readline().strip()
             if not endpoint.startswith("http://"):
