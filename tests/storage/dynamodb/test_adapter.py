@@ -11,6 +11,7 @@ import pytest
 
 from eventcrm.bootstrap import migrate
 from eventcrm.errors import Busy, QueryNeedsSqlBackend
+from eventcrm.kit.filters import Condition, Op
 from eventcrm.settings import Settings
 from eventcrm.storage.dynamodb import keys
 from eventcrm.storage.dynamodb.codec import dt
@@ -125,3 +126,11 @@ async def test_a_listing_over_the_read_ceiling_needs_the_sql_backend(
                 await uow.users.list(where=None, sort=(), limit=2)
     finally:
         await small.close()
+
+
+async def test_an_empty_value_is_not_looked_up_in_a_sparse_index(storage: DynamoStorage) -> None:
+    # Users without a city are not in the city index; `city = ''` must still find them.
+    await store(storage, make_user(id="nowhere", city=None), make_user(id="austin", city="Austin"))
+    async with storage.unit_of_work(write=False) as uow:
+        page = await uow.users.list(where=Condition("city", Op.EQ, ""), sort=(), limit=10)
+    assert [u.id for u in page.items] == ["nowhere"]

@@ -17,7 +17,7 @@ from eventcrm.storage.dynamodb import keys
 from eventcrm.storage.dynamodb.codec import Item, dt
 from eventcrm.storage.dynamodb.listing import Fields, matches, page, sort_key
 from eventcrm.storage.dynamodb.schema import GSI1
-from eventcrm.storage.dynamodb.session import NOT_EXISTS, KeyCondition, Session
+from eventcrm.storage.dynamodb.session import NOT_EXISTS, Cond, KeyCondition, Session
 from eventcrm.storage.ports import KeysetPage
 
 _DATETIMES = frozenset({"start_at", "end_at", "created_at", "updated_at", "deleted_at"})
@@ -182,7 +182,17 @@ class DynamoEventRepository:
         capacity = item.get("capacity")
         if capacity is not None and int(item.get("registered_count") or 0) >= int(capacity):
             return False
-        self._s.update(keys.event(event_id), adds={"registered_count": 1})
+        key = keys.event(event_id)
+        self._s.update(key, adds={"registered_count": 1})
+        if capacity is not None:
+            # Belt and braces: the transaction itself refuses to oversell, whatever
+            # the lease: the count before it plus the seats taken here fit.
+            pending = self._s.pending[key]
+            taken = pending.adds.get("registered_count", 0) if pending.kind == "update" else 0
+            if taken > 0:
+                pending.conditions.append(
+                    Cond("{n0} <= {v0}", ("registered_count",), (int(capacity) - taken,))
+                )
         return True
 
     async def release_seat(self, event_id: str) -> None:

@@ -154,7 +154,8 @@ class DynamoUserRepository:
                 return [to_user(i) for i in found.values()]
         for index, (attr, field) in USER_INDEXES.items():
             values = required(where, field)
-            if values is not None:
+            # The index holds users that have a value: '' (none) is not in it.
+            if values is not None and all(values):
                 items: dict[tuple[str, str], Item] = {}
                 for v in dict.fromkeys(x.lower() for x in values):
                     for item in await self._s.db.query(
