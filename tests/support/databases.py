@@ -25,10 +25,9 @@ BACKENDS = (*SQL_BACKENDS, "dynamodb")
 
 Snapshot = dict[str, list[Any]]
 
-#: A key's last use: authenticating any request (a refused one too) may record it, at
-#: most once a minute, so "nothing changed" leaves it out (a column / an attribute).
-LAST_USE_COLUMN = "last_used_at"
-LAST_USE_ATTRIBUTE = "last_used_at"
+#: A key's last use (the column, and the item attribute): authenticating any request (a
+#: refused one too) may record it, at most once a minute, so "nothing changed" leaves it out.
+LAST_USE = "last_used_at"
 
 
 async def empty(storage: Storage) -> None:
@@ -79,7 +78,7 @@ async def _sql_snapshot(storage: SqlStorage) -> Snapshot:
     rows: Snapshot = {}
     async with storage.engine.connect() as conn:
         for table in metadata.sorted_tables:
-            columns = [c for c in table.columns if c.name != LAST_USE_COLUMN]
+            columns = [c for c in table.columns if c.name != LAST_USE]
             query = sa.select(*columns).order_by(*table.primary_key.columns)
             rows[table.name] = [tuple(r) for r in (await conn.execute(query)).all()]
     return rows
@@ -104,7 +103,7 @@ async def _table_items(table: str) -> list[Any]:
             if "LastEvaluatedKey" not in page:
                 break
             request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-    kept = [{k: v for k, v in item.items() if k != LAST_USE_ATTRIBUTE} for item in items]
+    kept = [{k: v for k, v in item.items() if k != LAST_USE} for item in items]
     return sorted(kept, key=lambda item: (item["PK"]["S"], item["SK"]["S"]))
 
 

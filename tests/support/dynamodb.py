@@ -211,17 +211,6 @@ def aws_environment_set(endpoint: str) -> Iterator[None]:
         yield
 
 
-def plain(value: Any) -> Any:
-    """A scanned attribute value, comparable and printable (sets sorted)."""
-    if isinstance(value, dict):
-        return {k: plain(v) for k, v in sorted(value.items())}
-    if isinstance(value, set | frozenset):
-        return sorted(plain(v) for v in value)
-    if isinstance(value, list):
-        return [plain(v) for v in value]
-    return value
-
-
 def _serve_until_stdin_closes() -> None:
     with threaded_moto_server() as endpoint:
         print(endpoint, flush=True)
