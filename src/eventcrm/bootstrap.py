@@ -33,6 +33,7 @@ from eventcrm.notifications.ports import Notifier
 from eventcrm.notifications.service import Notifications
 from eventcrm.registrations.batcher import RegistrationBatcher
 from eventcrm.settings import Settings
+from eventcrm.storage.dynamodb.storage import DynamoStorage
 from eventcrm.storage.ports import Storage, UnitOfWork
 from eventcrm.storage.sql.engine import create_engine
 from eventcrm.storage.sql.storage import SqlStorage
@@ -53,7 +54,7 @@ def build_container(
 ) -> Container:
     key = secret_key(settings)
     mail_from = Mailbox.parse(settings.email_from)
-    storage = storage if storage is not None else build_storage(settings)
+    storage = storage if storage is not None else build_backend_storage(settings)
     clock = clock or SystemClock()
     # One counter storage for every budget: memory, or Redis shared by all processes.
     counters = build_counter_storage(settings.redis_url, key_prefix=settings.rate_limit_key_prefix)
@@ -196,11 +197,30 @@ def build_worker(container: Container, *, concurrency: int | None = None) -> Del
     )
 
 
+def build_backend_storage(settings: Settings) -> Storage:
+    """The storage ``EVENTCRM_DATABASE_URL`` names: DynamoDB (``dynamodb://TABLE``) or SQL."""
+    if settings.is_dynamodb:
+        return build_dynamo_storage(settings)
+    return build_storage(settings)
+
+
+def build_dynamo_storage(settings: Settings) -> DynamoStorage:
+    """DynamoDB (``dynamodb://TABLE``); endpoint, region and credentials from the AWS chain."""
+    if not settings.dynamodb_table:
+        raise ValueError("EVENTCRM_DATABASE_URL: name the table, e.g. dynamodb://eventcrm")
+    return DynamoStorage(
+        settings.dynamodb_table,
+        scan_limit=settings.dynamodb_scan_limit,
+        lock_wait=settings.dynamodb_lock_wait_seconds,
+    )
+
+
 def build_storage(settings: Settings) -> SqlStorage:
+    """The SQL storage (SQLite or PostgreSQL); ``build_backend_storage`` chooses by URL."""
     backend = make_url(settings.database_url).get_backend_name()
     if backend not in ("sqlite", "postgresql"):
         raise ValueError(
-            f"Unsupported database {backend!r}: use sqlite+aiosqlite or postgresql+asyncpg."
+            f"Unsupported database {backend!r}: use sqlite+aiosqlite, postgresql+asyncpg or dynamodb://TABLE."
         )
     return SqlStorage(
         create_engine(
@@ -213,7 +233,26 @@ def build_storage(settings: Settings) -> SqlStorage:
 
 
 def migrate(settings: Settings, *, action: str = "upgrade", revision: str = "head") -> None:
-    """Apply schema migrations (a blocking call, for the CLI and test set-up)."""
+    """Apply schema migrations (a blocking call, for the CLI and test set-up). On
+    DynamoDB, ``upgrade`` creates the table and its indexes unless they exist."""
+    if settings.is_dynamodb:
+        if action != "upgrade" or revision != "head":
+            raise ValueError(
+                f"`db {action} {revision}` is for SQL databases; on DynamoDB only "
+                "`eventcrm db upgrade` exists (it creates the table and its indexes)"
+            )
+
+        from eventcrm.storage.sql.migrate import run_blocking
+
+        async def create() -> None:
+            storage = build_dynamo_storage(settings)
+            try:
+                await storage.create_table()
+            finally:
+                await storage.close()
+
+        run_blocking(create())
+        return
     # Alembic is loaded only by what migrates: not by the app's start-up.
     from eventcrm.storage.sql.migrate import apply_migrations
 
@@ -223,6 +262,11 @@ def migrate(settings: Settings, *, action: str = "upgrade", revision: str = "hea
 def on_database(settings: Settings, operation: Callable[[AsyncEngine], Awaitable[None]]) -> None:
     """Run ``operation`` on an engine for the configured database, then close it (blocking)."""
     from eventcrm.storage.sql.migrate import run_blocking
+
+    if settings.is_dynamodb:
+        raise ValueError(
+            "this command works on SQL databases (Alembic revisions); DynamoDB has none"
+        )
 
     async def run() -> None:
         storage = build_storage(settings)
@@ -236,6 +280,8 @@ def on_database(settings: Settings, operation: Callable[[AsyncEngine], Awaitable
 
 def database_location(settings: Settings) -> str:
     """Where the data lives, for humans (the password is hidden)."""
+    if settings.is_dynamodb:
+        return f"DynamoDB table {settings.dynamodb_table}"
     url = make_url(settings.database_url)
     if url.get_backend_name() == "sqlite" and url.database:
         return str(Path(url.database).resolve())

@@ -28,8 +28,8 @@ from eventcrm.access.domain import Actor, ApiKey, Role
 from eventcrm.access.schemas import ApiKeyCreate, ApiKeyListParams
 from eventcrm.access.service import ApiKeyService, CreatedKey
 from eventcrm.bootstrap import (
+    build_backend_storage,
     build_container,
-    build_storage,
     build_worker,
     database_location,
     migrate,
@@ -349,7 +349,7 @@ def _with_api_keys(settings: Settings, use: Callable[[ApiKeyService], Awaitable[
     results: list[T] = []
 
     async def run() -> None:
-        storage = build_storage(settings)
+        storage = build_backend_storage(settings)
         try:
             async with storage.unit_of_work(write=True) as uow:
                 service = ApiKeyService(

@@ -12,7 +12,8 @@ mapping to RFC 9457 problem responses lives in ``eventcrm.api.problems``::
     ├── Forbidden           a known caller without the right to do this (403)
     ├── LimitExceeded       a caller's budget is spent; retry after ``retry_after`` (429)
     └── InvalidInput        well-formed but unacceptable input (422, or 400)
-        └── InvalidCursor   a pagination cursor that is malformed or tampered (400)
+        ├── InvalidCursor   a pagination cursor that is malformed or tampered (400)
+        └── QueryNeedsSqlBackend  a listing DynamoDB cannot serve within its read ceiling (422)
 """
 
 from __future__ import annotations
@@ -122,3 +123,19 @@ class InvalidCursor(InvalidInput):
         loc: tuple[str | int, ...] = ("query", "cursor"),
     ) -> None:
         super().__init__(detail, [FieldProblem(loc, detail, "invalid_cursor")])
+
+
+class QueryNeedsSqlBackend(InvalidInput):
+    """A listing or count that would read more items than the DynamoDB backend's
+    ceiling (``EVENTCRM_DYNAMODB_SCAN_LIMIT``): narrow the filter, or use the SQL
+    backend for such queries (docs/dynamodb.md)."""
+
+    code = "query_needs_sql_backend"
+    title = "Query needs the SQL backend"
+
+    def __init__(self, what: str, limit: int) -> None:
+        super().__init__(
+            f"Listing {what} would read more than {limit} items on DynamoDB: narrow the "
+            "filter (company, jobTitle or city select through an index), or run this "
+            "query on the SQL backend."
+        )

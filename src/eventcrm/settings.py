@@ -28,10 +28,17 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="EVENTCRM_", env_file=".env", extra="ignore")
 
     #: SQLAlchemy async URL. PostgreSQL: ``postgresql+asyncpg://user@host:5432/db``.
+    #: DynamoDB: ``dynamodb://TABLE_NAME`` (endpoint, region and credentials from the
+    #: standard AWS variables and chain; see docs/dynamodb.md).
     database_url: str = "sqlite+aiosqlite:///./var/eventcrm.db"
     #: PostgreSQL only: the schema to use (sets ``search_path``); default ``public``.
     database_schema: str | None = Field(default=None, pattern=r"^[a-z_][a-z0-9_]{0,62}$")
     database_pool_size: int = Field(default=10, ge=1, le=200)
+    #: DynamoDB: the most items one listing or count may read before it is refused
+    #: (422 ``query_needs_sql_backend``); see docs/dynamodb.md.
+    dynamodb_scan_limit: int = Field(default=10_000, ge=100, le=1_000_000)
+    #: DynamoDB: how long a write waits for an event's lock before answering 503.
+    dynamodb_lock_wait_seconds: float = Field(default=30.0, gt=0, le=300)
     #: SQLite: how long a writer waits for the lock before giving up.
     sqlite_busy_timeout_seconds: float = Field(default=30.0, gt=0)
     #: Where the embedded defaults keep their files (the secret key, later the outbox).
@@ -239,3 +246,12 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    @property
+    def is_dynamodb(self) -> bool:
+        return self.database_url.startswith("dynamodb://")
+
+    @property
+    def dynamodb_table(self) -> str:
+        """The table of a ``dynamodb://TABLE_NAME`` URL."""
+        return self.database_url.removeprefix("dynamodb://").strip("/")

@@ -1,0 +1,1 @@
+"""The DynamoDB adapter: one table (single-table design), see docs/dynamodb.md."""
