@@ -224,10 +224,14 @@ def backend(settings: Settings) -> str:
 HEAVY_MODULES = frozenset(
     {
         "tests/api/test_database_outage.py",
+        "tests/api/test_rate_limits_redis.py",
+        "tests/bench/test_smoke.py",
         "tests/deploy/test_entrypoint.py",
+        "tests/events/test_cache_processes.py",
         "tests/registrations/test_concurrency.py",
         "tests/templates/test_api_limits.py",
         "tests/test_cli.py",
+        "tests/test_tour.py",
         "tests/worker/test_processes.py",
     }
 )
