@@ -1,9 +1,18 @@
-"""Shared fixtures: real databases (SQLite file and PostgreSQL schema), per-test isolation,
-and an async HTTP client over the ASGI app.
+"""Shared fixtures: real databases (SQLite file, PostgreSQL schema, DynamoDB table on a
+local DynamoDB-compatible server), per-test isolation, and an async HTTP client over the
+ASGI app.
 
 PostgreSQL comes from EVENTCRM_TEST_POSTGRES_URL (default: the local ``test``
 database). When it is unreachable the PostgreSQL half of the suite is skipped
-locally but *fails* under CI=true, so CI can never pass without it.
+locally but *fails* under CI=true, so CI can never pass without it. DynamoDB is moto's
+server mode, started once per session on a free port (tests/support/dynamodb.py); without
+moto installed the DynamoDB part is skipped locally and fails under CI=true.
+
+Tests about SQL itself (migrations, SQL statements, SQL-specific failures) carry
+``@pytest.mark.sql("why")`` (or a module-level ``pytestmark``): they run on SQLite and
+PostgreSQL only. Which other tests run on DynamoDB too: ``DYNAMODB_SUITES`` (all of
+them with EVENTCRM_TEST_DYNAMODB=all); ``-m dynamodb`` selects the DynamoDB half,
+``-m "not dynamodb"`` leaves it out.
 """
 
 from __future__ import annotations
@@ -22,12 +31,13 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from eventcrm.app import create_app
-from eventcrm.bootstrap import build_container, build_storage, build_worker, migrate
+from eventcrm.bootstrap import build_backend_storage, build_container, build_worker, migrate
 from eventcrm.settings import Settings
-from eventcrm.storage.sql.storage import SqlStorage
-from eventcrm.storage.sql.tables import metadata
+from eventcrm.storage.ports import Storage
 from eventcrm.worker.runner import DeliveryWorker
 from tests.support.auth import ADMIN_HEADERS, seed_admin_key
+from tests.support.databases import BACKENDS, empty
+from tests.support.dynamodb import aws_environment_set, moto_server, require_moto
 from tests.support.smtp_sink import SmtpSink
 
 #: The suite sends thousands of requests from one address: budgets out of its way
@@ -40,7 +50,6 @@ GENEROUS_LIMITS: dict[str, Any] = {
 GENEROUS_LIMITS_ENV = {f"EVENTCRM_{k.upper()}": v for k, v in GENEROUS_LIMITS.items()}
 
 DEFAULT_POSTGRES_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
-BACKENDS = ("sqlite", "postgres")
 
 
 def postgres_url() -> str:
@@ -124,37 +133,63 @@ def postgres_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sett
         asyncio.run(_run_sql(postgres_url(), _TRIGRAMS_IN_PUBLIC, f"DROP SCHEMA {schema} CASCADE"))
 
 
+@pytest.fixture(scope="session")
+def dynamodb_endpoint() -> Iterator[str]:
+    """moto's server on a free local port, with this process's AWS variables pointed at
+    it (dummy credentials, a region) for the whole session; child processes inherit them."""
+    require_moto()
+    with moto_server() as endpoint, aws_environment_set(endpoint):
+        yield endpoint
+
+
+@pytest.fixture(scope="session")
+def dynamodb_settings(tmp_path_factory: pytest.TempPathFactory, dynamodb_endpoint: str) -> Settings:
+    # One table for the session, emptied after each test: creating a table with its
+    # indexes costs more than emptying the few items a test writes.
+    settings = Settings(
+        database_url=f"dynamodb://eventcrm-test-{uuid.uuid4().hex[:12]}",
+        data_dir=tmp_path_factory.mktemp("dynamodb"),
+        secret_key="test-secret-key-0123456789",
+        log_level="WARNING",
+        # The test server answers one request at a time, ~0.2 s per registration: in a
+        # rush the last request waits for every one before it.
+        dynamodb_lock_wait_seconds=300,
+        **GENEROUS_LIMITS,
+    )
+    migrate(settings)
+    return settings
+
+
 @pytest.fixture(scope="session", params=BACKENDS)
 def settings(request: pytest.FixtureRequest) -> Settings:
-    """Settings for a migrated database; every test using it runs on both backends."""
+    """Settings for a migrated database; every test using it runs on each backend (the
+    ones marked ``sql`` on SQLite and PostgreSQL only)."""
     return request.getfixturevalue(f"{request.param}_settings")  # type: ignore[no-any-return]
 
 
 @pytest.fixture(scope="session")
-async def _session_storage(settings: Settings) -> AsyncIterator[SqlStorage]:
-    storage = build_storage(settings)
+async def _session_storage(settings: Settings) -> AsyncIterator[Storage]:
+    storage = build_backend_storage(settings)
     yield storage
     await storage.close()
 
 
 @pytest.fixture
-async def storage(_session_storage: SqlStorage) -> AsyncIterator[SqlStorage]:
+async def storage(_session_storage: Storage) -> AsyncIterator[Storage]:
     """The storage, emptied after each test."""
     yield _session_storage
-    async with _session_storage.engine.begin() as conn:
-        for table in reversed(metadata.sorted_tables):
-            await conn.execute(table.delete())
+    await empty(_session_storage)
 
 
 @pytest.fixture(scope="session")
-def _session_app(settings: Settings, _session_storage: SqlStorage) -> FastAPI:
+def _session_app(settings: Settings, _session_storage: Storage) -> FastAPI:
     # Building the app (routing, dependency analysis) costs far more than a request:
     # one app per backend, shared by every test; the storage is emptied between tests.
     return create_app(settings, container=build_container(settings, storage=_session_storage))
 
 
 @pytest.fixture
-async def client(_session_app: FastAPI, storage: SqlStorage) -> AsyncIterator[httpx.AsyncClient]:
+async def client(_session_app: FastAPI, storage: Storage) -> AsyncIterator[httpx.AsyncClient]:
     """An administrator's client (``tests.support.auth.ADMIN``)."""
     await seed_admin_key(storage)
     transport = httpx.ASGITransport(app=_session_app)
@@ -167,7 +202,7 @@ async def client(_session_app: FastAPI, storage: SqlStorage) -> AsyncIterator[ht
 
 
 @pytest.fixture
-async def anonymous(_session_app: FastAPI, storage: SqlStorage) -> AsyncIterator[httpx.AsyncClient]:
+async def anonymous(_session_app: FastAPI, storage: Storage) -> AsyncIterator[httpx.AsyncClient]:
     """A client without any credential."""
     transport = httpx.ASGITransport(app=_session_app)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
@@ -177,6 +212,8 @@ async def anonymous(_session_app: FastAPI, storage: SqlStorage) -> AsyncIterator
 
 @pytest.fixture
 def backend(settings: Settings) -> str:
+    if settings.is_dynamodb:
+        return "dynamodb"
     return "sqlite" if settings.is_sqlite else "postgres"
 
 
@@ -187,23 +224,72 @@ def backend(settings: Settings) -> str:
 HEAVY_MODULES = frozenset(
     {
         "tests/api/test_database_outage.py",
+        "tests/api/test_rate_limits_redis.py",
+        "tests/bench/test_smoke.py",
         "tests/deploy/test_entrypoint.py",
+        "tests/events/test_cache_processes.py",
         "tests/registrations/test_concurrency.py",
         "tests/templates/test_api_limits.py",
         "tests/test_cli.py",
+        "tests/test_tour.py",
         "tests/worker/test_processes.py",
     }
 )
 
 
+#: The DynamoDB variant of these suites runs in `make test`: the storage contract suites,
+#: the API suites of the features that own data (contacts, events, registrations,
+#: campaigns, keys and roles), the two-process rush, the worker processes and the
+#: stateful model (in tests/registrations/). moto's server answers one request at a
+#: time, a few milliseconds each: the rest (HTTP plumbing, templates, mail, the filter
+#: property tests, …) would add about ten minutes while exercising the same adapter
+#: paths. ``EVENTCRM_TEST_DYNAMODB=all`` runs every suite on DynamoDB.
+DYNAMODB_SUITES = (
+    "tests/storage/",
+    "tests/users/",
+    "tests/events/",
+    "tests/registrations/",
+    "tests/campaigns/",
+    "tests/access/",
+    "tests/worker/test_processes.py",
+)
+#: Hypothesis over hundreds of generated filters: minutes on the test server.
+DYNAMODB_LEFT_OUT = ("tests/users/test_properties.py",)
+
+
+def runs_on_dynamodb(item: pytest.Item, path: str) -> bool:
+    """Whether the DynamoDB variant of a test runs: never for tests about SQL (marked
+    ``sql``); by default for ``DYNAMODB_SUITES``; with EVENTCRM_TEST_DYNAMODB=all, always."""
+    if item.get_closest_marker("sql") is not None:
+        return False
+    if os.environ.get("EVENTCRM_TEST_DYNAMODB", "").lower() == "all":
+        return True
+    return path.startswith(DYNAMODB_SUITES) and not path.startswith(DYNAMODB_LEFT_OUT)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     root = config.rootpath
+    kept: list[pytest.Item] = []
+    dropped: list[pytest.Item] = []
     for item in items:
+        path = item.path.relative_to(root).as_posix()
         callspec = getattr(item, "callspec", None)
-        if callspec and callspec.params.get("settings") == "postgres":
+        backend = callspec.params.get("settings") if callspec else None
+        if backend == "postgres":
             item.add_marker(pytest.mark.postgres)
-        if item.path.relative_to(root).as_posix() in HEAVY_MODULES:
+        if backend == "dynamodb":
+            if not runs_on_dynamodb(item, path):
+                dropped.append(item)
+                continue
+            item.add_marker(pytest.mark.dynamodb)
+        elif "dynamodb_settings" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.dynamodb)  # a DynamoDB-only test
+        if path in HEAVY_MODULES:
             item.add_marker(pytest.mark.xdist_group("heavy"))
+        kept.append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
 
 
 @pytest.fixture(scope="session")
@@ -241,7 +327,7 @@ def smtp_settings(settings: Settings, smtp_sink: SmtpSink) -> Settings:
 
 
 @pytest.fixture
-def make_worker(smtp_settings: Settings, storage: SqlStorage) -> Callable[..., DeliveryWorker]:
+def make_worker(smtp_settings: Settings, storage: Storage) -> Callable[..., DeliveryWorker]:
     def make(**overrides: Any) -> DeliveryWorker:
         settings = smtp_settings.model_copy(update=overrides)
         return build_worker(build_container(settings, storage=storage))

@@ -247,6 +247,8 @@ def migrate(settings: Settings, *, action: str = "upgrade", revision: str = "hea
                 "`eventcrm db upgrade` exists (it creates the table and its indexes)"
             )
 
+        from eventcrm.storage.sql.migrate import run_blocking
+
         async def create() -> None:
             storage = build_dynamo_storage(settings)
             try:

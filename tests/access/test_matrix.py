@@ -30,10 +30,9 @@ from eventcrm.api.deps import ContainerDep, get_unit_of_work
 from eventcrm.app import create_app
 from eventcrm.bootstrap import build_container
 from eventcrm.settings import Settings
-from eventcrm.storage.ports import UnitOfWork
-from eventcrm.storage.sql.storage import SqlStorage
-from eventcrm.storage.sql.tables import metadata
-from tests.support.assertions import assert_problem, snapshot
+from eventcrm.storage.ports import Storage, UnitOfWork
+from tests.support.assertions import assert_problem
+from tests.support.databases import empty, snapshot
 
 API_PREFIX = "/api/v1"  # the default EVENTCRM_API_PREFIX
 
@@ -144,7 +143,7 @@ BODY_REFUSALS = {("POST", "/campaigns"), ("POST", "/emails/send")}
 @dataclass
 class World:
     ids: dict[str, str]
-    storage: SqlStorage
+    storage: Storage
     client: httpx.AsyncClient
 
 
@@ -179,7 +178,7 @@ def test_every_route_outside_the_api_is_classified(settings: Settings) -> None:
 
 
 @pytest.fixture(scope="module")
-async def world(settings: Settings, _session_storage: SqlStorage) -> AsyncIterator[World]:
+async def world(settings: Settings, _session_storage: Storage) -> AsyncIterator[World]:
     container = build_container(settings, storage=_session_storage)
     app = create_app(settings, container=container)
     actors: dict[str, Actor] = {}
@@ -204,9 +203,7 @@ async def world(settings: Settings, _session_storage: SqlStorage) -> AsyncIterat
     ) as client:
         ids = await _build(client, actors)
         yield World(ids=ids, storage=_session_storage, client=client)
-    async with _session_storage.engine.begin() as conn:
-        for table in reversed(metadata.sorted_tables):
-            await conn.execute(table.delete())
+    await empty(_session_storage)
 
 
 async def _build(client: httpx.AsyncClient, actors: dict[str, Actor]) -> dict[str, str]:

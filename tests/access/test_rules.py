@@ -16,7 +16,7 @@ from eventcrm.api.auth import get_actor
 from eventcrm.app import create_app
 from eventcrm.bootstrap import build_container
 from eventcrm.settings import Settings
-from eventcrm.storage.sql.storage import SqlStorage
+from eventcrm.storage.ports import Storage
 from tests.support.assertions import assert_refused
 from tests.support.factories import create_user
 
@@ -26,7 +26,7 @@ ADMIN = Actor(id="t:admin", role=Role.ADMIN, label="root")
 VIEWER = Actor(id="t:viewer", role=Role.VIEWER, label="reader")
 
 
-def _app(settings: Settings, storage: SqlStorage, **overrides: Any) -> FastAPI:
+def _app(settings: Settings, storage: Storage, **overrides: Any) -> FastAPI:
     settings = settings.model_copy(update=overrides)
     app = create_app(settings, container=build_container(settings, storage=storage))
 
@@ -40,7 +40,7 @@ def _app(settings: Settings, storage: SqlStorage, **overrides: Any) -> FastAPI:
 
 
 @pytest.fixture
-async def http(settings: Settings, storage: SqlStorage) -> AsyncIterator[httpx.AsyncClient]:
+async def http(settings: Settings, storage: Storage) -> AsyncIterator[httpx.AsyncClient]:
     app = _app(settings, storage)
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url="http://test"
@@ -68,7 +68,7 @@ async def test_an_organizer_owns_what_it_creates(http: httpx.AsyncClient) -> Non
 
 
 async def test_an_organizer_cannot_create_an_event_for_someone_else(
-    http: httpx.AsyncClient, storage: SqlStorage
+    http: httpx.AsyncClient, storage: Storage
 ) -> None:
     organizer, _ = await _organizer(http)
     someone = await create_user(http)
@@ -77,9 +77,7 @@ async def test_an_organizer_cannot_create_an_event_for_someone_else(
     await assert_refused(http, storage, "POST", f"{API}/events", status=403, json=body)
 
 
-async def test_a_host_cannot_hand_the_event_over(
-    http: httpx.AsyncClient, storage: SqlStorage
-) -> None:
+async def test_a_host_cannot_hand_the_event_over(http: httpx.AsyncClient, storage: Storage) -> None:
     owner = await create_user(http)
     host, host_person = await _organizer(http)
     event = (
@@ -131,7 +129,7 @@ async def test_hidden_details_cannot_be_searched_for(
 
 
 async def test_viewers_see_details_when_the_setting_allows(
-    settings: Settings, storage: SqlStorage
+    settings: Settings, storage: Storage
 ) -> None:
     for allowed in (False, True):
         app = _app(settings, storage, viewer_sees_contact_details=allowed)

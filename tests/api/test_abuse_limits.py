@@ -14,7 +14,6 @@ from typing import Any
 
 import httpx
 import pytest
-import sqlalchemy as sa
 from fastapi import FastAPI, Request
 from limits import parse_many
 from pydantic import ValidationError
@@ -24,11 +23,11 @@ from eventcrm.api.auth import get_actor
 from eventcrm.app import create_app
 from eventcrm.bootstrap import build_container
 from eventcrm.settings import Settings
-from eventcrm.storage.sql.storage import SqlStorage
-from eventcrm.storage.sql.tables import deliveries
+from eventcrm.storage.ports import Storage
 from eventcrm.unsubscribe.tokens import UnsubscribeLinks
 from tests.support.assertions import assert_problem
 from tests.support.auth import ADMIN_HEADERS, seed_admin_key
+from tests.support.databases import fail_deliveries
 from tests.support.factories import create_campaign, create_event, create_user, register
 
 ORGANIZER = Actor(id="key:organizer1", role=Role.ORGANIZER, label="organizer1", user_id="u1")
@@ -39,7 +38,7 @@ AppFactory = Callable[..., FastAPI]
 
 
 @pytest.fixture
-def make_app(settings: Settings, storage: SqlStorage) -> AppFactory:
+def make_app(settings: Settings, storage: Storage) -> AppFactory:
     """An app over the test database with some settings changed (fresh budgets)."""
 
     def make(actor: Actor = ADMIN, **overrides: Any) -> FastAPI:
@@ -113,7 +112,7 @@ async def test_a_spent_budget_is_429_with_retry_after_and_ratelimit_headers(
 
 
 async def test_guessing_keys_spends_the_client_address_budget(
-    settings: Settings, storage: SqlStorage
+    settings: Settings, storage: Storage
 ) -> None:
     """Refused credentials count per client address: past its budget, guesses get 429
     (and nothing tells a right guess from a wrong one any more); a real key is unaffected."""
@@ -247,7 +246,7 @@ async def test_an_organizer_cannot_email_more_than_its_daily_recipients(
 
 
 async def test_retrying_failed_deliveries_counts_against_the_quota(
-    make_app: AppFactory, storage: SqlStorage
+    make_app: AppFactory, storage: Storage
 ) -> None:
     async with http(make_app()) as admin:
         event_id = await _organizers_event(admin, 1)  # 2 recipients
@@ -257,12 +256,7 @@ async def test_retrying_failed_deliveries_counts_against_the_quota(
         )
         assert sent.status_code == 202, sent.text
         campaign_id = sent.json()["campaignId"]
-        async with storage.engine.begin() as conn:  # both deliveries failed
-            await conn.execute(
-                sa.update(deliveries)
-                .where(deliveries.c.campaign_id == campaign_id)
-                .values(status="failed")
-            )
+        assert await fail_deliveries(storage, campaign_id) == 2
         retry = await client.post(f"/api/v1/campaigns/{campaign_id}/retry-failed")
         assert_problem(retry, 429, code="daily_recipient_limit")
         counts = (await client.get(f"/api/v1/campaigns/{campaign_id}")).json()["counts"]

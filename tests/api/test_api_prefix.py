@@ -14,7 +14,7 @@ from eventcrm.app import create_app
 from eventcrm.bootstrap import build_container
 from eventcrm.container import Container
 from eventcrm.settings import Settings
-from eventcrm.storage.sql.storage import SqlStorage
+from eventcrm.storage.ports import Storage
 from tests.support.assertions import assert_problem
 from tests.support.auth import ADMIN_HEADERS, seed_admin_key
 from tests.support.factories import event_payload, user_payload
@@ -29,7 +29,7 @@ class Served:
 
 @pytest.fixture(params=["", "/api/v1"], ids=["root", "api-v1"])
 async def served(
-    request: pytest.FixtureRequest, settings: Settings, storage: SqlStorage
+    request: pytest.FixtureRequest, settings: Settings, storage: Storage
 ) -> AsyncIterator[Served]:
     configured = settings.model_copy(update={"api_prefix": request.param})
     container = build_container(configured, storage=storage)

@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 import pytest
 
-from eventcrm.storage.sql.storage import SqlStorage
+from eventcrm.storage.ports import Storage
 from tests.support.assertions import assert_refused
 
 EVENT = {"title": "x", "startAt": "2026-01-01T00:00:00Z", "endAt": "2026-01-01T01:00:00Z"}
@@ -77,7 +77,7 @@ USER = {"firstName": "Ada", "lastName": "L", "email": "ada@example.com"}
 )
 async def test_out_of_range_dates_and_nul_characters_are_refused(
     client: httpx.AsyncClient,
-    storage: SqlStorage,
+    storage: Storage,
     method: str,
     url: str,
     request_args: dict[str, Any],

@@ -22,8 +22,9 @@ from eventcrm.app import create_app
 from eventcrm.bootstrap import build_container, build_storage, migrate
 from eventcrm.settings import Settings
 from eventcrm.storage.sql.tables import metadata
-from tests.support.assertions import PROBLEM_JSON, PROBLEM_TYPE, snapshot
+from tests.support.assertions import PROBLEM_JSON, PROBLEM_TYPE
 from tests.support.auth import ADMIN_HEADERS, seed_admin_key
+from tests.support.databases import snapshot
 from tests.support.http_connection import KeepAliveConnection, Reply, TcpProxy, serving
 
 USERS = "/api/v1/users"

@@ -21,8 +21,8 @@ from eventcrm.kit.filters import (
 )
 from eventcrm.kit.schemas import MAX_JSON_DEPTH
 from eventcrm.segments.domain import Segment
+from eventcrm.storage.ports import Storage
 from eventcrm.storage.sql.query import compile_filter
-from eventcrm.storage.sql.storage import SqlStorage
 from eventcrm.storage.sql.users import USER_FIELDS
 from tests.support.assertions import assert_problem, assert_refused
 from tests.support.factories import create_category, create_template, create_user
@@ -83,7 +83,7 @@ async def test_in_lists_up_to_the_value_limit_select_exactly_their_matches(
 
 
 async def test_a_filter_with_more_values_than_the_limit_is_refused(
-    client: httpx.AsyncClient, storage: SqlStorage
+    client: httpx.AsyncClient, storage: Storage
 ) -> None:
     # The shape that once blocked the server for 18 s: 50 'in' lists of 1,000 values.
     lists = [
@@ -134,7 +134,7 @@ async def test_a_campaign_audience_of_many_user_ids_is_frozen(client: httpx.Asyn
     ],
 )
 async def test_a_query_integer_beyond_the_column_range_is_refused(
-    client: httpx.AsyncClient, storage: SqlStorage, params: dict[str, str], field: str
+    client: httpx.AsyncClient, storage: Storage, params: dict[str, str], field: str
 ) -> None:
     await assert_refused(
         client, storage, "GET", f"{API}/users", params=params, status=422, field=field
@@ -168,7 +168,7 @@ async def test_a_query_integer_at_the_column_range_is_accepted(client: httpx.Asy
 @pytest.mark.parametrize("value", [INT_MAX + 1, -(2**63) - 1, 2**64])
 async def test_a_filter_integer_beyond_the_column_range_is_refused(
     client: httpx.AsyncClient,
-    storage: SqlStorage,
+    storage: Storage,
     url: str,
     body: dict[str, Any],
     field: str,
@@ -186,7 +186,7 @@ async def test_a_filter_integer_beyond_the_column_range_is_refused(
 
 
 async def test_a_segment_saved_before_the_range_rule_is_a_conflict_not_a_crash(
-    client: httpx.AsyncClient, storage: SqlStorage
+    client: httpx.AsyncClient, storage: Storage
 ) -> None:
     now = datetime(2026, 1, 1, tzinfo=UTC)
     async with storage.unit_of_work(write=True) as uow:
@@ -232,7 +232,7 @@ async def test_a_segment_saved_before_the_range_rule_is_a_conflict_not_a_crash(
 @pytest.mark.parametrize("value", ["\\ud800", "x\\udfff", "\\u0000"])
 async def test_a_bad_string_in_a_filter_value_is_refused(
     client: httpx.AsyncClient,
-    storage: SqlStorage,
+    storage: Storage,
     url: str,
     prefix: str,
     field: str,
@@ -243,7 +243,7 @@ async def test_a_bad_string_in_a_filter_value_is_refused(
 
 
 async def test_a_lone_surrogate_in_a_campaign_audience_filter_is_refused(
-    client: httpx.AsyncClient, storage: SqlStorage
+    client: httpx.AsyncClient, storage: Storage
 ) -> None:
     text = (
         '{"name": "C", "subject": "s", "text": "t", "audience": '
@@ -271,13 +271,13 @@ async def test_a_lone_surrogate_in_a_campaign_audience_filter_is_refused(
     ],
 )
 async def test_a_lone_surrogate_anywhere_in_a_search_is_refused(
-    client: httpx.AsyncClient, storage: SqlStorage, text: str
+    client: httpx.AsyncClient, storage: Storage, text: str
 ) -> None:
     await assert_refused(client, storage, "POST", SEARCH, status=422, **raw_json(text))
 
 
 async def test_a_lone_surrogate_in_a_plain_field_is_refused(
-    client: httpx.AsyncClient, storage: SqlStorage
+    client: httpx.AsyncClient, storage: Storage
 ) -> None:
     text = '{"firstName": "A\\ud800", "lastName": "L", "email": "a@example.com"}'
     await assert_refused(
@@ -286,7 +286,7 @@ async def test_a_lone_surrogate_in_a_plain_field_is_refused(
 
 
 async def test_query_parameters_cannot_carry_lone_surrogates(
-    client: httpx.AsyncClient, storage: SqlStorage
+    client: httpx.AsyncClient, storage: Storage
 ) -> None:
     await create_user(client, company="Acme")
     # %ED%A0%80 is the (invalid) UTF-8 form of U+D800: it is decoded as U+FFFD, not a surrogate.
@@ -300,7 +300,7 @@ async def test_query_parameters_cannot_carry_lone_surrogates(
 
 @pytest.mark.parametrize("levels", [MAX_JSON_DEPTH, 200, 990, 1000, 5000, 100_000])
 async def test_a_body_nested_beyond_the_depth_limit_names_the_limit(
-    client: httpx.AsyncClient, storage: SqlStorage, levels: int
+    client: httpx.AsyncClient, storage: Storage, levels: int
 ) -> None:
     body = await assert_refused(
         client,
@@ -317,7 +317,7 @@ async def test_a_body_nested_beyond_the_depth_limit_names_the_limit(
 
 
 async def test_a_deep_body_anywhere_is_refused_naming_the_limit(
-    client: httpx.AsyncClient, storage: SqlStorage
+    client: httpx.AsyncClient, storage: Storage
 ) -> None:
     text = '{"name": "S", "description": "d", "filter": ' + "[" * 3000 + "]" * 3000 + "}"
     body = await assert_refused(
@@ -327,7 +327,7 @@ async def test_a_deep_body_anywhere_is_refused_naming_the_limit(
 
 
 async def test_a_filter_nested_beyond_its_own_limit_names_that_limit(
-    client: httpx.AsyncClient, storage: SqlStorage
+    client: httpx.AsyncClient, storage: Storage
 ) -> None:
     body = await assert_refused(
         client, storage, "POST", SEARCH, status=422, **raw_json(nested_nots(12))
@@ -340,7 +340,7 @@ async def test_a_filter_nested_beyond_its_own_limit_names_that_limit(
 
 @pytest.mark.parametrize("padding", ["\u0085", "\u00a0", "\u3000", " "])
 async def test_whitespace_padding_does_not_escape_a_length_limit(
-    client: httpx.AsyncClient, storage: SqlStorage, padding: str
+    client: httpx.AsyncClient, storage: Storage, padding: str
 ) -> None:
     await assert_refused(
         client,
@@ -374,7 +374,7 @@ async def test_whitespace_padding_does_not_escape_a_length_limit(
 
 @pytest.mark.parametrize("padding", ["\u0085", " "])
 async def test_whitespace_padding_does_not_make_a_long_id_valid(
-    client: httpx.AsyncClient, storage: SqlStorage, padding: str
+    client: httpx.AsyncClient, storage: Storage, padding: str
 ) -> None:
     user = await create_user(client)
     padded = padding * 100 + user["id"]
@@ -410,7 +410,7 @@ async def test_surrounding_whitespace_within_the_limit_is_still_trimmed(
 
 
 async def test_a_cursor_from_another_listing_is_refused(
-    client: httpx.AsyncClient, storage: SqlStorage
+    client: httpx.AsyncClient, storage: Storage
 ) -> None:
     for _ in range(2):
         await create_category(client)

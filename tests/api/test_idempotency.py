@@ -11,7 +11,6 @@ from typing import Any, cast
 
 import httpx
 import pytest
-import sqlalchemy as sa
 from fastapi import FastAPI
 
 from eventcrm.app import create_app
@@ -21,14 +20,14 @@ from eventcrm.settings import Settings
 from eventcrm.storage.ports import (
     EventChangeListener,
     IdempotencyRepository,
+    Storage,
     UnitOfWork,
     UserRepository,
 )
-from eventcrm.storage.sql.storage import SqlStorage
-from eventcrm.storage.sql.tables import deliveries, idempotency_keys, users
 from eventcrm.users.domain import User
 from tests.support.assertions import assert_problem, assert_refused
 from tests.support.auth import ADMIN_HEADERS, seed_admin_key
+from tests.support.databases import count_stored
 from tests.support.factories import create_campaign, create_event, event_payload, user_payload
 
 USERS = "/api/v1/users"
@@ -39,16 +38,14 @@ def key(value: str) -> dict[str, str]:
     return {"Idempotency-Key": value}
 
 
-async def count(storage: SqlStorage, table: sa.Table) -> int:
-    async with storage.engine.connect() as conn:
-        return int(await conn.scalar(sa.select(sa.func.count()).select_from(table)) or 0)
+count = count_stored
 
 
 # --- replay ------------------------------------------------------------------------------
 
 
 async def test_a_retry_replays_status_body_location_and_content_type(
-    client: httpx.AsyncClient, storage: SqlStorage
+    client: httpx.AsyncClient, storage: Storage
 ) -> None:
     payload = user_payload()
     first = await client.post(USERS, json=payload, headers=key("create-ann"))
@@ -59,7 +56,7 @@ async def test_a_retry_replays_status_body_location_and_content_type(
         assert retry.headers[header] == first.headers[header]
     assert retry.headers[REPLAYED] == "true"
     assert REPLAYED not in first.headers
-    assert await count(storage, users) == 1
+    assert await count(storage, "users") == 1
 
 
 async def test_a_retry_of_an_event_creation_creates_one_event(
@@ -92,7 +89,7 @@ async def test_a_json_body_is_compared_by_value_not_by_spelling(
 
 
 async def test_a_replayed_campaign_send_queues_no_second_email(
-    client: httpx.AsyncClient, storage: SqlStorage
+    client: httpx.AsyncClient, storage: Storage
 ) -> None:
     user = (await client.post(USERS, json=user_payload())).json()
     campaign = await create_campaign(client, audience={"userIds": [user["id"]]})
@@ -102,11 +99,11 @@ async def test_a_replayed_campaign_send_queues_no_second_email(
     assert (first.status_code, retry.status_code) == (202, 202)
     assert retry.json() == first.json()
     assert retry.headers[REPLAYED] == "true"
-    assert await count(storage, deliveries) == 1
+    assert await count(storage, "deliveries") == 1
 
 
 async def test_a_replayed_emails_send_creates_one_campaign_and_one_email(
-    client: httpx.AsyncClient, storage: SqlStorage
+    client: httpx.AsyncClient, storage: Storage
 ) -> None:
     user = (await client.post(USERS, json=user_payload())).json()
     body = {"subject": "Hi", "text": "Hello", "userIds": [user["id"]]}
@@ -116,7 +113,7 @@ async def test_a_replayed_emails_send_creates_one_campaign_and_one_email(
     assert retry.json()["campaignId"] == first.json()["campaignId"]
     assert retry.headers[REPLAYED] == "true"
     assert len((await client.get("/api/v1/campaigns")).json()["items"]) == 1
-    assert await count(storage, deliveries) == 1
+    assert await count(storage, "deliveries") == 1
 
 
 async def test_a_replayed_check_in_returns_the_first_answer(client: httpx.AsyncClient) -> None:
@@ -136,7 +133,7 @@ async def test_a_replayed_check_in_returns_the_first_answer(client: httpx.AsyncC
 
 
 async def test_the_same_key_with_another_body_is_422_and_changes_nothing(
-    client: httpx.AsyncClient, storage: SqlStorage
+    client: httpx.AsyncClient, storage: Storage
 ) -> None:
     await client.post(USERS, json=user_payload(), headers=key("reused"))
     await assert_refused(
@@ -153,33 +150,33 @@ async def test_the_same_key_with_another_body_is_422_and_changes_nothing(
 
 
 async def test_a_failed_request_stores_nothing_and_its_retry_runs_again(
-    client: httpx.AsyncClient, storage: SqlStorage
+    client: httpx.AsyncClient, storage: Storage
 ) -> None:
     refused = await client.post(USERS, json=user_payload(email="nope"), headers=key("fix-me"))
     assert_problem(refused, 422)
-    assert await count(storage, idempotency_keys) == 0
+    assert await count(storage, "idempotency_keys") == 0
     fixed = await client.post(USERS, json=user_payload(), headers=key("fix-me"))
     assert fixed.status_code == 201
     assert REPLAYED not in fixed.headers
-    assert await count(storage, idempotency_keys) == 1
+    assert await count(storage, "idempotency_keys") == 1
 
 
-async def test_a_key_is_scoped_to_its_route(client: httpx.AsyncClient, storage: SqlStorage) -> None:
+async def test_a_key_is_scoped_to_its_route(client: httpx.AsyncClient, storage: Storage) -> None:
     user = await client.post(USERS, json=user_payload(), headers=key("shared"))
     event = await client.post("/api/v1/events", json=event_payload(), headers=key("shared"))
     assert (user.status_code, event.status_code) == (201, 201)
     assert REPLAYED not in event.headers
-    assert await count(storage, idempotency_keys) == 2
+    assert await count(storage, "idempotency_keys") == 2
 
 
 async def test_a_post_that_writes_nothing_ignores_the_key(
-    client: httpx.AsyncClient, storage: SqlStorage
+    client: httpx.AsyncClient, storage: Storage
 ) -> None:
     search = {"filter": {"field": "city", "op": "eq", "value": "Austin"}}
     response = await client.post(f"{USERS}/search", json=search, headers=key("look"))
     assert response.status_code == 200, response.text
     assert REPLAYED not in response.headers
-    assert await count(storage, idempotency_keys) == 0
+    assert await count(storage, "idempotency_keys") == 0
 
 
 async def test_the_openapi_document_offers_the_header_on_unsafe_posts_only(
@@ -244,7 +241,7 @@ class _GatedUsers:
 class GatedStorage:
     """The real storage, whose first user insert waits at a gate (a test double)."""
 
-    def __init__(self, storage: SqlStorage, gate: Gate) -> None:
+    def __init__(self, storage: Storage, gate: Gate) -> None:
         self._storage = storage
         self._gate = gate
 
@@ -267,7 +264,7 @@ class GatedStorage:
         """The session's storage is closed by its fixture."""
 
 
-async def gated_app(settings: Settings, storage: SqlStorage, gate: Gate) -> FastAPI:
+async def gated_app(settings: Settings, storage: Storage, gate: Gate) -> FastAPI:
     """An app over the test database; each one stands for a server process."""
     await seed_admin_key(storage)
     container = build_container(settings, storage=GatedStorage(storage, gate))
@@ -281,7 +278,7 @@ def http(app: FastAPI) -> httpx.AsyncClient:
 
 
 async def test_the_same_key_in_flight_in_this_process_is_409(
-    settings: Settings, storage: SqlStorage
+    settings: Settings, storage: Storage
 ) -> None:
     gate, payload = Gate(), user_payload()
     async with http(await gated_app(settings, storage, gate)) as client:
@@ -293,14 +290,15 @@ async def test_the_same_key_in_flight_in_this_process_is_409(
         assert (await first).status_code == 201
         retry = await client.post(USERS, json=payload, headers=key("busy"))
     assert retry.headers[REPLAYED] == "true"
-    assert await count(storage, users) == 1
+    assert await count(storage, "users") == 1
 
 
 async def test_the_same_key_in_flight_in_another_process_is_409_or_waits_on_sqlite(
-    settings: Settings, storage: SqlStorage, backend: str
+    settings: Settings, storage: Storage, backend: str
 ) -> None:
-    """PostgreSQL: the key's advisory lock refuses the second request at once.
-    SQLite: the second waits for the write lock, then replays the first."""
+    """PostgreSQL: the key's advisory lock refuses the second request at once; DynamoDB:
+    so does the key's lease item. SQLite: the second waits for the write lock, then
+    replays the first."""
     gate, payload = Gate(), user_payload()
     async with (
         http(await gated_app(settings, storage, gate)) as one,
@@ -309,7 +307,7 @@ async def test_the_same_key_in_flight_in_another_process_is_409_or_waits_on_sqli
         first = asyncio.create_task(one.post(USERS, json=payload, headers=key("two-procs")))
         await gate.reached.wait()
         second = asyncio.create_task(other.post(USERS, json=payload, headers=key("two-procs")))
-        if backend == "postgres":
+        if backend in ("postgres", "dynamodb"):
             assert_problem(await second, 409, code="idempotency_key_in_flight")
         gate.opened.set()
         created = await first
@@ -318,7 +316,7 @@ async def test_the_same_key_in_flight_in_another_process_is_409_or_waits_on_sqli
             replayed = await second
             assert replayed.headers[REPLAYED] == "true"
             assert replayed.content == created.content
-    assert await count(storage, users) == 1
+    assert await count(storage, "users") == 1
 
 
 class _FailingKeys:
@@ -343,7 +341,7 @@ class FailingKeyStorage(GatedStorage):
 
 
 async def test_the_response_is_stored_in_the_transaction_of_the_change(
-    settings: Settings, storage: SqlStorage
+    settings: Settings, storage: Storage
 ) -> None:
     await seed_admin_key(storage)
     container = build_container(settings, storage=FailingKeyStorage(storage, Gate()))
@@ -354,7 +352,7 @@ async def test_the_response_is_stored_in_the_transaction_of_the_change(
     ) as client:
         response = await client.post(USERS, json=user_payload(), headers=key("atomic"))
     assert_problem(response, 500, code="internal_error")
-    assert await count(storage, users) == 0
+    assert await count(storage, "users") == 0
 
 
 # --- expiry --------------------------------------------------------------------------------
@@ -368,14 +366,14 @@ class Clock:
         return self.moment
 
 
-async def clocked(settings: Settings, storage: SqlStorage) -> tuple[Container, Clock]:
+async def clocked(settings: Settings, storage: Storage) -> tuple[Container, Clock]:
     await seed_admin_key(storage)
     clock = Clock()
     return build_container(settings, storage=storage, clock=clock), clock
 
 
 async def test_the_worker_purges_expired_keys_and_the_key_can_be_used_again(
-    settings: Settings, storage: SqlStorage
+    settings: Settings, storage: Storage
 ) -> None:
     container, clock = await clocked(settings, storage)
     worker = build_worker(container)
@@ -383,11 +381,11 @@ async def test_the_worker_purges_expired_keys_and_the_key_can_be_used_again(
         first = await client.post(USERS, json=user_payload(), headers=key("daily"))
         clock.moment += timedelta(seconds=settings.idempotency_ttl_seconds - 1)
         await worker.run(asyncio.Event(), until_idle=True)
-        assert await count(storage, idempotency_keys) == 1  # not yet expired
+        assert await count(storage, "idempotency_keys") == 1  # not yet expired
 
         clock.moment += timedelta(seconds=1)
         await build_worker(container).run(asyncio.Event(), until_idle=True)
-        assert await count(storage, idempotency_keys) == 0
+        assert await count(storage, "idempotency_keys") == 0
 
         again = await client.post(USERS, json=user_payload(), headers=key("daily"))
     assert again.status_code == 201
@@ -396,7 +394,7 @@ async def test_the_worker_purges_expired_keys_and_the_key_can_be_used_again(
 
 
 async def test_an_expired_key_is_not_replayed_even_before_the_purge(
-    settings: Settings, storage: SqlStorage
+    settings: Settings, storage: Storage
 ) -> None:
     container, clock = await clocked(settings, storage)
     async with http(create_app(settings, container=container)) as client:
@@ -408,12 +406,10 @@ async def test_an_expired_key_is_not_replayed_even_before_the_purge(
         )
     assert retry.status_code == 201
     assert REPLAYED not in retry.headers
-    assert await count(storage, idempotency_keys) == 1
+    assert await count(storage, "idempotency_keys") == 1
 
 
-async def test_the_purge_is_bounded_per_transaction(
-    settings: Settings, storage: SqlStorage
-) -> None:
+async def test_the_purge_is_bounded_per_transaction(settings: Settings, storage: Storage) -> None:
     container, clock = await clocked(settings, storage)
     async with http(create_app(settings, container=container)) as client:
         for n in range(5):
@@ -422,14 +418,14 @@ async def test_the_purge_is_bounded_per_transaction(
     worker = build_worker(container)
     worker.config = replace(worker.config, purge_batch_size=2)
     assert await worker.purge_expired_keys() == 2
-    assert await count(storage, idempotency_keys) == 3
+    assert await count(storage, "idempotency_keys") == 3
     await worker.run(asyncio.Event(), until_idle=True)
-    assert await count(storage, idempotency_keys) == 0
+    assert await count(storage, "idempotency_keys") == 0
 
 
 @pytest.mark.parametrize("value", ["has space", "x" * 256, ""])
 async def test_a_malformed_key_is_422_and_changes_nothing(
-    client: httpx.AsyncClient, storage: SqlStorage, value: str
+    client: httpx.AsyncClient, storage: Storage, value: str
 ) -> None:
     await assert_refused(
         client,

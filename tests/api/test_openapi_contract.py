@@ -30,7 +30,7 @@ from schemathesis.core.result import Ok
 
 from eventcrm.app import create_app
 from eventcrm.settings import Settings
-from eventcrm.storage.sql.storage import SqlStorage
+from eventcrm.storage.ports import Storage
 from tests.support.auth import ADMIN_HEADERS, seed_admin_key
 
 MAX_EXAMPLES = int(os.environ.get("EVENTCRM_FUZZ_EXAMPLES", "8"))
@@ -44,7 +44,7 @@ def contract_app(settings: Settings) -> FastAPI:
 
 
 @pytest.fixture
-async def api_schema(contract_app: FastAPI, storage: SqlStorage) -> schemathesis.BaseSchema:
+async def api_schema(contract_app: FastAPI, storage: Storage) -> schemathesis.BaseSchema:
     """The app's own document; the `storage` fixture empties the database afterwards.
     Requests are an administrator's, so every operation is reached past the credential
     check (tests/access covers who may do what)."""

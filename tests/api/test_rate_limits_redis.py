@@ -22,7 +22,7 @@ import httpx
 import pytest
 
 from eventcrm.settings import Settings
-from eventcrm.storage.sql.storage import SqlStorage
+from eventcrm.storage.ports import Storage
 from tests.support.auth import ADMIN_HEADERS, seed_admin_key
 from tests.support.redis import require_redis
 
@@ -42,7 +42,7 @@ def _free_port() -> int:
 
 @pytest.fixture
 def servers(
-    settings: Settings, storage: SqlStorage, redis: str, tmp_path: Path
+    settings: Settings, storage: Storage, redis: str, tmp_path: Path
 ) -> Iterator[list[str]]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("EVENTCRM_")}
     env |= {
@@ -96,9 +96,7 @@ def _wait_ready(base: str, process: subprocess.Popen[bytes], logs: Path) -> None
     raise RuntimeError(f"server {base} did not start")
 
 
-async def test_two_server_processes_share_one_budget(
-    servers: list[str], storage: SqlStorage
-) -> None:
+async def test_two_server_processes_share_one_budget(servers: list[str], storage: Storage) -> None:
     await seed_admin_key(storage)
     statuses: Counter[int] = Counter()
     async with httpx.AsyncClient(timeout=10, headers=ADMIN_HEADERS) as client:

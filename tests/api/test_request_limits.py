@@ -12,7 +12,7 @@ from starlette.types import Message, Receive, Scope, Send
 
 from eventcrm.api.middleware import RequestLimitsMiddleware
 from eventcrm.settings import Settings
-from eventcrm.storage.sql.storage import SqlStorage
+from eventcrm.storage.ports import Storage
 from tests.support.assertions import assert_problem, assert_refused
 
 USERS = "/api/v1/users"
@@ -41,7 +41,7 @@ def test_the_default_limits_are_one_mebibyte_of_body_and_32_kibibytes_of_url() -
 
 
 async def test_a_declared_body_over_the_limit_is_413_and_changes_nothing(
-    client: httpx.AsyncClient, storage: SqlStorage
+    client: httpx.AsyncClient, storage: Storage
 ) -> None:
     body = await assert_refused(
         client,
@@ -57,7 +57,7 @@ async def test_a_declared_body_over_the_limit_is_413_and_changes_nothing(
 
 
 async def test_a_streamed_body_over_the_limit_is_413_and_changes_nothing(
-    client: httpx.AsyncClient, storage: SqlStorage
+    client: httpx.AsyncClient, storage: Storage
 ) -> None:
     # No Content-Length: the body is counted while it is read.
     await assert_refused(

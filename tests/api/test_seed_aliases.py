@@ -13,7 +13,7 @@ from eventcrm.app import create_app
 from eventcrm.bootstrap import build_container
 from eventcrm.campaigns.domain import PREDEFINED_SUBJECT
 from eventcrm.settings import Settings
-from eventcrm.storage.sql.storage import SqlStorage
+from eventcrm.storage.ports import Storage
 from tests.support.assertions import assert_problem
 from tests.support.auth import ADMIN_HEADERS, seed_admin_key
 from tests.support.factories import create_event, create_template, create_user, register
@@ -117,7 +117,7 @@ async def test_send_email_refuses_unknown_ids(client: httpx.AsyncClient) -> None
 
 
 @pytest.fixture
-async def templated(settings: Settings, storage: SqlStorage) -> AsyncIterator[httpx.AsyncClient]:
+async def templated(settings: Settings, storage: Storage) -> AsyncIterator[httpx.AsyncClient]:
     """An administrator's client of an app with a predefined email template."""
     configured = settings.model_copy(update={"predefined_email_template": "Seed welcome"})
     app = create_app(configured, container=build_container(configured, storage=storage))

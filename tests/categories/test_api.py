@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from eventcrm.storage.sql.storage import SqlStorage
+from eventcrm.storage.ports import Storage
 from tests.support.assertions import assert_problem, assert_refused
 from tests.support.factories import category_payload, create_category, create_event
 
@@ -75,7 +75,7 @@ async def test_create_stores_a_blank_description_as_none(client: httpx.AsyncClie
 
 
 async def test_create_with_a_taken_id_is_409_and_changes_nothing(
-    client: httpx.AsyncClient, storage: SqlStorage
+    client: httpx.AsyncClient, storage: Storage
 ) -> None:
     await create_category(client, id="same")
     await assert_refused(
@@ -90,7 +90,7 @@ async def test_create_with_a_taken_id_is_409_and_changes_nothing(
 
 
 async def test_create_with_a_taken_name_in_another_case_is_409_and_changes_nothing(
-    client: httpx.AsyncClient, storage: SqlStorage
+    client: httpx.AsyncClient, storage: Storage
 ) -> None:
     await create_category(client, name="Meetups")
     await assert_refused(
@@ -121,7 +121,7 @@ BAD_CREATES: list[tuple[str, dict[str, Any], str]] = [
     ("payload", "field"), [pytest.param(p, f, id=name) for name, p, f in BAD_CREATES]
 )
 async def test_create_with_bad_input_is_422_naming_the_field_and_changes_nothing(
-    client: httpx.AsyncClient, storage: SqlStorage, payload: dict[str, Any], field: str
+    client: httpx.AsyncClient, storage: Storage, payload: dict[str, Any], field: str
 ) -> None:
     await assert_refused(client, storage, "POST", CATEGORIES, status=422, field=field, json=payload)
 
@@ -198,7 +198,7 @@ async def test_renaming_a_category_shows_in_its_events(client: httpx.AsyncClient
 
 @pytest.mark.parametrize("method", ["PUT", "PATCH"])
 async def test_taking_another_categorys_name_is_409_and_changes_nothing(
-    client: httpx.AsyncClient, storage: SqlStorage, method: str
+    client: httpx.AsyncClient, storage: Storage, method: str
 ) -> None:
     await create_category(client, name="Meetups")
     created = await create_category(client, name="Workshops")
@@ -226,7 +226,7 @@ async def test_taking_another_categorys_name_is_409_and_changes_nothing(
 )
 async def test_a_bad_update_is_422_naming_the_field_and_changes_nothing(
     client: httpx.AsyncClient,
-    storage: SqlStorage,
+    storage: Storage,
     method: str,
     payload: dict[str, Any],
     field: str,
@@ -245,7 +245,7 @@ async def test_a_bad_update_is_422_naming_the_field_and_changes_nothing(
 
 @pytest.mark.parametrize("method", ["PUT", "PATCH"])
 async def test_updating_an_unknown_category_is_404(
-    client: httpx.AsyncClient, storage: SqlStorage, method: str
+    client: httpx.AsyncClient, storage: Storage, method: str
 ) -> None:
     await assert_refused(
         client,
@@ -276,7 +276,7 @@ async def test_delete_frees_the_name(client: httpx.AsyncClient) -> None:
 
 
 async def test_delete_of_an_unknown_category_is_404(
-    client: httpx.AsyncClient, storage: SqlStorage
+    client: httpx.AsyncClient, storage: Storage
 ) -> None:
     await assert_refused(
         client, storage, "DELETE", f"{CATEGORIES}/ghost", status=404, code="category_not_found"
@@ -284,7 +284,7 @@ async def test_delete_of_an_unknown_category_is_404(
 
 
 async def test_delete_of_a_category_in_use_is_409_and_changes_nothing(
-    client: httpx.AsyncClient, storage: SqlStorage
+    client: httpx.AsyncClient, storage: Storage
 ) -> None:
     category = await create_category(client)
     await create_event(client, categoryId=category["id"])
@@ -299,7 +299,7 @@ async def test_delete_of_a_category_in_use_is_409_and_changes_nothing(
 
 
 async def test_a_soft_deleted_event_keeps_its_category_in_use(
-    client: httpx.AsyncClient, storage: SqlStorage
+    client: httpx.AsyncClient, storage: Storage
 ) -> None:
     category = await create_category(client)
     event = await create_event(client, categoryId=category["id"])

@@ -8,7 +8,7 @@ import re
 
 import httpx
 
-from eventcrm.storage.sql.storage import SqlStorage
+from eventcrm.storage.ports import Storage
 from tests.support.assertions import assert_refused
 from tests.support.factories import create_event, event_payload
 
@@ -42,7 +42,7 @@ async def test_past_the_numbered_slugs_the_event_id_makes_it_unique(
 
 
 async def test_concurrent_creates_with_a_chosen_slug_succeed_once(
-    client: httpx.AsyncClient, storage: SqlStorage
+    client: httpx.AsyncClient, storage: Storage
 ) -> None:
     responses = await asyncio.gather(
         *(client.post(EVENTS, json=event_payload(slug="launch")) for _ in range(10))

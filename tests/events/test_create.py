@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from eventcrm.storage.sql.storage import SqlStorage
+from eventcrm.storage.ports import Storage
 from tests.support.assertions import assert_refused
 from tests.support.events_api import EVENTS, at, read
 from tests.support.factories import create_category, create_event, create_user, event_payload
@@ -173,7 +173,7 @@ async def test_create_with_an_owner_and_hosts_lists_them(client: httpx.AsyncClie
 
 
 async def test_create_with_a_taken_id_is_409_and_changes_nothing(
-    client: httpx.AsyncClient, storage: SqlStorage
+    client: httpx.AsyncClient, storage: Storage
 ) -> None:
     await create_event(client, id="same")
     await assert_refused(
@@ -188,7 +188,7 @@ async def test_create_with_a_taken_id_is_409_and_changes_nothing(
 
 
 async def test_create_with_the_id_of_a_deleted_event_is_409(
-    client: httpx.AsyncClient, storage: SqlStorage
+    client: httpx.AsyncClient, storage: Storage
 ) -> None:
     await create_event(client, id="same")
     await client.delete(f"{EVENTS}/same")
@@ -204,7 +204,7 @@ async def test_create_with_the_id_of_a_deleted_event_is_409(
 
 
 async def test_create_with_a_live_events_slug_is_409_and_changes_nothing(
-    client: httpx.AsyncClient, storage: SqlStorage
+    client: httpx.AsyncClient, storage: Storage
 ) -> None:
     await create_event(client, slug="launch")
     await assert_refused(
@@ -264,14 +264,14 @@ BAD_CREATES: list[tuple[str, dict[str, Any], str]] = [
     [pytest.param(o, f, id=name) for name, o, f in BAD_CREATES],
 )
 async def test_create_with_bad_input_is_422_naming_the_field_and_changes_nothing(
-    client: httpx.AsyncClient, storage: SqlStorage, overrides: dict[str, Any], field: str
+    client: httpx.AsyncClient, storage: Storage, overrides: dict[str, Any], field: str
 ) -> None:
     payload = {k: v for k, v in event_payload(**overrides).items() if v is not MISSING}
     await assert_refused(client, storage, "POST", EVENTS, status=422, field=field, json=payload)
 
 
 async def test_create_with_an_unknown_category_is_422_naming_the_field(
-    client: httpx.AsyncClient, storage: SqlStorage
+    client: httpx.AsyncClient, storage: Storage
 ) -> None:
     await assert_refused(
         client,
@@ -285,7 +285,7 @@ async def test_create_with_an_unknown_category_is_422_naming_the_field(
 
 
 async def test_create_with_an_unknown_owner_is_422_naming_the_field(
-    client: httpx.AsyncClient, storage: SqlStorage
+    client: httpx.AsyncClient, storage: Storage
 ) -> None:
     await assert_refused(
         client,
@@ -299,7 +299,7 @@ async def test_create_with_an_unknown_owner_is_422_naming_the_field(
 
 
 async def test_create_with_an_unknown_host_is_422_naming_the_field(
-    client: httpx.AsyncClient, storage: SqlStorage
+    client: httpx.AsyncClient, storage: Storage
 ) -> None:
     host = await create_user(client)
     await assert_refused(
@@ -314,7 +314,7 @@ async def test_create_with_an_unknown_host_is_422_naming_the_field(
 
 
 async def test_create_with_malformed_json_is_400(
-    client: httpx.AsyncClient, storage: SqlStorage
+    client: httpx.AsyncClient, storage: Storage
 ) -> None:
     await assert_refused(
         client,

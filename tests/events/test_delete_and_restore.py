@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from eventcrm.storage.sql.storage import SqlStorage
+from eventcrm.storage.ports import Storage
 from tests.support.assertions import assert_problem, assert_refused
 from tests.support.events_api import EVENTS, counted, listed
 from tests.support.factories import create_event
@@ -41,13 +41,13 @@ async def test_include_deleted_lists_deleted_events_with_their_deletion_time(
 
 
 async def test_delete_of_an_unknown_event_is_404(
-    client: httpx.AsyncClient, storage: SqlStorage
+    client: httpx.AsyncClient, storage: Storage
 ) -> None:
     await assert_refused(client, storage, "DELETE", f"{EVENTS}/ghost", status=404)
 
 
 async def test_deleting_twice_is_404_the_second_time(
-    client: httpx.AsyncClient, storage: SqlStorage
+    client: httpx.AsyncClient, storage: Storage
 ) -> None:
     created = await create_event(client)
     await client.delete(f"{EVENTS}/{created['id']}")
@@ -72,13 +72,13 @@ async def test_restore_of_a_live_event_changes_nothing(client: httpx.AsyncClient
 
 
 async def test_restore_of_an_unknown_event_is_404(
-    client: httpx.AsyncClient, storage: SqlStorage
+    client: httpx.AsyncClient, storage: Storage
 ) -> None:
     await assert_refused(client, storage, "POST", f"{EVENTS}/ghost/restore", status=404)
 
 
 async def test_restore_when_the_slug_was_taken_meanwhile_is_409_and_changes_nothing(
-    client: httpx.AsyncClient, storage: SqlStorage
+    client: httpx.AsyncClient, storage: Storage
 ) -> None:
     old = await create_event(client, slug="launch")
     await client.delete(f"{EVENTS}/{old['id']}")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from eventcrm.storage.sql.storage import SqlStorage
+from eventcrm.storage.ports import Storage
 from tests.support.assertions import assert_refused
 from tests.support.events_api import EVENTS, read
 from tests.support.factories import create_event, event_payload
@@ -79,7 +79,7 @@ async def test_start_date_and_end_date_set_the_times(client: httpx.AsyncClient) 
 
 
 async def test_location_and_a_different_venue_are_refused_naming_both(
-    client: httpx.AsyncClient, storage: SqlStorage
+    client: httpx.AsyncClient, storage: Storage
 ) -> None:
     body = await assert_refused(
         client,
@@ -94,7 +94,7 @@ async def test_location_and_a_different_venue_are_refused_naming_both(
 
 
 async def test_a_date_beside_a_different_start_is_refused(
-    client: httpx.AsyncClient, storage: SqlStorage
+    client: httpx.AsyncClient, storage: Storage
 ) -> None:
     await assert_refused(
         client,
@@ -109,7 +109,7 @@ async def test_a_date_beside_a_different_start_is_refused(
 
 @pytest.mark.parametrize("value", ["2027-13-01", "next tuesday", 20270101])
 async def test_a_date_that_is_not_a_calendar_day_is_refused(
-    client: httpx.AsyncClient, storage: SqlStorage, value: object
+    client: httpx.AsyncClient, storage: Storage, value: object
 ) -> None:
     await assert_refused(
         client,
@@ -123,7 +123,7 @@ async def test_a_date_that_is_not_a_calendar_day_is_refused(
 
 
 async def test_an_error_on_an_aliased_field_names_the_alias(
-    client: httpx.AsyncClient, storage: SqlStorage
+    client: httpx.AsyncClient, storage: Storage
 ) -> None:
     await assert_refused(
         client,
@@ -137,7 +137,7 @@ async def test_an_error_on_an_aliased_field_names_the_alias(
 
 
 async def test_a_date_only_start_says_a_time_and_timezone_are_expected(
-    client: httpx.AsyncClient, storage: SqlStorage
+    client: httpx.AsyncClient, storage: Storage
 ) -> None:
     body = await assert_refused(
         client,
@@ -154,7 +154,7 @@ async def test_a_date_only_start_says_a_time_and_timezone_are_expected(
 
 
 async def test_a_start_without_an_offset_shows_an_example(
-    client: httpx.AsyncClient, storage: SqlStorage
+    client: httpx.AsyncClient, storage: Storage
 ) -> None:
     body = await assert_refused(
         client,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from eventcrm.storage.sql.storage import SqlStorage
+from eventcrm.storage.ports import Storage
 from tests.support.assertions import assert_problem, assert_refused
 from tests.support.events_api import EVENTS, read
 from tests.support.factories import create_event, event_payload
@@ -44,7 +44,7 @@ async def test_an_allowed_status_change_succeeds(
 
 @pytest.mark.parametrize(("current", "requested"), [c for c in CHANGES if c not in ALLOWED])
 async def test_a_disallowed_status_change_is_409_and_changes_nothing(
-    client: httpx.AsyncClient, storage: SqlStorage, current: str, requested: str
+    client: httpx.AsyncClient, storage: Storage, current: str, requested: str
 ) -> None:
     created = await create_event(client, status=current)
     await assert_refused(
@@ -71,7 +71,7 @@ async def test_sending_the_current_status_again_is_accepted(
 
 
 async def test_a_cancelled_event_cannot_be_reopened_by_put(
-    client: httpx.AsyncClient, storage: SqlStorage
+    client: httpx.AsyncClient, storage: Storage
 ) -> None:
     created = await create_event(client, status="cancelled")
     await assert_refused(

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from eventcrm.storage.sql.storage import SqlStorage
+from eventcrm.storage.ports import Storage
 from tests.support.assertions import assert_refused
 from tests.support.events_api import EVENTS, at, read
 from tests.support.factories import (
@@ -81,16 +81,14 @@ async def test_put_keeps_the_id_creation_time_and_counters(client: httpx.AsyncCl
     assert when(body["updatedAt"]) > when(created["updatedAt"])
 
 
-async def test_put_of_an_unknown_event_is_404(
-    client: httpx.AsyncClient, storage: SqlStorage
-) -> None:
+async def test_put_of_an_unknown_event_is_404(client: httpx.AsyncClient, storage: Storage) -> None:
     await assert_refused(
         client, storage, "PUT", f"{EVENTS}/ghost", status=404, json=event_payload()
     )
 
 
 async def test_put_clearing_a_required_field_is_422_and_changes_nothing(
-    client: httpx.AsyncClient, storage: SqlStorage
+    client: httpx.AsyncClient, storage: Storage
 ) -> None:
     created = await create_event(client)
     await assert_refused(
@@ -104,7 +102,7 @@ async def test_put_clearing_a_required_field_is_422_and_changes_nothing(
     )
 
 
-async def test_put_with_the_id_is_422(client: httpx.AsyncClient, storage: SqlStorage) -> None:
+async def test_put_with_the_id_is_422(client: httpx.AsyncClient, storage: Storage) -> None:
     created = await create_event(client)
     await assert_refused(
         client,
@@ -118,7 +116,7 @@ async def test_put_with_the_id_is_422(client: httpx.AsyncClient, storage: SqlSto
 
 
 async def test_put_with_a_taken_slug_is_409_and_changes_nothing(
-    client: httpx.AsyncClient, storage: SqlStorage
+    client: httpx.AsyncClient, storage: Storage
 ) -> None:
     await create_event(client, slug="taken")
     created = await create_event(client)
@@ -221,7 +219,7 @@ BAD_PATCHES: list[tuple[str, dict[str, Any], str]] = [
     [pytest.param(c, f, id=name) for name, c, f in BAD_PATCHES],
 )
 async def test_patch_with_bad_input_is_422_naming_the_field_and_changes_nothing(
-    client: httpx.AsyncClient, storage: SqlStorage, changes: dict[str, Any], field: str
+    client: httpx.AsyncClient, storage: Storage, changes: dict[str, Any], field: str
 ) -> None:
     created = await create_event(client, startAt=at(), endAt=at(hours=2))
     await assert_refused(
@@ -237,7 +235,7 @@ async def test_patch_with_bad_input_is_422_naming_the_field_and_changes_nothing(
 
 
 async def test_patch_making_the_owner_a_host_is_422(
-    client: httpx.AsyncClient, storage: SqlStorage
+    client: httpx.AsyncClient, storage: Storage
 ) -> None:
     owner = await create_user(client)
     created = await create_event(client, ownerId=owner["id"])
@@ -253,7 +251,7 @@ async def test_patch_making_the_owner_a_host_is_422(
 
 
 async def test_patch_with_a_taken_slug_is_409_and_changes_nothing(
-    client: httpx.AsyncClient, storage: SqlStorage
+    client: httpx.AsyncClient, storage: Storage
 ) -> None:
     await create_event(client, slug="taken")
     created = await create_event(client)
@@ -269,16 +267,14 @@ async def test_patch_with_a_taken_slug_is_409_and_changes_nothing(
 
 
 async def test_patch_of_an_unknown_event_is_404(
-    client: httpx.AsyncClient, storage: SqlStorage
+    client: httpx.AsyncClient, storage: Storage
 ) -> None:
     await assert_refused(
         client, storage, "PATCH", f"{EVENTS}/ghost", status=404, json={"title": "x"}
     )
 
 
-async def test_patch_of_a_deleted_event_is_404(
-    client: httpx.AsyncClient, storage: SqlStorage
-) -> None:
+async def test_patch_of_a_deleted_event_is_404(client: httpx.AsyncClient, storage: Storage) -> None:
     created = await create_event(client)
     await client.delete(f"{EVENTS}/{created['id']}")
     await assert_refused(

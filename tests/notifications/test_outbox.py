@@ -18,7 +18,7 @@ from eventcrm.notifications.service import Notifications
 from eventcrm.registrations.domain import Role
 from eventcrm.registrations.service import RegistrationService
 from eventcrm.settings import Settings
-from eventcrm.storage.sql.storage import SqlStorage
+from eventcrm.storage.ports import Storage
 from eventcrm.worker.runner import DeliveryWorker
 from tests.support.campaigns import drain
 from tests.support.factories import create_mail_event, create_template, create_user, register
@@ -70,7 +70,7 @@ async def test_a_registration_queues_its_confirmation_and_the_worker_sends_it(
 
 
 async def test_a_registration_that_rolls_back_queues_nothing(
-    settings: Settings, storage: SqlStorage, client: httpx.AsyncClient
+    settings: Settings, storage: Storage, client: httpx.AsyncClient
 ) -> None:
     user = await create_user(client)
     event = await create_mail_event(client)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from eventcrm.storage.sql.storage import SqlStorage
+from eventcrm.storage.ports import Storage
 from tests.support.assertions import assert_problem, assert_refused
 from tests.support.factories import create_event, register
 from tests.support.registrations_api import (
@@ -103,7 +103,7 @@ async def test_reopening_a_completed_event_fills_the_seats_freed_meanwhile(
 
 
 async def test_cancelling_the_owner_is_409_and_changes_nothing(
-    client: httpx.AsyncClient, storage: SqlStorage
+    client: httpx.AsyncClient, storage: Storage
 ) -> None:
     (owner,) = await new_users(client, 1)
     event = await create_event(client, ownerId=owner)
@@ -125,7 +125,7 @@ async def test_a_host_can_step_down(client: httpx.AsyncClient) -> None:
 
 
 async def test_cancelling_someone_not_registered_is_404(
-    client: httpx.AsyncClient, storage: SqlStorage
+    client: httpx.AsyncClient, storage: Storage
 ) -> None:
     event = await create_event(client)
     (user_id,) = await new_users(client, 1)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from eventcrm.storage.sql.storage import SqlStorage
+from eventcrm.storage.ports import Storage
 from tests.support.assertions import assert_refused
 from tests.support.factories import create_event, register
 from tests.support.registrations_api import EVENTS, full_event, new_users, status_of, waitlist
@@ -41,7 +41,7 @@ async def test_removing_the_capacity_promotes_everyone(client: httpx.AsyncClient
 
 
 async def test_lowering_capacity_below_the_registered_count_is_409_and_changes_nothing(
-    client: httpx.AsyncClient, storage: SqlStorage
+    client: httpx.AsyncClient, storage: Storage
 ) -> None:
     event_id, _, _ = await full_event(client, capacity=3, waiting=1)
     await assert_refused(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from eventcrm.storage.sql.storage import SqlStorage
+from eventcrm.storage.ports import Storage
 from tests.support.assertions import assert_problem, assert_refused
 from tests.support.factories import create_event, register
 from tests.support.registrations_api import (
@@ -51,7 +51,7 @@ async def test_a_host_can_check_in(client: httpx.AsyncClient) -> None:
 
 
 async def test_checking_in_a_waitlisted_person_is_409_and_changes_nothing(
-    client: httpx.AsyncClient, storage: SqlStorage
+    client: httpx.AsyncClient, storage: Storage
 ) -> None:
     event_id, _, queued = await full_event(client, capacity=1, waiting=1)
     await assert_refused(
@@ -65,7 +65,7 @@ async def test_checking_in_a_waitlisted_person_is_409_and_changes_nothing(
 
 
 async def test_checking_in_someone_without_a_registration_is_404(
-    client: httpx.AsyncClient, storage: SqlStorage
+    client: httpx.AsyncClient, storage: Storage
 ) -> None:
     event = await create_event(client)
     (user_id,) = await new_users(client, 1)
@@ -80,7 +80,7 @@ async def test_checking_in_someone_without_a_registration_is_404(
 
 
 async def test_checking_in_at_a_cancelled_event_is_409_and_changes_nothing(
-    client: httpx.AsyncClient, storage: SqlStorage
+    client: httpx.AsyncClient, storage: Storage
 ) -> None:
     event = await create_event(client)
     (user_id,) = await new_users(client, 1)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from eventcrm.storage.sql.storage import SqlStorage
+from eventcrm.storage.ports import Storage
 from tests.support.assertions import assert_refused
 from tests.support.factories import create_event, register
 from tests.support.registrations_api import EVENTS, full_event, new_users, participants
@@ -53,7 +53,7 @@ async def test_put_with_empty_host_ids_removes_the_hosts(client: httpx.AsyncClie
 
 
 async def test_making_an_attendee_a_host_is_409_and_changes_nothing(
-    client: httpx.AsyncClient, storage: SqlStorage
+    client: httpx.AsyncClient, storage: Storage
 ) -> None:
     event = await create_event(client)
     (attendee,) = await new_users(client, 1)
@@ -70,7 +70,7 @@ async def test_making_an_attendee_a_host_is_409_and_changes_nothing(
 
 
 async def test_making_a_waitlisted_person_the_owner_is_409_and_changes_nothing(
-    client: httpx.AsyncClient, storage: SqlStorage
+    client: httpx.AsyncClient, storage: Storage
 ) -> None:
     event_id, _, queued = await full_event(client, capacity=1, waiting=1)
     await assert_refused(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from eventcrm.storage.sql.storage import SqlStorage
+from eventcrm.storage.ports import Storage
 from tests.support.assertions import assert_problem, assert_refused
 from tests.support.factories import create_event, register
 from tests.support.registrations_api import (
@@ -57,7 +57,7 @@ async def test_a_replayed_waitlisting_returns_the_same_position(
 
 
 async def test_the_same_key_with_a_different_body_is_422_and_changes_nothing(
-    client: httpx.AsyncClient, storage: SqlStorage
+    client: httpx.AsyncClient, storage: Storage
 ) -> None:
     event = await create_event(client)
     first, second = await new_users(client, 2)
@@ -121,7 +121,7 @@ async def test_without_a_key_a_retry_is_409(client: httpx.AsyncClient) -> None:
 
 @pytest.mark.parametrize("key", ["has space", "x" * 256])
 async def test_a_malformed_idempotency_key_is_422(
-    client: httpx.AsyncClient, storage: SqlStorage, key: str
+    client: httpx.AsyncClient, storage: Storage, key: str
 ) -> None:
     event = await create_event(client)
     (user_id,) = await new_users(client, 1)

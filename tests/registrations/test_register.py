@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 import pytest
 
-from eventcrm.storage.sql.storage import SqlStorage
+from eventcrm.storage.ports import Storage
 from tests.support.assertions import assert_refused
 from tests.support.factories import create_event, register
 from tests.support.registrations_api import (
@@ -94,7 +94,7 @@ async def test_a_zero_capacity_event_waitlists_the_first_person(
 
 
 async def test_a_full_event_without_a_waitlist_is_409_event_full_and_changes_nothing(
-    client: httpx.AsyncClient, storage: SqlStorage
+    client: httpx.AsyncClient, storage: Storage
 ) -> None:
     event_id, _, _ = await full_event(client, capacity=2, waiting=0, waitlistEnabled=False)
     (late,) = await new_users(client, 1)
@@ -110,7 +110,7 @@ async def test_a_full_event_without_a_waitlist_is_409_event_full_and_changes_not
 
 
 async def test_registering_twice_is_409_already_registered_and_changes_nothing(
-    client: httpx.AsyncClient, storage: SqlStorage
+    client: httpx.AsyncClient, storage: Storage
 ) -> None:
     event = await create_event(client, capacity=3)
     (user_id,) = await new_users(client, 1)
@@ -127,7 +127,7 @@ async def test_registering_twice_is_409_already_registered_and_changes_nothing(
 
 
 async def test_registering_while_waitlisted_is_409_already_registered(
-    client: httpx.AsyncClient, storage: SqlStorage
+    client: httpx.AsyncClient, storage: Storage
 ) -> None:
     event_id, _, queued = await full_event(client, capacity=1, waiting=1)
     await assert_refused(
@@ -142,7 +142,7 @@ async def test_registering_while_waitlisted_is_409_already_registered(
 
 
 async def test_the_owner_cannot_also_register_as_an_attendee(
-    client: httpx.AsyncClient, storage: SqlStorage
+    client: httpx.AsyncClient, storage: Storage
 ) -> None:
     (owner,) = await new_users(client, 1)
     event = await create_event(client, ownerId=owner)
@@ -158,7 +158,7 @@ async def test_the_owner_cannot_also_register_as_an_attendee(
 
 
 async def test_an_unknown_user_is_404_and_changes_nothing(
-    client: httpx.AsyncClient, storage: SqlStorage
+    client: httpx.AsyncClient, storage: Storage
 ) -> None:
     event = await create_event(client)
     await assert_refused(
@@ -172,7 +172,7 @@ async def test_an_unknown_user_is_404_and_changes_nothing(
     )
 
 
-async def test_an_unknown_event_is_404(client: httpx.AsyncClient, storage: SqlStorage) -> None:
+async def test_an_unknown_event_is_404(client: httpx.AsyncClient, storage: Storage) -> None:
     (user_id,) = await new_users(client, 1)
     await assert_refused(
         client,
@@ -185,7 +185,7 @@ async def test_an_unknown_event_is_404(client: httpx.AsyncClient, storage: SqlSt
     )
 
 
-async def test_a_deleted_event_is_404(client: httpx.AsyncClient, storage: SqlStorage) -> None:
+async def test_a_deleted_event_is_404(client: httpx.AsyncClient, storage: Storage) -> None:
     event = await create_event(client)
     await client.delete(f"{EVENTS}/{event['id']}")
     (user_id,) = await new_users(client, 1)
@@ -202,7 +202,7 @@ async def test_a_deleted_event_is_404(client: httpx.AsyncClient, storage: SqlSto
 
 @pytest.mark.parametrize("status", ["draft", "cancelled", "completed"])
 async def test_an_event_not_open_refuses_attendees_with_409(
-    client: httpx.AsyncClient, storage: SqlStorage, status: str
+    client: httpx.AsyncClient, storage: Storage, status: str
 ) -> None:
     event = await create_event(client, status=status)
     (user_id,) = await new_users(client, 1)
@@ -227,7 +227,7 @@ async def test_a_host_may_join_a_draft_event(client: httpx.AsyncClient) -> None:
 
 
 async def test_a_host_cannot_join_a_cancelled_event(
-    client: httpx.AsyncClient, storage: SqlStorage
+    client: httpx.AsyncClient, storage: Storage
 ) -> None:
     event = await create_event(client, status="cancelled")
     (host,) = await new_users(client, 1)
@@ -264,7 +264,7 @@ async def test_a_host_never_takes_a_seat_even_when_the_event_is_full(
     ],
 )
 async def test_a_bad_registration_body_is_422_naming_the_field(
-    client: httpx.AsyncClient, storage: SqlStorage, payload: dict[str, Any], field: str
+    client: httpx.AsyncClient, storage: Storage, payload: dict[str, Any], field: str
 ) -> None:
     event = await create_event(client)
     await assert_refused(

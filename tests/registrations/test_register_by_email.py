@@ -15,7 +15,7 @@ from eventcrm.api.auth import get_actor
 from eventcrm.app import create_app
 from eventcrm.bootstrap import build_container
 from eventcrm.settings import Settings
-from eventcrm.storage.sql.storage import SqlStorage
+from eventcrm.storage.ports import Storage
 from tests.support.assertions import assert_refused
 from tests.support.factories import create_event, create_user
 from tests.support.registrations_api import participants, registrations_url
@@ -84,7 +84,7 @@ async def test_the_seed_004_attendee_shape_is_accepted(client: httpx.AsyncClient
 
 
 async def test_the_same_email_twice_on_one_event_is_409_and_changes_nothing(
-    client: httpx.AsyncClient, storage: SqlStorage
+    client: httpx.AsyncClient, storage: Storage
 ) -> None:
     event = await create_event(client)
     assert (await client.post(registrations_url(event["id"]), json=SIGN_UP)).status_code == 201
@@ -100,7 +100,7 @@ async def test_the_same_email_twice_on_one_event_is_409_and_changes_nothing(
 
 
 async def test_a_new_contact_needs_a_first_name_and_nothing_is_written_without_it(
-    client: httpx.AsyncClient, storage: SqlStorage
+    client: httpx.AsyncClient, storage: Storage
 ) -> None:
     event = await create_event(client)
     await assert_refused(
@@ -115,7 +115,7 @@ async def test_a_new_contact_needs_a_first_name_and_nothing_is_written_without_i
 
 
 async def test_a_refused_registration_creates_no_contact(
-    client: httpx.AsyncClient, storage: SqlStorage
+    client: httpx.AsyncClient, storage: Storage
 ) -> None:
     event = await create_event(client, capacity=0, waitlistEnabled=False)
     await assert_refused(
@@ -130,7 +130,7 @@ async def test_a_refused_registration_creates_no_contact(
 
 
 async def test_a_bad_phone_number_creates_nothing(
-    client: httpx.AsyncClient, storage: SqlStorage
+    client: httpx.AsyncClient, storage: Storage
 ) -> None:
     event = await create_event(client)
     await assert_refused(
@@ -145,7 +145,7 @@ async def test_a_bad_phone_number_creates_nothing(
 
 
 async def test_a_bad_phone_sent_as_phone_is_named_phone(
-    client: httpx.AsyncClient, storage: SqlStorage
+    client: httpx.AsyncClient, storage: Storage
 ) -> None:
     event = await create_event(client)
     attendee = {"name": "Ada Lovelace", "email": "ada@example.com", "phone": "12"}
@@ -172,7 +172,7 @@ async def test_a_bad_phone_sent_as_phone_is_named_phone(
     ],
 )
 async def test_a_body_naming_no_one_or_two_people_is_refused(
-    client: httpx.AsyncClient, storage: SqlStorage, body: dict[str, Any]
+    client: httpx.AsyncClient, storage: Storage, body: dict[str, Any]
 ) -> None:
     event = await create_event(client)
     await assert_refused(
@@ -184,7 +184,7 @@ async def test_a_body_naming_no_one_or_two_people_is_refused(
 
 
 @pytest.fixture
-async def acting(settings: Settings, storage: SqlStorage) -> AsyncIterator[httpx.AsyncClient]:
+async def acting(settings: Settings, storage: Storage) -> AsyncIterator[httpx.AsyncClient]:
     """A client whose actor a test chooses (``client.app.state.acting``)."""
     app = create_app(settings, container=build_container(settings, storage=storage))
 
@@ -213,7 +213,7 @@ async def test_an_organizer_registers_a_new_person_for_its_own_event(
 
 
 async def test_an_organizer_cannot_register_people_for_another_event(
-    acting: httpx.AsyncClient, storage: SqlStorage
+    acting: httpx.AsyncClient, storage: Storage
 ) -> None:
     person = await create_user(acting)
     event = await create_event(acting)
@@ -226,7 +226,7 @@ async def test_an_organizer_cannot_register_people_for_another_event(
 
 
 async def test_a_viewer_cannot_register_by_email(
-    acting: httpx.AsyncClient, storage: SqlStorage
+    acting: httpx.AsyncClient, storage: Storage
 ) -> None:
     event = await create_event(acting)
     acting.app.state.acting = Actor(id="t:v", role=Role.VIEWER, label="v")  # type: ignore[attr-defined]

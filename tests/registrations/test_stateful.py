@@ -4,9 +4,9 @@ Random sequences of register (one by one, or several in one batch) / cancel /
 change capacity / toggle the waitlist / check in / soft delete / restore, run
 through the HTTP API, are
 compared step by step with a plain Python model. After every step the
-invariants are checked against the database itself: registered <= capacity,
-the waitlist is FIFO and gap-free, nobody is both registered and waitlisted,
-and every user's counters equal a recount.
+invariants are checked against the database itself (through the storage, so on every
+backend, DynamoDB too): registered <= capacity, the waitlist is FIFO and gap-free,
+nobody is both registered and waitlisted, and every user's counters equal a recount.
 """
 
 from __future__ import annotations
@@ -17,17 +17,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-import sqlalchemy as sa
 from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 
 from eventcrm.app import create_app
-from eventcrm.bootstrap import build_container, build_storage
+from eventcrm.bootstrap import build_backend_storage, build_container
+from eventcrm.registrations.domain import RegistrationStatus, Role
 from eventcrm.settings import Settings
-from eventcrm.storage.sql.tables import events, metadata, registrations, users
 from tests.support.auth import ADMIN_HEADERS, seed_admin_key
+from tests.support.databases import empty, registrations_of, stored_event, stored_users
 
 EVENTS = ("e0", "e1")
 PEOPLE = tuple(f"p{i}" for i in range(6))
@@ -52,7 +52,7 @@ class RegistrationMachine(RuleBasedStateMachine):
     def __init__(self, app_settings: Settings) -> None:
         super().__init__()
         self.loop = asyncio.new_event_loop()
-        self.storage = build_storage(app_settings)
+        self.storage = build_backend_storage(app_settings)
         container = build_container(app_settings, storage=self.storage)
         self.batcher = container.registrations
         app = create_app(app_settings, container=container)
@@ -89,9 +89,7 @@ class RegistrationMachine(RuleBasedStateMachine):
     def teardown(self) -> None:
         async def clean() -> None:
             await self.client.aclose()
-            async with self.storage.engine.begin() as conn:
-                for table in reversed(metadata.sorted_tables):
-                    await conn.execute(table.delete())
+            await empty(self.storage)
             await self.storage.close()
 
         self.run(clean())
@@ -226,42 +224,33 @@ class RegistrationMachine(RuleBasedStateMachine):
         self.run(self._check())
 
     async def _check(self) -> None:
-        async with self.storage.engine.connect() as conn:
-            for event_id, m in self.model.items():
-                row = (await conn.execute(sa.select(events).where(events.c.id == event_id))).one()
-                assert row.capacity == m.capacity
-                assert row.registered_count == len(m.registered)
-                assert row.waitlist_count == len(m.waitlist)
-                assert row.capacity is None or row.registered_count <= row.capacity
-                regs = (
-                    await conn.execute(
-                        sa.select(registrations).where(
-                            registrations.c.event_id == event_id,
-                            registrations.c.role == "attendee",
-                        )
-                    )
-                ).all()
-                assert sorted(r.user_id for r in regs if r.status == "registered") == sorted(
-                    m.registered
-                )
-                waitlisted = sorted(
-                    (r.waitlist_seq, r.user_id) for r in regs if r.status == "waitlisted"
-                )
-                assert [user for _, user in waitlisted] == list(m.waitlist)  # FIFO
-                assert {r.user_id for r in regs if r.checked_in_at} == m.checked_in
-            # Gap-free positions as the API reports them.
-            for event_id, m in self.model.items():
-                if m.deleted:
-                    continue
-                for position, person in enumerate(m.waitlist, start=1):
-                    response = await self.client.get(f"/api/v1/users/{person}/waitlists")
-                    places = {i["eventId"]: i["waitlistPosition"] for i in response.json()["items"]}
-                    assert places[event_id] == position
-            # Counters equal a recount over live events.
-            counters = {
-                r.id: (r.events_hosted, r.events_attended)
-                for r in (await conn.execute(sa.select(users))).all()
-            }
+        for event_id, m in self.model.items():
+            event = await stored_event(self.storage, event_id)
+            assert event.capacity == m.capacity
+            assert event.registered_count == len(m.registered)
+            assert event.waitlist_count == len(m.waitlist)
+            assert event.capacity is None or event.registered_count <= event.capacity
+            regs = await registrations_of(self.storage, event_id, role=Role.ATTENDEE)
+            registered = [r.user_id for r in regs if r.status is RegistrationStatus.REGISTERED]
+            assert sorted(registered) == sorted(m.registered)
+            waitlisted = sorted(
+                (r.waitlist_seq or 0, r.user_id)
+                for r in regs
+                if r.status is RegistrationStatus.WAITLISTED
+            )
+            assert [user for _, user in waitlisted] == list(m.waitlist)  # FIFO
+            assert {r.user_id for r in regs if r.checked_in_at} == m.checked_in
+        # Gap-free positions as the API reports them.
+        for event_id, m in self.model.items():
+            if m.deleted:
+                continue
+            for position, person in enumerate(m.waitlist, start=1):
+                response = await self.client.get(f"/api/v1/users/{person}/waitlists")
+                places = {i["eventId"]: i["waitlistPosition"] for i in response.json()["items"]}
+                assert places[event_id] == position
+        # Counters equal a recount over live events.
+        stored = await stored_users(self.storage, [*PEOPLE, HOST])
+        counters = {u.id: (u.events_hosted, u.events_attended) for u in stored.values()}
         for person in PEOPLE:
             attended = sum(
                 1 for m in self.model.values() if not m.deleted and person in m.registered
@@ -271,18 +260,21 @@ class RegistrationMachine(RuleBasedStateMachine):
         assert counters[HOST] == (hosted, 0)
 
 
-def test_registrations_match_a_simple_model(settings: Settings) -> None:
+def test_registrations_match_a_simple_model(settings: Settings, backend: str) -> None:
     class OnTheTestDatabase(RegistrationMachine):
         def __init__(self) -> None:
             super().__init__(settings)
 
-    run_state_machine_as_test(OnTheTestDatabase, settings=settings_for_ci())
+    run_state_machine_as_test(OnTheTestDatabase, settings=settings_for_ci(backend))
 
 
-def settings_for_ci() -> Any:
+def settings_for_ci(backend: str = "sqlite") -> Any:
+    # DynamoDB's test server answers one request at a time (every step and every
+    # invariant check costs tens of requests): fewer, shorter runs keep it to a minute.
+    dynamodb = backend == "dynamodb"
     return hypothesis_settings(
-        max_examples=15,
-        stateful_step_count=30,
+        max_examples=6 if dynamodb else 15,
+        stateful_step_count=20 if dynamodb else 30,
         deadline=None,
         suppress_health_check=[HealthCheck.too_slow],
     )

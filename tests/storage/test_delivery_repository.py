@@ -17,6 +17,7 @@ from eventcrm.campaigns.domain import (
 )
 from eventcrm.kit.filters import Condition, Op
 from eventcrm.storage.ports import Storage
+from tests.support.databases import add_users
 from tests.support.factories import make_user
 
 NOW = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
@@ -41,9 +42,8 @@ def _campaign(campaign_id: str = "c1") -> Campaign:
 
 async def _setup(storage: Storage, n: int, **user_fields: object) -> list[str]:
     users = [make_user(**user_fields) for _ in range(n)]
+    await add_users(storage, users)
     async with storage.unit_of_work(write=True) as uow:
-        for u in users:
-            await uow.users.add(u)
         await uow.campaigns.add(_campaign())
         await uow.deliveries.freeze(
             campaign_id="c1",

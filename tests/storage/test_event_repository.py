@@ -24,6 +24,10 @@ from tests.support.factories import make_category, make_event, make_registration
 T0 = datetime(2026, 6, 1, 18, 0, tzinfo=UTC)
 LIVE = Condition("deleted_at", Op.IS_NULL, True)
 
+#: The schema's CHECK constraints, under every write the adapter makes: SQL only (DynamoDB
+#: has no schema; its adapter's conditional writes are tested through the ports).
+SQL_CHECK = pytest.mark.sql("a SQL CHECK constraint, exercised with a raw UPDATE")
+
 
 async def stored_event(storage: Storage, event_id: str) -> Event | None:
     async with storage.unit_of_work(write=False) as uow:
@@ -403,6 +407,7 @@ async def test_waitlist_sequences_are_per_event(storage: Storage) -> None:
         assert await uow.events.join_waitlist(b.id) == (1, 1)
 
 
+@SQL_CHECK
 async def test_the_database_refuses_more_registered_than_capacity(storage: SqlStorage) -> None:
     """Even a write that bypasses take_seat cannot oversell: a CHECK constraint refuses it."""
     event = make_event(capacity=2)
@@ -416,6 +421,7 @@ async def test_the_database_refuses_more_registered_than_capacity(storage: SqlSt
     assert got.registered_count == 0
 
 
+@SQL_CHECK
 async def test_the_database_refuses_lowering_capacity_below_registered(
     storage: SqlStorage,
 ) -> None:
@@ -431,6 +437,7 @@ async def test_the_database_refuses_lowering_capacity_below_registered(
             await conn.execute(shrink)
 
 
+@SQL_CHECK
 async def test_the_database_refuses_a_negative_capacity(storage: SqlStorage) -> None:
     event = make_event(capacity=2)
     await store(storage, event)
@@ -443,6 +450,7 @@ async def test_the_database_refuses_a_negative_capacity(storage: SqlStorage) -> 
             )
 
 
+@SQL_CHECK
 async def test_the_database_refuses_negative_counts(storage: SqlStorage) -> None:
     event = make_event(capacity=None)
     await store(storage, event)
@@ -624,7 +632,7 @@ async def test_count_applies_the_host_predicate(storage: Storage) -> None:
         assert await uow.events.count(where=Condition("host_id", Op.EQ, host.id)) == 1
 
 
-async def test_stored_times_are_utc_whatever_the_input_offset(storage: SqlStorage) -> None:
+async def test_stored_times_are_utc_whatever_the_input_offset(storage: Storage) -> None:
     start = datetime(2026, 6, 1, 20, 0, tzinfo=UTC)
     paris = start.astimezone(ZoneInfo("Europe/Paris"))
     event = make_event(start_at=paris, end_at=paris + timedelta(hours=1))
@@ -633,6 +641,13 @@ async def test_stored_times_are_utc_whatever_the_input_offset(storage: SqlStorag
     assert got is not None
     assert got.start_at == start
     assert got.start_at.utcoffset() == timedelta(0)
+
+
+@pytest.mark.sql("compares the stored column in a SQL query")
+async def test_a_stored_time_matches_its_utc_instant_in_sql(storage: SqlStorage) -> None:
+    start = datetime(2026, 6, 1, 20, 0, tzinfo=UTC)
+    paris = start.astimezone(ZoneInfo("Europe/Paris"))
+    await store(storage, make_event(start_at=paris, end_at=paris + timedelta(hours=1)))
     async with storage.engine.connect() as conn:
         found = await conn.scalar(
             sa.select(sa.func.count())

@@ -14,6 +14,8 @@ from eventcrm.storage.sql.migrate import apply_migrations
 from eventcrm.storage.sql.storage import SqlStorage
 from tests.conftest import _run_sql, postgres_url
 
+pytestmark = pytest.mark.sql("an Alembic migration of the SQL schema")
+
 
 @pytest.fixture
 async def fresh(settings: Settings) -> AsyncIterator[SqlStorage]:

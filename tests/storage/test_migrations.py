@@ -38,11 +38,13 @@ from eventcrm.storage.sql.migrate import (
 from eventcrm.storage.sql.tables import metadata
 from tests.conftest import (
     _TRIGRAMS_IN_PUBLIC,
-    BACKENDS,
     _require_postgres,
     _run_sql,
     postgres_url,
 )
+from tests.support.databases import SQL_BACKENDS
+
+pytestmark = pytest.mark.sql("Alembic migrations of the SQL schema")
 
 SCRIPTS = ScriptDirectory.from_config(alembic_config())
 
@@ -109,7 +111,7 @@ async def _revision(settings: Settings) -> str | None:
         await storage.close()
 
 
-@pytest.fixture(params=BACKENDS)
+@pytest.fixture(params=SQL_BACKENDS)
 def empty_database(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Settings]:

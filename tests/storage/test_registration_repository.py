@@ -19,6 +19,11 @@ from tests.support.factories import make_event, make_registration, make_user, st
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 REGISTERED, WAITLISTED = RegistrationStatus.REGISTERED, RegistrationStatus.WAITLISTED
 
+#: The schema's own constraints, last line of defence under the service's rules: SQL's
+#: IntegrityError. (DynamoDB has no schema; its adapter's conditions are tested through
+#: the service and the API.)
+SQL_CONSTRAINT = pytest.mark.sql("a SQL constraint raising IntegrityError")
+
 
 def waitlisted(event_id: str, user_id: str, seq: int, **overrides: object) -> Registration:
     return make_registration(event_id, user_id, status=WAITLISTED, waitlist_seq=seq, **overrides)
@@ -142,6 +147,7 @@ async def test_delete_removes_only_the_given_pair(storage: Storage) -> None:
     assert await get(storage, event.id, b.id) == rb
 
 
+@SQL_CONSTRAINT
 async def test_the_database_refuses_a_second_registration_for_the_same_pair(
     storage: Storage,
 ) -> None:
@@ -151,6 +157,7 @@ async def test_the_database_refuses_a_second_registration_for_the_same_pair(
         await store(storage, make_registration(event.id, user.id, role=Role.HOST))
 
 
+@SQL_CONSTRAINT
 async def test_the_database_refuses_a_waitlisted_registration_without_a_sequence(
     storage: Storage,
 ) -> None:
@@ -160,6 +167,7 @@ async def test_the_database_refuses_a_waitlisted_registration_without_a_sequence
         await store(storage, make_registration(event.id, user.id, status=WAITLISTED))
 
 
+@SQL_CONSTRAINT
 async def test_the_database_refuses_two_waitlist_entries_with_one_sequence(
     storage: Storage,
 ) -> None:

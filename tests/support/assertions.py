@@ -5,15 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
-import sqlalchemy as sa
 
-from eventcrm.storage.sql.storage import SqlStorage
-from eventcrm.storage.sql.tables import metadata
+from eventcrm.storage.ports import Storage
+from tests.support.databases import snapshot
 
 PROBLEM_JSON = "application/problem+json"
 PROBLEM_TYPE = "urn:eventcrm:problem:"
-
-Snapshot = dict[str, list[tuple[Any, ...]]]
 
 
 def assert_problem(
@@ -44,22 +41,9 @@ def assert_problem(
     return body
 
 
-async def snapshot(storage: SqlStorage) -> Snapshot:
-    """Every row of every table, in primary-key order: what "nothing changed" compares.
-    A key's ``last_used_at`` is left out: authenticating any request (a refused one
-    too) may record it, at most once a minute."""
-    rows: Snapshot = {}
-    async with storage.engine.connect() as conn:
-        for table in metadata.sorted_tables:
-            columns = [c for c in table.columns if c.name != "last_used_at"]
-            query = sa.select(*columns).order_by(*table.primary_key.columns)
-            rows[table.name] = [tuple(r) for r in (await conn.execute(query)).all()]
-    return rows
-
-
 async def assert_refused(
     client: httpx.AsyncClient,
-    storage: SqlStorage,
+    storage: Storage,
     method: str,
     url: str,
     *,

@@ -12,7 +12,7 @@ import pytest
 from eventcrm.app import create_app
 from eventcrm.bootstrap import build_container
 from eventcrm.settings import Settings
-from eventcrm.storage.sql.storage import SqlStorage
+from eventcrm.storage.ports import Storage
 from tests.support.auth import ADMIN_HEADERS, seed_admin_key
 from tests.support.factories import create_template, create_user
 
@@ -75,7 +75,7 @@ async def test_a_put_does_not_evaluate_the_template(client: httpx.AsyncClient) -
 
 @pytest.fixture
 async def slow_render_client(
-    settings: Settings, storage: SqlStorage
+    settings: Settings, storage: Storage
 ) -> AsyncIterator[httpx.AsyncClient]:
     """An app whose renders may run for 3 s (so one is still running when probed)."""
     slow = settings.model_copy(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import httpx
 
-from eventcrm.storage.sql.storage import SqlStorage
+from eventcrm.storage.ports import Storage
 from eventcrm.unsubscribe.tokens import UnsubscribeLinks
 from tests.support.assertions import assert_refused
 from tests.support.factories import create_user
@@ -89,7 +89,7 @@ async def test_unsubscribing_twice_is_harmless(client: httpx.AsyncClient) -> Non
 
 
 async def test_the_opt_out_is_writable_and_kept_when_put_omits_it(
-    client: httpx.AsyncClient, storage: SqlStorage
+    client: httpx.AsyncClient, storage: Storage
 ) -> None:
     user = await create_user(client, emailOptOut=True)
     assert user["emailOptOut"] is True

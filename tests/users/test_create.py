@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
-from eventcrm.storage.sql.storage import SqlStorage
+from eventcrm.storage.ports import Storage
 from tests.support.assertions import assert_refused
 from tests.support.auth import ADMIN
 from tests.support.factories import create_user, user_payload
@@ -119,7 +119,7 @@ async def test_create_keeps_a_client_id_matching_the_pattern(
     "client_id", ["", "has space", "x" * 65, "dot.ted", "sla/sh", "ünïcode", "semi;colon"]
 )
 async def test_create_rejects_a_client_id_not_matching_the_pattern(
-    client: httpx.AsyncClient, storage: SqlStorage, client_id: str
+    client: httpx.AsyncClient, storage: Storage, client_id: str
 ) -> None:
     await assert_refused(
         client, storage, "POST", USERS, json=user_payload(id=client_id), status=422, field="id"
@@ -144,7 +144,7 @@ async def test_create_normalises_the_phone_number_to_e164(
 
 
 async def test_create_with_an_email_taken_in_another_case_is_a_conflict(
-    client: httpx.AsyncClient, storage: SqlStorage
+    client: httpx.AsyncClient, storage: Storage
 ) -> None:
     await create_user(client, email="ada@example.com")
     body = await assert_refused(
@@ -161,7 +161,7 @@ async def test_create_with_an_email_taken_in_another_case_is_a_conflict(
 
 
 async def test_create_with_a_taken_id_is_a_conflict(
-    client: httpx.AsyncClient, storage: SqlStorage
+    client: httpx.AsyncClient, storage: Storage
 ) -> None:
     await create_user(client, id="ada")
     body = await assert_refused(

@@ -7,14 +7,14 @@ from typing import Any
 import httpx
 import pytest
 
-from eventcrm.storage.sql.storage import SqlStorage
+from eventcrm.storage.ports import Storage
 from tests.support.assertions import assert_refused
 from tests.support.factories import create_user, user_payload
 from tests.support.users_api import USERS
 
 
 async def test_malformed_json_is_a_400_naming_the_body(
-    client: httpx.AsyncClient, storage: SqlStorage
+    client: httpx.AsyncClient, storage: Storage
 ) -> None:
     body = await assert_refused(
         client,
@@ -29,9 +29,7 @@ async def test_malformed_json_is_a_400_naming_the_body(
     assert body["type"].endswith("malformed_json")
 
 
-async def test_a_json_array_body_is_rejected(
-    client: httpx.AsyncClient, storage: SqlStorage
-) -> None:
+async def test_a_json_array_body_is_rejected(client: httpx.AsyncClient, storage: Storage) -> None:
     await assert_refused(
         client, storage, "POST", USERS, json=[user_payload()], status=422, field="body"
     )
@@ -51,7 +49,7 @@ async def test_a_json_array_body_is_rejected(
     ],
 )
 async def test_a_wrong_type_is_rejected_naming_the_field(
-    client: httpx.AsyncClient, storage: SqlStorage, field: str, value: Any
+    client: httpx.AsyncClient, storage: Storage, field: str, value: Any
 ) -> None:
     await assert_refused(
         client,
@@ -66,7 +64,7 @@ async def test_a_wrong_type_is_rejected_naming_the_field(
 
 
 async def test_a_missing_first_name_is_rejected(
-    client: httpx.AsyncClient, storage: SqlStorage
+    client: httpx.AsyncClient, storage: Storage
 ) -> None:
     # The first name is the one required field (a last name and an email are optional).
     payload = user_payload()
@@ -78,7 +76,7 @@ async def test_a_missing_first_name_is_rejected(
 
 @pytest.mark.parametrize("field", ["firstName"])
 async def test_a_blank_first_name_is_rejected(
-    client: httpx.AsyncClient, storage: SqlStorage, field: str
+    client: httpx.AsyncClient, storage: Storage, field: str
 ) -> None:
     await assert_refused(
         client, storage, "POST", USERS, json=user_payload(**{field: "   "}), status=422, field=field
@@ -86,7 +84,7 @@ async def test_a_blank_first_name_is_rejected(
 
 
 async def test_an_unknown_body_field_is_rejected_by_name(
-    client: httpx.AsyncClient, storage: SqlStorage
+    client: httpx.AsyncClient, storage: Storage
 ) -> None:
     body = await assert_refused(
         client,
@@ -104,7 +102,7 @@ async def test_an_unknown_body_field_is_rejected_by_name(
     "field", ["eventsHosted", "eventsAttended", "createdAt", "updatedAt", "events_attended"]
 )
 async def test_create_rejects_read_only_fields(
-    client: httpx.AsyncClient, storage: SqlStorage, field: str
+    client: httpx.AsyncClient, storage: Storage, field: str
 ) -> None:
     value = 5 if "events" in field else "2020-01-01T00:00:00Z"
     body = await assert_refused(
@@ -124,7 +122,7 @@ async def test_create_rejects_read_only_fields(
     ["not-an-email", "ada@", "@example.com", "ada lovelace@example.com", "ada@@example.com", ""],
 )
 async def test_an_invalid_email_is_rejected(
-    client: httpx.AsyncClient, storage: SqlStorage, email: str
+    client: httpx.AsyncClient, storage: Storage, email: str
 ) -> None:
     await assert_refused(
         client, storage, "POST", USERS, json=user_payload(email=email), status=422, field="email"
@@ -135,7 +133,7 @@ async def test_an_invalid_email_is_rejected(
     "phone", ["12345", "+1 555", "call me", "+999 1234 5678", "5125550100", "+1 512 555 01000"]
 )
 async def test_an_invalid_phone_number_is_rejected(
-    client: httpx.AsyncClient, storage: SqlStorage, phone: str
+    client: httpx.AsyncClient, storage: Storage, phone: str
 ) -> None:
     await assert_refused(
         client,
@@ -150,7 +148,7 @@ async def test_an_invalid_phone_number_is_rejected(
 
 @pytest.mark.parametrize("avatar", ["not a url", "ftp://example.com/a.png", "example.com/a.png"])
 async def test_an_invalid_avatar_url_is_rejected(
-    client: httpx.AsyncClient, storage: SqlStorage, avatar: str
+    client: httpx.AsyncClient, storage: Storage, avatar: str
 ) -> None:
     await assert_refused(
         client, storage, "POST", USERS, json=user_payload(avatar=avatar), status=422, field="avatar"
@@ -173,7 +171,7 @@ async def test_an_invalid_avatar_url_is_rejected(
     ],
 )
 async def test_an_over_long_string_is_rejected(
-    client: httpx.AsyncClient, storage: SqlStorage, field: str, value: str
+    client: httpx.AsyncClient, storage: Storage, field: str, value: str
 ) -> None:
     await assert_refused(
         client, storage, "POST", USERS, json=user_payload(**{field: value}), status=422, field=field

@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from eventcrm.storage.sql.storage import SqlStorage
+from eventcrm.storage.ports import Storage
 from tests.support.assertions import assert_problem, assert_refused
 from tests.support.factories import create_event, create_user, register
 
@@ -411,7 +411,7 @@ async def test_restoring_an_event_serves_its_waitlist_into_seats_freed_meanwhile
 
 
 async def test_deleting_an_unknown_user_is_404_and_changes_nothing(
-    client: httpx.AsyncClient, storage: SqlStorage
+    client: httpx.AsyncClient, storage: Storage
 ) -> None:
     await assert_refused(client, storage, "DELETE", f"{USERS}/ghost", status=404)
 

@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from eventcrm.storage.sql.storage import SqlStorage
+from eventcrm.storage.ports import Storage
 from tests.support.factories import create_user, make_user, store
 from tests.support.users_api import USERS, full_payload, ids
 
@@ -37,9 +37,7 @@ async def test_list_of_an_empty_database_is_an_empty_last_page(client: httpx.Asy
     assert (body["items"], body["nextCursor"], body.get("total")) == ([], None, None)
 
 
-async def test_list_defaults_to_oldest_first(
-    client: httpx.AsyncClient, storage: SqlStorage
-) -> None:
+async def test_list_defaults_to_oldest_first(client: httpx.AsyncClient, storage: Storage) -> None:
     await store(
         storage,
         make_user(id="b", created_at=T0 + timedelta(hours=2)),
@@ -59,7 +57,7 @@ async def test_list_items_are_camel_case_users(client: httpx.AsyncClient) -> Non
     [("company", "company"), ("job_title", "job_title"), ("city", "city"), ("state", "state")],
 )
 async def test_a_text_filter_matches_exactly_ignoring_case(
-    client: httpx.AsyncClient, storage: SqlStorage, param: str, attribute: str
+    client: httpx.AsyncClient, storage: Storage, param: str, attribute: str
 ) -> None:
     await store(
         storage,
@@ -77,7 +75,7 @@ async def test_a_text_filter_matches_exactly_ignoring_case(
     [("company", "company"), ("job_title", "job_title"), ("city", "city"), ("state", "state")],
 )
 async def test_a_repeated_text_filter_matches_any_of_its_values(
-    client: httpx.AsyncClient, storage: SqlStorage, param: str, attribute: str
+    client: httpx.AsyncClient, storage: Storage, param: str, attribute: str
 ) -> None:
     await store(
         storage,
@@ -91,7 +89,7 @@ async def test_a_repeated_text_filter_matches_any_of_its_values(
 
 
 async def test_filters_on_different_fields_must_all_match(
-    client: httpx.AsyncClient, storage: SqlStorage
+    client: httpx.AsyncClient, storage: Storage
 ) -> None:
     await store(
         storage,
@@ -104,7 +102,7 @@ async def test_filters_on_different_fields_must_all_match(
 
 
 async def test_q_matches_each_word_in_first_name_last_name_or_email(
-    client: httpx.AsyncClient, storage: SqlStorage
+    client: httpx.AsyncClient, storage: Storage
 ) -> None:
     await store(
         storage,
@@ -119,7 +117,7 @@ async def test_q_matches_each_word_in_first_name_last_name_or_email(
 
 
 async def test_q_treats_like_wildcards_literally(
-    client: httpx.AsyncClient, storage: SqlStorage
+    client: httpx.AsyncClient, storage: Storage
 ) -> None:
     await store(
         storage,
@@ -134,7 +132,7 @@ async def test_q_treats_like_wildcards_literally(
 
 @pytest.mark.parametrize("counter", ["events_hosted", "events_attended"])
 async def test_min_and_max_event_counts_are_inclusive(
-    client: httpx.AsyncClient, storage: SqlStorage, counter: str
+    client: httpx.AsyncClient, storage: Storage, counter: str
 ) -> None:
     await store(storage, *(make_user(id=f"u{n}", **{counter: n}) for n in range(5)))
     response = await client.get(USERS, params={f"min_{counter}": 1, f"max_{counter}": 3})
@@ -144,7 +142,7 @@ async def test_min_and_max_event_counts_are_inclusive(
 
 
 async def test_created_after_is_inclusive_and_created_before_exclusive(
-    client: httpx.AsyncClient, storage: SqlStorage
+    client: httpx.AsyncClient, storage: Storage
 ) -> None:
     await store(
         storage, *(make_user(id=f"u{h}", created_at=T0 + timedelta(hours=h)) for h in range(4))
@@ -161,7 +159,7 @@ async def test_created_after_is_inclusive_and_created_before_exclusive(
 
 
 async def test_created_after_compares_instants_across_time_zones(
-    client: httpx.AsyncClient, storage: SqlStorage
+    client: httpx.AsyncClient, storage: Storage
 ) -> None:
     await store(
         storage,
@@ -174,7 +172,7 @@ async def test_created_after_compares_instants_across_time_zones(
 
 
 async def test_a_created_range_mixing_naive_and_offset_times_is_accepted(
-    client: httpx.AsyncClient, storage: SqlStorage
+    client: httpx.AsyncClient, storage: Storage
 ) -> None:
     await store(storage, make_user(id="u1", created_at=T0))
     response = await client.get(
@@ -185,7 +183,7 @@ async def test_a_created_range_mixing_naive_and_offset_times_is_accepted(
 
 
 async def test_sort_orders_by_each_key_in_turn_ignoring_case(
-    client: httpx.AsyncClient, storage: SqlStorage
+    client: httpx.AsyncClient, storage: Storage
 ) -> None:
     await store(
         storage,
@@ -199,14 +197,14 @@ async def test_sort_orders_by_each_key_in_turn_ignoring_case(
 
 
 async def test_sort_accepts_camel_case_field_names(
-    client: httpx.AsyncClient, storage: SqlStorage
+    client: httpx.AsyncClient, storage: Storage
 ) -> None:
     await store(storage, make_user(id="u1", events_hosted=1), make_user(id="u2", events_hosted=2))
     assert ids(await client.get(USERS, params={"sort": "-eventsHosted"})) == ["u2", "u1"]
 
 
 async def test_ties_in_the_sort_are_broken_by_id_in_the_direction_of_the_last_key(
-    client: httpx.AsyncClient, storage: SqlStorage
+    client: httpx.AsyncClient, storage: Storage
 ) -> None:
     await store(storage, *(make_user(id=i, company="Acme") for i in ("c", "a", "b")))
     assert ids(await client.get(USERS, params={"sort": "company"})) == ["a", "b", "c"]
@@ -214,7 +212,7 @@ async def test_ties_in_the_sort_are_broken_by_id_in_the_direction_of_the_last_ke
 
 
 async def test_limit_caps_the_page_and_a_cursor_follows(
-    client: httpx.AsyncClient, storage: SqlStorage
+    client: httpx.AsyncClient, storage: Storage
 ) -> None:
     await store(storage, *(make_user(id=f"u{n}") for n in range(3)))
     response = await client.get(USERS, params={"limit": 2})
@@ -223,14 +221,14 @@ async def test_limit_caps_the_page_and_a_cursor_follows(
 
 
 async def test_the_default_page_holds_twenty_users(
-    client: httpx.AsyncClient, storage: SqlStorage
+    client: httpx.AsyncClient, storage: Storage
 ) -> None:
     await store(storage, *(make_user(id=f"u{n:02d}") for n in range(21)))
     assert len(ids(await client.get(USERS))) == 20
 
 
 async def test_a_full_last_page_has_no_next_cursor(
-    client: httpx.AsyncClient, storage: SqlStorage
+    client: httpx.AsyncClient, storage: Storage
 ) -> None:
     await store(storage, *(make_user(id=f"u{n}") for n in range(4)))
     pages = await walk(client, {"limit": 2})
@@ -238,7 +236,7 @@ async def test_a_full_last_page_has_no_next_cursor(
 
 
 async def test_walking_all_pages_yields_every_user_once_in_sort_order(
-    client: httpx.AsyncClient, storage: SqlStorage
+    client: httpx.AsyncClient, storage: Storage
 ) -> None:
     await store(
         storage,
@@ -260,7 +258,7 @@ async def test_walking_all_pages_yields_every_user_once_in_sort_order(
     assert len(set(everything)) == 17
 
 
-async def test_pages_keep_the_filter(client: httpx.AsyncClient, storage: SqlStorage) -> None:
+async def test_pages_keep_the_filter(client: httpx.AsyncClient, storage: Storage) -> None:
     await store(
         storage, *(make_user(id=f"u{n:02d}", city=("Austin", "Boston")[n % 2]) for n in range(9))
     )
@@ -269,7 +267,7 @@ async def test_pages_keep_the_filter(client: httpx.AsyncClient, storage: SqlStor
 
 
 async def test_include_total_counts_every_match_not_just_the_page(
-    client: httpx.AsyncClient, storage: SqlStorage
+    client: httpx.AsyncClient, storage: Storage
 ) -> None:
     await store(
         storage, *(make_user(id=f"u{n}", city=("Austin", "Boston")[n % 2]) for n in range(7))

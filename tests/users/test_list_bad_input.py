@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from eventcrm.storage.sql.storage import SqlStorage
+from eventcrm.storage.ports import Storage
 from tests.support.assertions import assert_refused
 from tests.support.factories import create_user, make_user, store
 from tests.support.users_api import USERS
@@ -13,7 +13,7 @@ from tests.support.users_api import USERS
 
 @pytest.mark.parametrize("limit", ["101", "0", "-1", "ten", "1.5"])
 async def test_a_limit_outside_1_to_100_is_rejected(
-    client: httpx.AsyncClient, storage: SqlStorage, limit: str
+    client: httpx.AsyncClient, storage: Storage, limit: str
 ) -> None:
     await assert_refused(
         client,
@@ -29,7 +29,7 @@ async def test_a_limit_outside_1_to_100_is_rejected(
 
 @pytest.mark.parametrize("cursor", ["garbage", "eyJzIjoiY3JlYXRlZF9hdCJ9", "a.b", ".", "🙂"])
 async def test_an_invalid_cursor_is_a_400(
-    client: httpx.AsyncClient, storage: SqlStorage, cursor: str
+    client: httpx.AsyncClient, storage: Storage, cursor: str
 ) -> None:
     await create_user(client)
     await assert_refused(
@@ -44,9 +44,7 @@ async def test_an_invalid_cursor_is_a_400(
     )
 
 
-async def test_an_over_long_cursor_is_rejected(
-    client: httpx.AsyncClient, storage: SqlStorage
-) -> None:
+async def test_an_over_long_cursor_is_rejected(client: httpx.AsyncClient, storage: Storage) -> None:
     # No cursor this service issues comes near the length limit.
     await assert_refused(
         client, storage, "GET", USERS, params={"cursor": "x" * 2049}, status=422, field="cursor"
@@ -66,7 +64,7 @@ def tampered(cursor: str) -> list[str]:
     ]
 
 
-async def test_a_tampered_cursor_is_a_400(client: httpx.AsyncClient, storage: SqlStorage) -> None:
+async def test_a_tampered_cursor_is_a_400(client: httpx.AsyncClient, storage: Storage) -> None:
     await store(storage, *(make_user(id=f"u{n}") for n in range(3)))
     cursor = (await client.get(USERS, params={"limit": 1})).json()["nextCursor"]
     for forged in tampered(cursor):
@@ -82,7 +80,7 @@ async def test_a_tampered_cursor_is_a_400(client: httpx.AsyncClient, storage: Sq
 
 
 async def test_a_cursor_reused_with_a_different_sort_is_a_400(
-    client: httpx.AsyncClient, storage: SqlStorage
+    client: httpx.AsyncClient, storage: Storage
 ) -> None:
     await store(storage, *(make_user(id=f"u{n}") for n in range(3)))
     cursor = (await client.get(USERS, params={"limit": 1, "sort": "last_name"})).json()[
@@ -102,7 +100,7 @@ async def test_a_cursor_reused_with_a_different_sort_is_a_400(
 
 @pytest.mark.parametrize("sort", ["password", "id", "last_name,nope", "avatar", "-", "city,"])
 async def test_an_unknown_sort_field_is_rejected(
-    client: httpx.AsyncClient, storage: SqlStorage, sort: str
+    client: httpx.AsyncClient, storage: Storage, sort: str
 ) -> None:
     await assert_refused(
         client,
@@ -117,7 +115,7 @@ async def test_an_unknown_sort_field_is_rejected(
 
 
 async def test_a_sort_field_given_twice_is_rejected(
-    client: httpx.AsyncClient, storage: SqlStorage
+    client: httpx.AsyncClient, storage: Storage
 ) -> None:
     await assert_refused(
         client, storage, "GET", USERS, params={"sort": "city,-city"}, status=422, field="sort"
@@ -125,7 +123,7 @@ async def test_a_sort_field_given_twice_is_rejected(
 
 
 async def test_an_unknown_query_parameter_is_rejected_by_name(
-    client: httpx.AsyncClient, storage: SqlStorage
+    client: httpx.AsyncClient, storage: Storage
 ) -> None:
     body = await assert_refused(
         client,
@@ -151,7 +149,7 @@ async def test_an_unknown_query_parameter_is_rejected_by_name(
 )
 async def test_a_range_whose_minimum_exceeds_its_maximum_is_rejected(
     client: httpx.AsyncClient,
-    storage: SqlStorage,
+    storage: Storage,
     low: str,
     high: str,
     low_value: str,
@@ -181,7 +179,7 @@ async def test_a_range_whose_minimum_exceeds_its_maximum_is_rejected(
     ],
 )
 async def test_a_malformed_query_parameter_is_rejected_by_name(
-    client: httpx.AsyncClient, storage: SqlStorage, param: str, value: str
+    client: httpx.AsyncClient, storage: Storage, param: str, value: str
 ) -> None:
     await assert_refused(
         client,
@@ -196,7 +194,7 @@ async def test_a_malformed_query_parameter_is_rejected_by_name(
 
 
 async def test_an_over_long_value_of_a_repeated_filter_is_rejected_by_position(
-    client: httpx.AsyncClient, storage: SqlStorage
+    client: httpx.AsyncClient, storage: Storage
 ) -> None:
     await assert_refused(
         client,

@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 import pytest
 
-from eventcrm.storage.sql.storage import SqlStorage
+from eventcrm.storage.ports import Storage
 from tests.support.assertions import assert_refused
 from tests.support.factories import make_user, store
 from tests.support.users_api import ids
@@ -16,7 +16,7 @@ SEARCH = "/api/v1/users/search"
 
 
 async def test_search_selects_users_by_a_filter_expression(
-    client: httpx.AsyncClient, storage: SqlStorage
+    client: httpx.AsyncClient, storage: Storage
 ) -> None:
     await store(
         storage,
@@ -42,14 +42,14 @@ async def test_search_selects_users_by_a_filter_expression(
 
 
 async def test_search_without_a_filter_lists_everyone(
-    client: httpx.AsyncClient, storage: SqlStorage
+    client: httpx.AsyncClient, storage: Storage
 ) -> None:
     await store(storage, make_user(id="u1"), make_user(id="u2"))
     assert sorted(ids(await client.post(SEARCH, json={}))) == ["u1", "u2"]
 
 
 async def test_search_accepts_camel_case_field_names_in_the_filter(
-    client: httpx.AsyncClient, storage: SqlStorage
+    client: httpx.AsyncClient, storage: Storage
 ) -> None:
     await store(storage, make_user(id="u1", job_title="CTO"), make_user(id="u2", job_title="CFO"))
     response = await client.post(
@@ -59,7 +59,7 @@ async def test_search_accepts_camel_case_field_names_in_the_filter(
 
 
 async def test_search_is_null_matches_absent_optional_fields(
-    client: httpx.AsyncClient, storage: SqlStorage
+    client: httpx.AsyncClient, storage: Storage
 ) -> None:
     await store(storage, make_user(id="u1", company="Acme"), make_user(id="u2"))
     response = await client.post(
@@ -68,9 +68,7 @@ async def test_search_is_null_matches_absent_optional_fields(
     assert ids(response) == ["u2"]
 
 
-async def test_search_sorts_pages_and_counts(
-    client: httpx.AsyncClient, storage: SqlStorage
-) -> None:
+async def test_search_sorts_pages_and_counts(client: httpx.AsyncClient, storage: Storage) -> None:
     await store(storage, *(make_user(id=f"u{n}", events_attended=n % 3) for n in range(7)))
     body: dict[str, Any] = {
         "filter": {"field": "events_attended", "op": "ne", "value": 0},
@@ -85,7 +83,7 @@ async def test_search_sorts_pages_and_counts(
 
 
 async def test_search_accepts_snake_and_camel_case_keys(
-    client: httpx.AsyncClient, storage: SqlStorage
+    client: httpx.AsyncClient, storage: Storage
 ) -> None:
     await store(storage, make_user(id="u1"))
     for key in ("include_total", "includeTotal"):
@@ -116,7 +114,7 @@ async def test_search_accepts_snake_and_camel_case_keys(
     ],
 )
 async def test_search_rejects_an_unknown_field_op_or_shape_naming_where(
-    client: httpx.AsyncClient, storage: SqlStorage, expression: dict[str, Any], field: str
+    client: httpx.AsyncClient, storage: Storage, expression: dict[str, Any], field: str
 ) -> None:
     await assert_refused(
         client, storage, "POST", SEARCH, json={"filter": expression}, status=422, field=field
@@ -140,7 +138,7 @@ async def test_search_rejects_an_unknown_field_op_or_shape_naming_where(
     ],
 )
 async def test_search_rejects_a_value_of_the_wrong_type(
-    client: httpx.AsyncClient, storage: SqlStorage, condition: dict[str, Any], field: str
+    client: httpx.AsyncClient, storage: Storage, condition: dict[str, Any], field: str
 ) -> None:
     await assert_refused(
         client, storage, "POST", SEARCH, json={"filter": condition}, status=422, field=field
@@ -148,7 +146,7 @@ async def test_search_rejects_a_value_of_the_wrong_type(
 
 
 async def test_search_rejects_a_filter_nested_too_deep(
-    client: httpx.AsyncClient, storage: SqlStorage
+    client: httpx.AsyncClient, storage: Storage
 ) -> None:
     expression: dict[str, Any] = {"field": "city", "op": "eq", "value": "Austin"}
     for _ in range(12):
@@ -161,7 +159,7 @@ async def test_search_rejects_a_filter_nested_too_deep(
 
 
 async def test_search_rejects_a_filter_with_too_many_nodes(
-    client: httpx.AsyncClient, storage: SqlStorage
+    client: httpx.AsyncClient, storage: Storage
 ) -> None:
     leaf = {"field": "city", "op": "eq", "value": "Austin"}
     await assert_refused(
@@ -188,7 +186,7 @@ async def test_search_rejects_a_filter_with_too_many_nodes(
     ],
 )
 async def test_search_rejects_bad_paging_and_sorting_by_name(
-    client: httpx.AsyncClient, storage: SqlStorage, body: dict[str, Any], field: str, status: int
+    client: httpx.AsyncClient, storage: Storage, body: dict[str, Any], field: str, status: int
 ) -> None:
     await assert_refused(
         client,
@@ -203,7 +201,7 @@ async def test_search_rejects_bad_paging_and_sorting_by_name(
 
 
 async def test_search_with_a_cursor_from_another_sort_is_a_400(
-    client: httpx.AsyncClient, storage: SqlStorage
+    client: httpx.AsyncClient, storage: Storage
 ) -> None:
     await store(storage, *(make_user(id=f"u{n}") for n in range(3)))
     first = (await client.post(SEARCH, json={"limit": 1, "sort": ["city"]})).json()
@@ -219,7 +217,7 @@ async def test_search_with_a_cursor_from_another_sort_is_a_400(
 
 
 async def test_search_with_malformed_json_is_a_400(
-    client: httpx.AsyncClient, storage: SqlStorage
+    client: httpx.AsyncClient, storage: Storage
 ) -> None:
     await assert_refused(
         client,

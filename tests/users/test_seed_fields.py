@@ -6,7 +6,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from eventcrm.storage.sql.storage import SqlStorage
+from eventcrm.storage.ports import Storage
 from tests.support.assertions import assert_refused
 from tests.support.factories import create_user, user_payload
 from tests.support.users_api import USERS
@@ -59,7 +59,7 @@ async def test_snake_case_and_short_aliases_map_to_the_canonical_fields(
 
 
 async def test_an_alias_and_its_field_with_different_values_are_refused_naming_both(
-    client: httpx.AsyncClient, storage: SqlStorage
+    client: httpx.AsyncClient, storage: Storage
 ) -> None:
     body = await assert_refused(
         client,
@@ -84,7 +84,7 @@ async def test_an_alias_and_its_field_with_the_same_value_are_accepted(
 
 
 async def test_a_name_that_disagrees_with_first_name_is_refused(
-    client: httpx.AsyncClient, storage: SqlStorage
+    client: httpx.AsyncClient, storage: Storage
 ) -> None:
     await assert_refused(
         client,
@@ -120,7 +120,7 @@ async def test_put_takes_a_whole_name_and_a_phone_alias(client: httpx.AsyncClien
     [("user_id", "has space"), ("userId", "has space"), ("job_title", "j" * 201)],
 )
 async def test_an_error_names_the_field_as_the_client_spelled_it(
-    client: httpx.AsyncClient, storage: SqlStorage, sent: str, value: str
+    client: httpx.AsyncClient, storage: Storage, sent: str, value: str
 ) -> None:
     await assert_refused(
         client,
@@ -134,9 +134,7 @@ async def test_an_error_names_the_field_as_the_client_spelled_it(
     )
 
 
-async def test_an_alias_error_names_the_alias(
-    client: httpx.AsyncClient, storage: SqlStorage
-) -> None:
+async def test_an_alias_error_names_the_alias(client: httpx.AsyncClient, storage: Storage) -> None:
     await assert_refused(
         client,
         storage,
@@ -150,7 +148,7 @@ async def test_an_alias_error_names_the_alias(
 
 @pytest.mark.parametrize("sent", ["phone", "phone_number", "phoneNumber"])
 async def test_an_invalid_phone_number_is_named_as_sent(
-    client: httpx.AsyncClient, storage: SqlStorage, sent: str
+    client: httpx.AsyncClient, storage: Storage, sent: str
 ) -> None:
     # The number is checked by the service (it needs the default region), after the
     # body was parsed: the error still names the field the client wrote.
@@ -168,7 +166,7 @@ async def test_an_invalid_phone_number_is_named_as_sent(
 
 
 async def test_an_invalid_phone_on_put_is_named_as_sent(
-    client: httpx.AsyncClient, storage: SqlStorage
+    client: httpx.AsyncClient, storage: Storage
 ) -> None:
     created = await create_user(client)
     await assert_refused(
@@ -193,7 +191,7 @@ async def test_contacts_without_an_email_can_be_many(client: httpx.AsyncClient) 
 
 
 async def test_an_email_stays_unique_case_insensitively(
-    client: httpx.AsyncClient, storage: SqlStorage
+    client: httpx.AsyncClient, storage: Storage
 ) -> None:
     await create_user(client, email="ada@example.com")
     await assert_refused(

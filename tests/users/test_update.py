@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from eventcrm.storage.sql.storage import SqlStorage
+from eventcrm.storage.ports import Storage
 from tests.support.assertions import assert_refused
 from tests.support.factories import create_user, user_payload
 from tests.support.users_api import OPTIONAL_FIELDS, USERS, full_payload
@@ -84,7 +84,7 @@ async def test_put_normalises_the_phone_number(client: httpx.AsyncClient) -> Non
 
 
 async def test_put_of_an_unknown_user_is_a_404_and_creates_nothing(
-    client: httpx.AsyncClient, storage: SqlStorage
+    client: httpx.AsyncClient, storage: Storage
 ) -> None:
     await assert_refused(
         client, storage, "PUT", f"{USERS}/ghost", json=user_payload(), status=404, field=None
@@ -92,7 +92,7 @@ async def test_put_of_an_unknown_user_is_a_404_and_creates_nothing(
 
 
 async def test_put_clearing_a_required_field_is_rejected(
-    client: httpx.AsyncClient, storage: SqlStorage
+    client: httpx.AsyncClient, storage: Storage
 ) -> None:
     created = await create_user(client)
     await assert_refused(
@@ -108,7 +108,7 @@ async def test_put_clearing_a_required_field_is_rejected(
 
 @pytest.mark.parametrize("field", list(READ_ONLY_FIELDS))
 async def test_put_rejects_read_only_fields(
-    client: httpx.AsyncClient, storage: SqlStorage, field: str
+    client: httpx.AsyncClient, storage: Storage, field: str
 ) -> None:
     created = await create_user(client)
     await assert_refused(
@@ -123,7 +123,7 @@ async def test_put_rejects_read_only_fields(
 
 
 async def test_put_taking_another_users_email_is_a_conflict(
-    client: httpx.AsyncClient, storage: SqlStorage
+    client: httpx.AsyncClient, storage: Storage
 ) -> None:
     await create_user(client, email="ada@example.com")
     grace = await create_user(client, email="grace@example.com")
@@ -143,7 +143,7 @@ async def test_put_taking_another_users_email_is_a_conflict(
     [("email", "nope"), ("phoneNumber", "12"), ("firstName", 1), ("city", "c" * 101)],
 )
 async def test_put_with_bad_input_changes_nothing(
-    client: httpx.AsyncClient, storage: SqlStorage, field: str, value: Any
+    client: httpx.AsyncClient, storage: Storage, field: str, value: Any
 ) -> None:
     created = await create_user(client, **full_payload())
     await assert_refused(
@@ -207,7 +207,7 @@ async def test_patch_may_change_the_case_of_the_users_own_email(
 
 
 async def test_patch_taking_another_users_email_is_a_conflict(
-    client: httpx.AsyncClient, storage: SqlStorage
+    client: httpx.AsyncClient, storage: Storage
 ) -> None:
     await create_user(client, email="ada@example.com")
     grace = await create_user(client, email="grace@example.com")
@@ -224,7 +224,7 @@ async def test_patch_taking_another_users_email_is_a_conflict(
 
 @pytest.mark.parametrize("field", ["firstName", "lastName", "first_name"])
 async def test_patch_cannot_clear_a_required_field(
-    client: httpx.AsyncClient, storage: SqlStorage, field: str
+    client: httpx.AsyncClient, storage: Storage, field: str
 ) -> None:
     created = await create_user(client)
     await assert_refused(
@@ -240,7 +240,7 @@ async def test_patch_cannot_clear_a_required_field(
 
 @pytest.mark.parametrize("field", list(READ_ONLY_FIELDS))
 async def test_patch_rejects_read_only_fields(
-    client: httpx.AsyncClient, storage: SqlStorage, field: str
+    client: httpx.AsyncClient, storage: Storage, field: str
 ) -> None:
     created = await create_user(client)
     await assert_refused(
@@ -265,7 +265,7 @@ async def test_patch_rejects_read_only_fields(
     ],
 )
 async def test_patch_with_bad_input_changes_nothing(
-    client: httpx.AsyncClient, storage: SqlStorage, field: str, value: Any
+    client: httpx.AsyncClient, storage: Storage, field: str, value: Any
 ) -> None:
     created = await create_user(client, **full_payload())
     await assert_refused(
@@ -280,7 +280,7 @@ async def test_patch_with_bad_input_changes_nothing(
 
 
 async def test_patch_of_an_unknown_user_is_a_404(
-    client: httpx.AsyncClient, storage: SqlStorage
+    client: httpx.AsyncClient, storage: Storage
 ) -> None:
     await assert_refused(
         client, storage, "PATCH", f"{USERS}/ghost", json={"city": "X"}, status=404, field=None
@@ -288,7 +288,7 @@ async def test_patch_of_an_unknown_user_is_a_404(
 
 
 async def test_patch_with_malformed_json_is_a_400(
-    client: httpx.AsyncClient, storage: SqlStorage
+    client: httpx.AsyncClient, storage: Storage
 ) -> None:
     created = await create_user(client)
     await assert_refused(

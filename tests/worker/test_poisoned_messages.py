@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from eventcrm.kit.clock import SystemClock
-from eventcrm.storage.sql.storage import SqlStorage
+from eventcrm.storage.ports import Storage
 from eventcrm.templates.variables import message_variables
 from eventcrm.worker import runner
 from eventcrm.worker.runner import DeliveryWorker
@@ -100,7 +100,7 @@ async def test_an_unexpected_error_for_one_message_is_retried_up_to_the_maximum(
     assert "no variables for you" in failed["lastError"]
 
 
-async def abandon_claims(storage: SqlStorage, times: int) -> None:
+async def abandon_claims(storage: Storage, times: int) -> None:
     """A worker that claims and dies before recording, ``times`` times (leases already over)."""
     for n in range(times):
         now = SystemClock().now()
@@ -117,7 +117,7 @@ async def abandon_claims(storage: SqlStorage, times: int) -> None:
 
 async def test_a_claim_that_keeps_expiring_fails_at_the_maximum(
     client: httpx.AsyncClient,
-    storage: SqlStorage,
+    storage: Storage,
     smtp_sink: SmtpSink,
     make_worker: Callable[..., DeliveryWorker],
 ) -> None:
@@ -134,7 +134,7 @@ async def test_a_claim_that_keeps_expiring_fails_at_the_maximum(
 
 async def test_cancelling_releases_deliveries_a_dead_worker_left_claimed(
     client: httpx.AsyncClient,
-    storage: SqlStorage,
+    storage: Storage,
     smtp_sink: SmtpSink,
     make_worker: Callable[..., DeliveryWorker],
 ) -> None:

@@ -1,4 +1,9 @@
-"""Real ``eventcrm worker`` processes: killed mid-campaign, and two sharing one campaign."""
+"""Real ``eventcrm worker`` processes: killed mid-campaign, and two sharing one campaign.
+
+Every backend runs them. DynamoDB (moto's server, one request at a time per call) gets
+smaller campaigns: the claims, leases and conditional outcome writes under test are the
+same per batch, and a few batches show them.
+"""
 
 from __future__ import annotations
 
@@ -10,20 +15,35 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
-import sqlalchemy as sa
 
 from eventcrm.settings import Settings
-from eventcrm.storage.sql.storage import SqlStorage
-from eventcrm.storage.sql.tables import deliveries, users
+from eventcrm.storage.ports import Storage
 from tests.conftest import GENEROUS_LIMITS_ENV
+from tests.support.databases import add_users, deliveries_of
+from tests.support.factories import make_user
 from tests.support.smtp_sink import SmtpSink
 
 BATCH_SIZE = 100
+
+#: Recipients of the killed worker's campaign, and how many the sink has accepted when
+#: it is killed (half-way through a batch); recipients of the shared campaign.
+CRASH_SIZE = {"sqlite": (5000, 1550), "postgres": (5000, 1550), "dynamodb": (600, 250)}
+PAIR_SIZE = {"sqlite": 3000, "postgres": 3000, "dynamodb": 600}
+#: A claim's lease: longer than a batch takes (on DynamoDB's test server, one request at
+#: a time, a batch of 100 takes seconds), or a live worker's batch would be reclaimed
+#: and sent twice; short, so the killed worker's batch is reclaimed soon.
+LEASE_SECONDS = {"sqlite": 2, "postgres": 2, "dynamodb": 20}
+
+
+def _backend(settings: Settings) -> str:
+    if settings.is_dynamodb:
+        return "dynamodb"
+    return "sqlite" if settings.is_sqlite else "postgres"
 
 
 @pytest.fixture
@@ -35,29 +55,22 @@ def counting_sink() -> Iterator[SmtpSink]:
     sink.stop()
 
 
-async def _audience(storage: SqlStorage, n: int, company: str) -> list[str]:
-    now = time.time()
-    rows = [
-        {
-            "id": f"{company}-{i:05d}",
-            "first_name": f"P{i}",
-            "last_name": company,
-            "email": f"{company.lower()}{i}@example.com",
-            "company": company,
-            "created_at": _utc(now),
-            "updated_at": _utc(now),
-        }
+async def _audience(storage: Storage, n: int, company: str) -> list[str]:
+    now = datetime.now(UTC)
+    people = [
+        make_user(
+            id=f"{company}-{i:05d}",
+            first_name=f"P{i}",
+            last_name=company,
+            email=f"{company.lower()}{i}@example.com",
+            company=company,
+            created_at=now,
+            updated_at=now,
+        )
         for i in range(n)
     ]
-    async with storage.engine.begin() as conn:
-        await conn.execute(users.insert(), rows)
-    return [r["email"] for r in rows]
-
-
-def _utc(ts: float) -> Any:
-    from datetime import UTC, datetime
-
-    return datetime.fromtimestamp(ts, UTC)
+    await add_users(storage, people)
+    return [p.email for p in people if p.email]
 
 
 async def _campaign(client: httpx.AsyncClient, company: str) -> str:
@@ -121,7 +134,7 @@ def _env(settings: Settings, sink: SmtpSink, cwd: Path) -> dict[str, str]:
             "EVENTCRM_WORKER_BATCH_SIZE": str(BATCH_SIZE),
             "EVENTCRM_WORKER_CONCURRENCY": "2",
             "EVENTCRM_WORKER_POLL_INTERVAL": "0.1",
-            "EVENTCRM_WORKER_LEASE_SECONDS": "2",
+            "EVENTCRM_WORKER_LEASE_SECONDS": str(LEASE_SECONDS[_backend(settings)]),
             "EVENTCRM_WORKER_RETRY_BASE_SECONDS": "0.1",
             "EVENTCRM_LOG_LEVEL": "INFO",
         }
@@ -139,29 +152,25 @@ def _sent_by(stderr: str) -> int:
     raise AssertionError(f"no worker_stopped line in:\n{stderr[-2000:]}")
 
 
-async def _statuses(storage: SqlStorage, campaign_id: str) -> dict[str, str]:
-    async with storage.engine.connect() as conn:
-        rows = await conn.execute(
-            sa.select(deliveries.c.email, deliveries.c.status).where(
-                deliveries.c.campaign_id == campaign_id
-            )
-        )
-        return {str(email): str(status) for email, status in rows.all()}
+async def _statuses(storage: Storage, campaign_id: str) -> dict[str, str]:
+    return {d.email: d.status.value for d in await deliveries_of(storage, campaign_id)}
 
 
 async def test_a_worker_killed_mid_campaign_loses_nothing_and_repeats_at_most_a_batch(
     client: httpx.AsyncClient,
-    storage: SqlStorage,
+    storage: Storage,
     settings: Settings,
+    backend: str,
     counting_sink: SmtpSink,
     tmp_path: Path,
 ) -> None:
-    emails = await _audience(storage, 5000, "Crash")
+    size, kill_after = CRASH_SIZE[backend]
+    emails = await _audience(storage, size, "Crash")
     campaign_id = await _campaign(client, "Crash")
 
     first = Worker(settings, counting_sink, tmp_path)
     deadline = time.monotonic() + 90
-    while counting_sink.handler.count < 1550:  # half-way through the 16th batch
+    while counting_sink.handler.count < kill_after:  # half-way through a batch
         assert first.proc.poll() is None, first.output()
         assert time.monotonic() < deadline, "the worker made no progress"
         await asyncio.sleep(0.02)
@@ -191,12 +200,13 @@ async def test_a_worker_killed_mid_campaign_loses_nothing_and_repeats_at_most_a_
 
 async def test_two_workers_share_a_campaign_without_sending_anything_twice(
     client: httpx.AsyncClient,
-    storage: SqlStorage,
+    storage: Storage,
     settings: Settings,
+    backend: str,
     counting_sink: SmtpSink,
     tmp_path: Path,
 ) -> None:
-    emails = await _audience(storage, 3000, "Pair")
+    emails = await _audience(storage, PAIR_SIZE[backend], "Pair")
     campaign_id = await _campaign(client, "Pair")
 
     workers = [Worker(settings, counting_sink, tmp_path, "--until-idle") for _ in range(2)]

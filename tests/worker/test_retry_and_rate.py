@@ -16,8 +16,7 @@ from pydantic import ValidationError
 
 from eventcrm.bootstrap import build_container, build_worker
 from eventcrm.settings import Settings
-from eventcrm.storage.ports import EventChangeListener, UnitOfWork
-from eventcrm.storage.sql.storage import SqlStorage
+from eventcrm.storage.ports import EventChangeListener, Storage, UnitOfWork
 from eventcrm.worker.retry import MAX_DELAY_SECONDS, backoff_seconds
 from eventcrm.worker.runner import DeliveryWorker
 from tests.support.campaigns import drain, send_campaign
@@ -89,7 +88,7 @@ def test_the_smtp_port_follows_the_security(security: str, port: int) -> None:
 class _FlakyStorage:
     """The real storage, except that its first few transactions fail (a restarting database)."""
 
-    def __init__(self, inner: SqlStorage, failures: int) -> None:
+    def __init__(self, inner: Storage, failures: int) -> None:
         self._inner = inner
         self.failures = failures
 
@@ -116,7 +115,7 @@ async def test_the_worker_outlives_database_errors(
     client: httpx.AsyncClient,
     smtp_sink: SmtpSink,
     smtp_settings: Settings,
-    storage: SqlStorage,
+    storage: Storage,
 ) -> None:
     users = [await create_user(client) for _ in range(5)]
     await send_campaign(client, subject="s", text="t", userIds=[u["id"] for u in users])

@@ -1,52 +1,36 @@
-"""These tests run on DynamoDB only: moto's server on a free local port (serialised,
-see bench/moto_server.py), reached through the same aioboto3 client production uses."""
+"""These tests run on DynamoDB only: the session's table on moto's server (the root
+conftest's ``dynamodb_settings``), reached through the same aioboto3 client production
+uses, emptied after each test."""
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import pytest
-from bench.moto_server import moto_dynamodb
 
-from eventcrm.bootstrap import build_dynamo_storage, migrate
+from eventcrm.bootstrap import build_dynamo_storage
 from eventcrm.settings import Settings
 from eventcrm.storage.dynamodb.storage import DynamoStorage
-from tests.conftest import GENEROUS_LIMITS
 
 
 @pytest.fixture(scope="session")
-def moto_endpoint() -> Iterator[str]:
-    with moto_dynamodb() as endpoint:
-        yield endpoint
+def settings(dynamodb_settings: Settings) -> Settings:
+    return dynamodb_settings
 
 
 @pytest.fixture(scope="session")
-def settings(moto_endpoint: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    settings = Settings(
-        database_url=f"dynamodb://eventcrm-{uuid.uuid4().hex[:8]}",
-        data_dir=tmp_path_factory.mktemp("dynamodb"),
-        secret_key="test-secret-key-0123456789",
-        log_level="WARNING",
-        **GENEROUS_LIMITS,
-    )
-    migrate(settings)
-    return settings
-
-
-@pytest.fixture(scope="session")
-async def _session_storage(settings: Settings) -> AsyncIterator[DynamoStorage]:
-    storage = build_dynamo_storage(settings)
+async def _dynamo_storage(dynamodb_settings: Settings) -> AsyncIterator[DynamoStorage]:
+    storage = build_dynamo_storage(dynamodb_settings)
     yield storage
     await storage.close()
 
 
 @pytest.fixture
-async def storage(_session_storage: DynamoStorage) -> AsyncIterator[DynamoStorage]:
-    yield _session_storage
-    await _session_storage.truncate()
+async def storage(_dynamo_storage: DynamoStorage) -> AsyncIterator[DynamoStorage]:
+    yield _dynamo_storage
+    await _dynamo_storage.truncate()
 
 
 @pytest.fixture
-def backend(settings: Settings) -> str:
+def backend() -> str:
     return "dynamodb"
