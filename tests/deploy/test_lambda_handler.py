@@ -18,6 +18,7 @@ import json
 import os
 import threading
 import urllib.parse
+import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
@@ -29,9 +30,9 @@ import pytest
 
 from eventcrm import lambda_handler
 from eventcrm.bootstrap import (
+    build_backend_storage,
     build_container,
     build_mail_sender,
-    build_storage,
     build_worker,
     migrate,
 )
@@ -62,13 +63,20 @@ def prepared_sqlite(root: Path) -> str:
     return url
 
 
+def prepared_dynamodb(root: Path) -> str:
+    """A new table (with its indexes) on the session's moto server."""
+    url = f"dynamodb://lambda-{uuid.uuid4().hex[:12]}"
+    migrate(Settings(database_url=url, data_dir=root, secret_key=SECRET_KEY))
+    return url
+
+
 #: The storages the Lambda functions are tested on: name → a function that prepares an
 #: empty, ready database under a temporary directory and returns its
-#: EVENTCRM_DATABASE_URL. The DynamoDB adapter joins here when it lands, as
-#: "dynamodb" → create the table on moto's server and return "dynamodb://<table>"
-#: (with the endpoint in the environment); nothing else in this module changes.
+#: EVENTCRM_DATABASE_URL. DynamoDB runs on moto's server (the ``dynamodb_endpoint``
+#: session fixture points the AWS variables at it), as the functions run on AWS.
 LAMBDA_STORAGES: dict[str, Callable[[Path], str]] = {
     "sqlite": prepared_sqlite,
+    "dynamodb": prepared_dynamodb,
 }
 
 
@@ -96,6 +104,8 @@ def deployment(
     """The functions' environment variables, as the CDK stack sets them, over a fresh
     database holding the test administrator key; the module's execution environment
     is closed afterwards (the next test is a cold start)."""
+    if request.param == "dynamodb":
+        request.getfixturevalue("dynamodb_endpoint")
     url = LAMBDA_STORAGES[request.param](tmp_path)
     for name in [n for n in os.environ if n.startswith("EVENTCRM_")]:
         monkeypatch.delenv(name)
@@ -120,7 +130,7 @@ def deployment(
 
 
 async def _seed_admin(settings: Settings) -> None:
-    storage = build_storage(settings)
+    storage = build_backend_storage(settings)
     try:
         await seed_admin_key(storage)
     finally:

@@ -210,6 +210,7 @@ async def test_a_write_through_the_storage_alone_invalidates(
     assert fresh["registeredCount"] == 1
 
 
+@pytest.mark.sql("raw SQL statements on the unit of work's connection")
 @pytest.mark.parametrize("kind", ["driver", "text"])
 async def test_raw_sql_in_a_unit_of_work_invalidates_every_event(
     client: httpx.AsyncClient, storage: SqlStorage, kind: str

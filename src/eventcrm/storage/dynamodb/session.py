@@ -142,7 +142,11 @@ def combine(old: Op | None, new: Op) -> Op:
         "limits": _tightest(old.limits, new.limits),
     }
     if new.kind == "check":
-        old.conditions += new.conditions
+        # A check is on the state before both operations; an item this unit of work
+        # puts will exist, so a later existence check on it (a registration of a
+        # contact created in the same request) already holds.
+        checks = [c for c in new.conditions if not (old.kind == "put" and c == EXISTS)]
+        old.conditions += checks
         old.unit, old.share, old.limits = extra["unit"], extra["share"], extra["limits"]
         return old
     if new.kind in ("put", "delete"):
