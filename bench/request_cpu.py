@@ -214,7 +214,8 @@ async def run(args: argparse.Namespace) -> dict[str, list[float]]:
             for context in contexts:
                 await context.__aexit__(None, None, None)
     if profiler is not None:
-        print(profiler.output_text(show_all=False, color=False), file=sys.stderr)
+        text = profiler.output_text(show_all=args.flat, color=False, flat=args.flat)
+        print(text, file=sys.stderr)
     return results
 
 
@@ -226,6 +227,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=50)
     parser.add_argument("--smoke", action="store_true", help="a quick, small run")
     parser.add_argument("--profile", choices=("rush", "read", "cached"))
+    parser.add_argument("--flat", action="store_true", help="profile: time per function, flat")
     parser.add_argument(
         "--quiet-log", action="store_true", help="no access log lines (log level warning)"
     )

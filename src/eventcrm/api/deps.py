@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
 from types import TracebackType
 from typing import Annotated
@@ -46,6 +46,7 @@ class RequestTransaction:
         self._write = write
         self._opening: AbstractAsyncContextManager[UnitOfWork] | None = None
         self._uow: UnitOfWork | None = None
+        self._on_close: list[Callable[[], None]] = []
 
     async def open(self) -> UnitOfWork:
         if self._uow is None:
@@ -53,6 +54,11 @@ class RequestTransaction:
             self._uow = await opening.__aenter__()
             self._opening = opening  # entered: to be exited
         return self._uow
+
+    def on_close(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` once the transaction is over (committed or rolled
+        back) and its connection released, whatever happened."""
+        self._on_close.append(callback)
 
     async def commit(self) -> None:
         if self._uow is not None:
@@ -68,8 +74,12 @@ class RequestTransaction:
         tb: TracebackType | None,
     ) -> None:
         """Roll back what was not committed and release the connection."""
-        if self._opening is not None:
-            await self._opening.__aexit__(exc_type, exc, tb)
+        try:
+            if self._opening is not None:
+                await self._opening.__aexit__(exc_type, exc, tb)
+        finally:
+            for callback in self._on_close:
+                callback()
 
 
 async def get_transaction(request: Request) -> AsyncIterator[RequestTransaction]:
