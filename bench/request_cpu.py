@@ -215,7 +215,7 @@ async def run(args: argparse.Namespace) -> dict[str, list[float]]:
                 await context.__aexit__(None, None, None)
     if profiler is not None:
         text = profiler.output_text(show_all=args.flat, color=False, flat=args.flat)
-        print(text, file=sys.stderr)
+        print(text)
     return results
 
 
@@ -235,8 +235,8 @@ def main() -> None:
     if args.smoke:
         args.requests, args.rounds, args.concurrency = 50, 1, 5
     results = asyncio.run(run(args))
-    # On standard error: the access log lines go to standard output.
-    out = sys.stderr
+    # Standard output; the access log lines go to standard error.
+    out = sys.stdout
     print(f"CPU per request ({args.backend}, {args.concurrency} in flight)", file=out)
     for workload, values in results.items():
         rounds = ", ".join(f"{v * 1e6:.0f}" for v in values)
