@@ -71,7 +71,8 @@ bench: $(STAMP)
 		--users 5000 --depth 100 && \
 	$(BIN)/python -m bench.email_throughput --recipients 1000 --concurrency 1 4 && \
 	$(BIN)/python -m bench.rush --backend sqlite --rounds 1 && \
-	$(BIN)/python -m bench.read --backend sqlite --rounds 1 --seconds 3
+	$(BIN)/python -m bench.read --backend sqlite --rounds 1 --seconds 3 && \
+	$(BIN)/python -m bench.request_cpu --backend sqlite --smoke
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

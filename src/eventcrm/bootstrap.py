@@ -11,7 +11,7 @@ import httpx
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from eventcrm.access.credentials import Authenticator
+from eventcrm.access.credentials import Authenticator, VerifiedKeys
 from eventcrm.access.jwt_verifier import JwtConfig, JwtVerifier
 from eventcrm.container import Container
 from eventcrm.events.cache import EventCache
@@ -75,7 +75,10 @@ def build_container(
             base_url=f"{settings.links_url}{settings.api_prefix}/unsubscribe/",
         ),
         authenticator=Authenticator(
-            storage=storage, clock=clock, jwt=build_jwt_verifier(settings, http=jwks_http)
+            storage=storage,
+            clock=clock,
+            jwt=build_jwt_verifier(settings, http=jwks_http),
+            verified=VerifiedKeys(settings.api_key_cache_seconds),
         ),
         request_budgets=RequestBudgets(
             counters,

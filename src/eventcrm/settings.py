@@ -97,6 +97,11 @@ class Settings(BaseSettings):
     trust_proxy_headers: bool = False
 
     # --- Read cache and metrics (docs/caching.md) ---------------------------
+    #: Seconds a verified API key is remembered by each process, sparing a
+    #: database read per request; 0 turns it off. A revocation applies at once
+    #: in the process that made it and within this many seconds in any other
+    #: (docs/security.md).
+    api_key_cache_seconds: float = Field(default=5, ge=0, le=5)
     #: Seconds an event read (``GET /events/{id}``) stays cached; 0 turns it off.
     #: Every write that changes it invalidates it at once (memory, or Redis with
     #: ``redis_url``, shared by all processes).

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
-from eventcrm.access.credentials import Authenticator
+from eventcrm.access.credentials import Authenticator, VerifiedKeys
 from eventcrm.access.domain import ApiKey, Role
 from eventcrm.access.keys import new_key
 from eventcrm.app import PUBLIC_ROUTERS, create_app
@@ -229,11 +229,16 @@ async def _last_used(storage: Storage, key: str) -> datetime | None:
     return stored.last_used_at
 
 
-async def test_last_use_is_written_at_most_once_a_minute(storage: Storage) -> None:
+@pytest.mark.parametrize("cache_seconds", [0, 5])
+async def test_last_use_is_written_at_most_once_a_minute(
+    storage: Storage, cache_seconds: float
+) -> None:
     start = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
     key = await store_key(storage)
     clock = FrozenClock(start)
-    authenticator = Authenticator(storage=storage, clock=clock)
+    authenticator = Authenticator(
+        storage=storage, clock=clock, verified=VerifiedKeys(cache_seconds)
+    )
     await authenticator.authenticate(key)
     assert await _last_used(storage, key) == start
     clock.current = start + timedelta(seconds=59)
@@ -261,3 +266,116 @@ async def test_a_non_key_credential_without_jwt_configured_is_refused(
     authenticator = Authenticator(storage=storage, clock=FrozenClock(datetime.now(UTC)))
     with pytest.raises(Unauthenticated):
         await authenticator.authenticate("eyJhbGciOiJSUzI1NiJ9.e30.c2ln")
+
+
+# --- remembered keys -------------------------------------------------------------------
+
+
+class Ticks:
+    """A monotonic clock the test moves."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def _revoke_elsewhere(storage: Storage, key: str) -> None:
+    """Revoke as another process would: straight in the database."""
+    async with storage.unit_of_work(write=True) as uow:
+        assert await uow.api_keys.revoke(key[:13], at=datetime.now(UTC))
+        await uow.commit()
+
+
+async def test_a_key_revoked_by_another_process_stops_working_within_the_cache_time(
+    storage: Storage,
+) -> None:
+    key = await store_key(storage)
+    ticks = Ticks()
+    authenticator = Authenticator(
+        storage=storage,
+        clock=FrozenClock(datetime.now(UTC)),
+        verified=VerifiedKeys(5, monotonic=ticks),
+    )
+    await authenticator.authenticate(key)
+    await _revoke_elsewhere(storage, key)
+    ticks.now += 4.9
+    await authenticator.authenticate(key)  # remembered: the documented bound
+    ticks.now += 0.1
+    with pytest.raises(Unauthenticated, match="revoked"):
+        await authenticator.authenticate(key)
+
+
+async def test_without_a_cache_time_a_revocation_elsewhere_applies_to_the_next_request(
+    storage: Storage,
+) -> None:
+    key = await store_key(storage)
+    authenticator = Authenticator(
+        storage=storage, clock=FrozenClock(datetime.now(UTC)), verified=VerifiedKeys(0)
+    )
+    await authenticator.authenticate(key)
+    await _revoke_elsewhere(storage, key)
+    with pytest.raises(Unauthenticated, match="revoked"):
+        await authenticator.authenticate(key)
+
+
+async def test_a_forgotten_key_is_read_again_at_once(storage: Storage) -> None:
+    key = await store_key(storage)
+    authenticator = Authenticator(
+        storage=storage, clock=FrozenClock(datetime.now(UTC)), verified=VerifiedKeys(5)
+    )
+    await authenticator.authenticate(key)
+    await _revoke_elsewhere(storage, key)
+    authenticator.forget(prefix=key[:13])
+    with pytest.raises(Unauthenticated, match="revoked"):
+        await authenticator.authenticate(key)
+
+
+async def test_a_remembered_key_still_expires_on_time(storage: Storage) -> None:
+    now = datetime.now(UTC)
+    key = await store_key(storage, expires_at=now + timedelta(seconds=2))
+    clock = FrozenClock(now)
+    authenticator = Authenticator(storage=storage, clock=clock, verified=VerifiedKeys(5))
+    await authenticator.authenticate(key)
+    clock.current = now + timedelta(seconds=2)
+    with pytest.raises(Unauthenticated, match="expired"):
+        await authenticator.authenticate(key)
+
+
+async def test_a_key_read_before_a_forget_is_not_remembered_after_it(storage: Storage) -> None:
+    key = await store_key(storage)
+    async with storage.unit_of_work(write=False) as uow:
+        stored = await uow.api_keys.get(key[:13])
+    assert stored is not None
+    verified = VerifiedKeys(5)
+    generation = verified.generation  # the read began here...
+    verified.forget(prefix=stored.prefix)  # ...and the key was revoked meanwhile
+    verified.put(key, stored, read_at_generation=generation)
+    assert verified.get(key) is None
+    verified.put(key, stored, read_at_generation=verified.generation)
+    assert verified.get(key) == stored
+
+
+async def test_a_wrong_secret_is_refused_even_while_its_key_is_remembered(
+    storage: Storage,
+) -> None:
+    key = await store_key(storage)
+    authenticator = Authenticator(
+        storage=storage, clock=FrozenClock(datetime.now(UTC)), verified=VerifiedKeys(5)
+    )
+    await authenticator.authenticate(key)
+    wrong = key[:14] + ("A" if key[14] != "A" else "B") + key[15:]
+    with pytest.raises(Unauthenticated):
+        await authenticator.authenticate(wrong)
+
+
+async def test_deleting_the_contact_of_an_organizer_key_refuses_the_key_at_once(
+    client: httpx.AsyncClient, anonymous: httpx.AsyncClient
+) -> None:
+    user = await create_user(client)
+    created = await create_key(client, role="organizer", userId=user["id"])
+    key = str(created["key"])
+    assert (await anonymous.get("/api/v1/events", headers=bearer(key))).status_code == 200
+    assert (await client.delete(f"{USERS}/{user['id']}")).status_code == 204
+    assert_unauthenticated(await anonymous.get("/api/v1/events", headers=bearer(key)))

@@ -1,4 +1,5 @@
-"""The HTTP benchmarks still run: bench/rush.py and bench/read.py at ``--smoke`` size.
+"""The benchmarks still run: bench/rush.py, bench/read.py and bench/request_cpu.py at
+``--smoke`` size.
 
 Only that they complete and that the rush oversold nothing are asserted, never a
 timing (speed is measured in bench/, not in tests).
@@ -51,3 +52,9 @@ def test_the_read_benchmark_runs_on_sqlite() -> None:
     for system in ("eventcrm, uncached", "bare Starlette + driver", "bare Starlette, memory"):
         assert system in out
     assert "0 bad answers" in out
+
+
+def test_the_request_cpu_benchmark_runs_on_sqlite() -> None:
+    out = _bench("bench.request_cpu", "--backend", "sqlite")
+    for workload in ("rush", "read", "cached"):
+        assert f"  {workload:7} median" in out

@@ -16,7 +16,6 @@ from eventcrm.storage.sql.storage import SqlStorage
 from tests.support.factories import create_mail_event, create_user
 from tests.support.statements import recorded_statements
 
-
 #: Statement counts are the SQL adapter's (DynamoDB's calls are described in docs/dynamodb.md).
 pytestmark = pytest.mark.sql("counts SQL statements on the engine")
 

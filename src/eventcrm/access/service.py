@@ -7,6 +7,7 @@ command line, which is trusted as the machine's operator.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import NoReturn
 
@@ -35,10 +36,20 @@ class CreatedKey:
 
 
 class ApiKeyService:
-    def __init__(self, *, uow: UnitOfWork, clock: Clock, cursors: CursorCodec) -> None:
+    def __init__(
+        self,
+        *,
+        uow: UnitOfWork,
+        clock: Clock,
+        cursors: CursorCodec,
+        on_revoked: Callable[[str], None] | None = None,
+    ) -> None:
         self._uow = uow
         self._clock = clock
         self._cursors = cursors
+        #: Told the prefix of a key once its revocation is committed (this
+        #: process's authenticator forgets it).
+        self._on_revoked = on_revoked
 
     async def create(self, *, actor: Actor, data: ApiKeyCreate) -> CreatedKey:
         _require_admin(actor)
@@ -69,6 +80,13 @@ class ApiKeyService:
         _require_admin(actor)
         if not await self._uow.api_keys.revoke(prefix, at=self._clock.now()):
             raise ApiKeyNotFound(prefix)
+        if self._on_revoked is not None:
+            on_revoked = self._on_revoked
+
+            async def revoked() -> None:
+                on_revoked(prefix)
+
+            self._uow.after_commit(revoked)
 
     async def create_first_admin_key(self) -> CreatedKey | None:
         """An administrator key, if no key exists at all (a new installation)."""

@@ -18,7 +18,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from eventcrm.access.domain import Actor
-from eventcrm.api.deps import ContainerDep
+from eventcrm.api.deps import container_of
 from eventcrm.api.rate_limits import spend_failed_credential
 from eventcrm.errors import Unauthenticated
 
@@ -33,9 +33,9 @@ bearer = HTTPBearer(
 
 async def get_actor(
     request: Request,
-    container: ContainerDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Actor:
+    container = container_of(request)
     try:
         if credentials is None or not credentials.credentials:
             raise Unauthenticated()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
 from types import TracebackType
 from typing import Annotated
@@ -15,10 +15,18 @@ from eventcrm.storage.ports import Storage, UnitOfWork
 _READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-async def get_container(request: Request) -> Container:
-    # Dependencies are async on purpose: FastAPI runs plain `def` ones in a thread pool.
+def container_of(request: Request) -> Container:
+    """The app's container, for the dependencies of every request (``get_actor``,
+    budgets, the unit of work): read directly rather than through ``ContainerDep``,
+    because FastAPI walks a sub-dependency's whole tree again at each reference,
+    cached or not, and that walk is a good part of a short request's CPU."""
     container: Container = request.app.state.container
     return container
+
+
+async def get_container(request: Request) -> Container:
+    # Dependencies are async on purpose: FastAPI runs plain `def` ones in a thread pool.
+    return container_of(request)
 
 
 ContainerDep = Annotated[Container, Depends(get_container)]
@@ -38,6 +46,7 @@ class RequestTransaction:
         self._write = write
         self._opening: AbstractAsyncContextManager[UnitOfWork] | None = None
         self._uow: UnitOfWork | None = None
+        self._on_close: list[Callable[[], None]] = []
 
     async def open(self) -> UnitOfWork:
         if self._uow is None:
@@ -45,6 +54,11 @@ class RequestTransaction:
             self._uow = await opening.__aenter__()
             self._opening = opening  # entered: to be exited
         return self._uow
+
+    def on_close(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` once the transaction is over (committed or rolled
+        back) and its connection released, whatever happened."""
+        self._on_close.append(callback)
 
     async def commit(self) -> None:
         if self._uow is not None:
@@ -60,16 +74,18 @@ class RequestTransaction:
         tb: TracebackType | None,
     ) -> None:
         """Roll back what was not committed and release the connection."""
-        if self._opening is not None:
-            await self._opening.__aexit__(exc_type, exc, tb)
+        try:
+            if self._opening is not None:
+                await self._opening.__aexit__(exc_type, exc, tb)
+        finally:
+            for callback in self._on_close:
+                callback()
 
 
-async def get_transaction(
-    request: Request, container: ContainerDep
-) -> AsyncIterator[RequestTransaction]:
+async def get_transaction(request: Request) -> AsyncIterator[RequestTransaction]:
     """The request boundary owns the transaction: commit on success, roll back on error."""
     write = request.method not in _READ_METHODS
-    async with RequestTransaction(container.storage, write=write) as transaction:
+    async with RequestTransaction(container_of(request).storage, write=write) as transaction:
         yield transaction
         await transaction.commit()
 

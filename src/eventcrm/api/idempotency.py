@@ -7,13 +7,15 @@ POST of such a router takes the header, except endpoints marked with
 :func:`no_idempotency_key` (a search, a preview: they write nothing).
 
 A request with a key goes through three steps, all inside the request's
-unit of work (``api/deps.py``), which commits only after the third:
+unit of work (``api/deps.py``), which commits only after the third (a request
+without a key skips the first two: ``_look_up`` returns at once):
 
-1. ``_claim`` — before the unit of work opens — refuses the key while another
-   request with it is in flight in this process (409
-   ``idempotency_key_in_flight``). On SQLite this must come first: opening a
-   write transaction would wait for the first request's write lock.
-2. ``_look_up`` opens the request's unit of work (a request without a key
+1. ``_look_up`` — before the unit of work opens — claims the key, refusing it
+   while another request with it is in flight in this process (409
+   ``idempotency_key_in_flight``); the claim is released once the request's
+   transaction is over. On SQLite this must come first: opening a write
+   transaction would wait for the first request's write lock.
+2. It then opens the request's unit of work (a request without a key
    leaves that to its endpoint, which may never need it), locks the key for the
    transaction (PostgreSQL: an advisory lock; held by another process → 409),
    then looks for a stored response: one for a different request is 422
@@ -36,7 +38,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated, Any, TypeVar
@@ -46,7 +48,7 @@ from fastapi.routing import APIRoute
 
 from eventcrm.access.domain import Actor
 from eventcrm.api.auth import ActorDep
-from eventcrm.api.deps import ContainerDep, TransactionDep
+from eventcrm.api.deps import TransactionDep, container_of
 from eventcrm.errors import Conflict, FieldProblem, InvalidInput
 from eventcrm.kit.clock import Clock
 from eventcrm.storage.ports import StoredResponse, UnitOfWork
@@ -97,7 +99,7 @@ IdempotencyKey = Annotated[
 
 def caller_of(request: Request) -> str:
     """Who sends the request, as far as keys are concerned: two callers never
-    share a key. ``_claim`` depends on ``get_actor``, so the actor is known."""
+    share a key. ``_look_up`` depends on ``get_actor``, so the actor is known."""
     actor: Actor = request.state.actor
     return actor.id
 
@@ -194,37 +196,27 @@ async def _fingerprint(request: Request) -> str:
     return digest.hexdigest()
 
 
-async def _claim(
-    request: Request, _actor: ActorDep, key: IdempotencyKey = None
-) -> AsyncIterator[_Attempt | None]:
+async def _look_up(
+    request: Request,
+    # The caller is known (keys are scoped by it) before the key is looked at.
+    _actor: ActorDep,
+    transaction: TransactionDep,
+    key: IdempotencyKey = None,
+) -> None:
     if key is None:
-        yield None
-        return
+        return  # the unit of work opens when the endpoint asks for it, if it does
     attempt = _Attempt(scope=_scope(request), key=key)
     in_flight: set[_Attempt] = request.app.state.idempotency_in_flight
     if attempt in in_flight:
         raise IdempotencyKeyInFlight()
+    # Claimed before the unit of work opens, released after it has committed.
     in_flight.add(attempt)
-    try:
-        yield attempt
-    finally:
-        # After the unit of work has committed: it was opened after this claim.
-        in_flight.discard(attempt)
-
-
-async def _look_up(
-    request: Request,
-    # Declared before the unit of work, so the claim is taken before it opens.
-    attempt: Annotated[_Attempt | None, Depends(_claim, scope="function")],
-    transaction: TransactionDep,
-    container: ContainerDep,
-) -> None:
-    if attempt is None:
-        return  # the unit of work opens when the endpoint asks for it, if it does
+    transaction.on_close(lambda: in_flight.discard(attempt))
     uow = await transaction.open()
     if not await uow.idempotency.lock(scope=attempt.scope, key=attempt.key):
         raise IdempotencyKeyInFlight()
     request_hash = await _fingerprint(request)
+    container = container_of(request)
     clock = container.clock
     stored = await uow.idempotency.get(scope=attempt.scope, key=attempt.key, now=clock.now())
     if stored is not None:
@@ -243,7 +235,7 @@ class IdempotentRoute(APIRoute):
         # Set before APIRoute.__init__, which builds the handler.
         self.idempotent = "POST" in methods and not getattr(endpoint, _EXEMPT, False)
         if self.idempotent:
-            guard = Depends(_look_up, scope="function")
+            guard = Depends(_look_up)
             kwargs["dependencies"] = [guard, *(kwargs.get("dependencies") or ())]
         super().__init__(path, endpoint, **kwargs)
 

@@ -46,7 +46,7 @@ async def may_read_metrics(
         raise HTTPException(404)
     if _from_this_machine(request):
         return
-    require_admin(await get_actor(request, container, credentials), "read the metrics")
+    require_admin(await get_actor(request, credentials), "read the metrics")
 
 
 @router.get(

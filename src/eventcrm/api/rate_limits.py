@@ -18,7 +18,7 @@ from typing import Any
 
 from fastapi import Depends, Request
 
-from eventcrm.api.deps import ContainerDep
+from eventcrm.api.deps import container_of
 from eventcrm.container import Container
 from eventcrm.errors import LimitExceeded
 from eventcrm.kit.rate_limits import Decision
@@ -63,9 +63,9 @@ def _report(request: Request, decision: Decision) -> None:
         state[STATE_KEY] = decision
 
 
-async def limit_caller(request: Request, container: ContainerDep) -> None:
+async def limit_caller(request: Request) -> None:
     """The ``default`` budget of an authenticated route, per key."""
-    await _count(request, container, "default")
+    await _count(request, container_of(request), "default")
 
 
 async def spend_failed_credential(request: Request, container: Container) -> None:
@@ -74,17 +74,17 @@ async def spend_failed_credential(request: Request, container: Container) -> Non
     await _count(request, container, "default", key=client_key(request))
 
 
-async def limit_client(request: Request, container: ContainerDep) -> None:
+async def limit_client(request: Request) -> None:
     """The ``default`` budget of a route without credentials, per client address."""
-    await _count(request, container, "default")
+    await _count(request, container_of(request), "default")
 
 
-async def limit_registrations(request: Request, container: ContainerDep) -> None:
-    await _count(request, container, "registrations")
+async def limit_registrations(request: Request) -> None:
+    await _count(request, container_of(request), "registrations")
 
 
-async def limit_email(request: Request, container: ContainerDep) -> None:
-    await _count(request, container, "email")
+async def limit_email(request: Request) -> None:
+    await _count(request, container_of(request), "email")
 
 
 CallerBudget = Depends(limit_caller)

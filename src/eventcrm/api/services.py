@@ -5,6 +5,10 @@ services share the request's unit of work (``UnitOfWorkDep``); collaborators a
 use case reaches through a port, such as the ``Notifier``, are chosen here,
 so no feature's service imports another feature's service. Tests can replace
 any of these with ``app.dependency_overrides``.
+
+Each takes as few sub-dependencies as it can (the container is read from the
+request, the notifier built here): FastAPI walks every sub-dependency's tree
+again at each reference, even when its value is cached for the request.
 """
 
 from __future__ import annotations
@@ -17,7 +21,12 @@ from eventcrm.access.domain import Actor
 from eventcrm.access.policy import ContactPrivacy
 from eventcrm.access.service import ApiKeyService
 from eventcrm.api.auth import ActorDep
-from eventcrm.api.deps import ContainerDep, RequestTransaction, TransactionDep, UnitOfWorkDep
+from eventcrm.api.deps import (
+    RequestTransaction,
+    TransactionDep,
+    UnitOfWorkDep,
+    container_of,
+)
 from eventcrm.api.idempotency import HEADER as IDEMPOTENCY_HEADER
 from eventcrm.campaigns.service import CampaignService
 from eventcrm.categories.service import CategoryService
@@ -28,41 +37,40 @@ from eventcrm.notifications.service import Notifications
 from eventcrm.registrations.domain import NewContact, Registration, Role
 from eventcrm.registrations.service import RegistrationService
 from eventcrm.segments.service import SegmentService
+from eventcrm.storage.ports import UnitOfWork
 from eventcrm.templates.service import TemplateService
 from eventcrm.unsubscribe.service import UnsubscribeService
 from eventcrm.users.service import UserService
 
 
-async def get_notifier(uow: UnitOfWorkDep, container: ContainerDep) -> Notifier:
+def notifier_for(uow: UnitOfWork, container: Container) -> Notifier:
     """Transactional mail, queued in the request's transaction (the outbox)."""
     return Notifications(uow=uow, clock=container.clock, new_id=container.new_id)
-
-
-NotifierDep = Annotated[Notifier, Depends(get_notifier)]
 
 
 def _privacy(actor: Actor, container: Container) -> ContactPrivacy:
     return ContactPrivacy(actor, viewers_see_details=container.settings.viewer_sees_contact_details)
 
 
-async def get_user_service(
-    uow: UnitOfWorkDep, container: ContainerDep, actor: ActorDep, notifier: NotifierDep
-) -> UserService:
+async def get_user_service(uow: UnitOfWorkDep, actor: ActorDep, request: Request) -> UserService:
+    container = container_of(request)
     return UserService(
         uow=uow,
         clock=container.clock,
         new_id=container.new_id,
         cursors=container.cursors,
         phone_region=container.settings.default_phone_region,
-        notifier=notifier,
+        notifier=notifier_for(uow, container),
         actor=actor,
         privacy=_privacy(actor, container),
+        on_deleted=lambda user_id: container.authenticator.forget(user_id=user_id),
     )
 
 
 async def get_category_service(
-    uow: UnitOfWorkDep, container: ContainerDep, actor: ActorDep
+    uow: UnitOfWorkDep, actor: ActorDep, request: Request
 ) -> CategoryService:
+    container = container_of(request)
     return CategoryService(
         uow=uow,
         clock=container.clock,
@@ -72,22 +80,27 @@ async def get_category_service(
     )
 
 
-async def get_event_service(
-    uow: UnitOfWorkDep, container: ContainerDep, actor: ActorDep, notifier: NotifierDep
-) -> EventService:
+async def get_event_service(uow: UnitOfWorkDep, actor: ActorDep, request: Request) -> EventService:
+    container = container_of(request)
     return EventService(
         uow=uow,
         clock=container.clock,
         new_id=container.new_id,
         cursors=container.cursors,
-        notifier=notifier,
+        notifier=notifier_for(uow, container),
         actor=actor,
         cache=container.event_cache,
     )
 
 
 async def get_registration_service(
-    uow: UnitOfWorkDep, container: ContainerDep, actor: ActorDep, notifier: NotifierDep
+    uow: UnitOfWorkDep, actor: ActorDep, request: Request
+) -> RegistrationService:
+    return _registration_service(uow, container_of(request), actor)
+
+
+def _registration_service(
+    uow: UnitOfWork, container: Container, actor: Actor
 ) -> RegistrationService:
     return RegistrationService(
         uow=uow,
@@ -95,7 +108,7 @@ async def get_registration_service(
         new_id=container.new_id,
         phone_region=container.settings.default_phone_region,
         cursors=container.cursors,
-        notifier=notifier,
+        notifier=notifier_for(uow, container),
         actor=actor,
         privacy=_privacy(actor, container),
     )
@@ -132,25 +145,25 @@ class RegistrationDesk:
             batcher = self._container.registrations
             return await batcher.register(event_id=event_id, user_id=user_id, actor=self._actor)
         uow = await self._transaction.open()
-        notifier = await get_notifier(uow, self._container)
-        service = await get_registration_service(uow, self._container, self._actor, notifier)
+        service = _registration_service(uow, self._container, self._actor)
         return await service.register(event_id=event_id, user_id=user_id, role=role)
 
 
 async def get_registration_desk(
-    request: Request, transaction: TransactionDep, container: ContainerDep, actor: ActorDep
+    request: Request, transaction: TransactionDep, actor: ActorDep
 ) -> RegistrationDesk:
     # A response stored under an Idempotency-Key is written in the request's unit of
     # work (api/idempotency.py), so such a request is not batched.
     batchable = IDEMPOTENCY_HEADER not in request.headers
     return RegistrationDesk(
-        transaction=transaction, container=container, actor=actor, batchable=batchable
+        transaction=transaction, container=container_of(request), actor=actor, batchable=batchable
     )
 
 
 async def get_template_service(
-    uow: UnitOfWorkDep, container: ContainerDep, actor: ActorDep
+    uow: UnitOfWorkDep, actor: ActorDep, request: Request
 ) -> TemplateService:
+    container = container_of(request)
     return TemplateService(
         uow=uow,
         clock=container.clock,
@@ -164,8 +177,9 @@ async def get_template_service(
 
 
 async def get_segment_service(
-    uow: UnitOfWorkDep, container: ContainerDep, actor: ActorDep
+    uow: UnitOfWorkDep, actor: ActorDep, request: Request
 ) -> SegmentService:
+    container = container_of(request)
     return SegmentService(
         uow=uow,
         clock=container.clock,
@@ -177,8 +191,9 @@ async def get_segment_service(
 
 
 async def get_campaign_service(
-    uow: UnitOfWorkDep, container: ContainerDep, actor: ActorDep
+    uow: UnitOfWorkDep, actor: ActorDep, request: Request
 ) -> CampaignService:
+    container = container_of(request)
     return CampaignService(
         uow=uow,
         clock=container.clock,
@@ -192,14 +207,19 @@ async def get_campaign_service(
     )
 
 
-async def get_unsubscribe_service(
-    uow: UnitOfWorkDep, container: ContainerDep
-) -> UnsubscribeService:
+async def get_unsubscribe_service(uow: UnitOfWorkDep, request: Request) -> UnsubscribeService:
+    container = container_of(request)
     return UnsubscribeService(uow=uow, clock=container.clock, links=container.unsubscribe)
 
 
-async def get_api_key_service(uow: UnitOfWorkDep, container: ContainerDep) -> ApiKeyService:
-    return ApiKeyService(uow=uow, clock=container.clock, cursors=container.cursors)
+async def get_api_key_service(uow: UnitOfWorkDep, request: Request) -> ApiKeyService:
+    container = container_of(request)
+    return ApiKeyService(
+        uow=uow,
+        clock=container.clock,
+        cursors=container.cursors,
+        on_revoked=lambda prefix: container.authenticator.forget(prefix=prefix),
+    )
 
 
 ApiKeyServiceDep = Annotated[ApiKeyService, Depends(get_api_key_service)]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -44,6 +44,7 @@ class UserService:
         notifier: Notifier,
         actor: Actor,
         privacy: ContactPrivacy,
+        on_deleted: Callable[[str], None] | None = None,
     ) -> None:
         self._uow = uow
         self._clock = clock
@@ -53,6 +54,9 @@ class UserService:
         self._notifier = notifier
         self._actor = actor
         self._privacy = privacy
+        #: Told a contact's id once its deletion is committed (its API keys went
+        #: with it: this process's authenticator forgets them).
+        self._on_deleted = on_deleted
 
     async def create(self, *, data: UserCreate) -> User:
         require_admin(self._actor, "create contacts")
@@ -89,6 +93,13 @@ class UserService:
         )
         if not await self._uow.users.delete(user_id):
             raise UserNotFound(user_id)
+        if self._on_deleted is not None:
+            on_deleted = self._on_deleted
+
+            async def deleted() -> None:
+                on_deleted(user_id)
+
+            self._uow.after_commit(deleted)
 
     async def list(self, *, params: UserListParams) -> ListResult[User]:
         return await self._page(
