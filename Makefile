@@ -36,8 +36,12 @@ format: $(STAMP)
 	$(BIN)/ruff format src tests bench deploy
 	$(BIN)/ruff check --fix src tests bench deploy
 
+# Two processes (pytest-xdist); the modules that start servers share one of them
+# (tests/conftest.py HEAVY_MODULES), so PostgreSQL's 100 connections are enough.
+TEST_WORKERS ?= 2
+
 test: lint
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadgroup
 
 $(DEPLOY_STAMP): $(STAMP) pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev,deploy]'
