@@ -4,9 +4,7 @@ storage (per process), created on first use and reused by every unit of work."""
 from __future__ import annotations
 
 import asyncio
-import inspect
 import os
-import weakref
 from collections.abc import Callable
 from contextlib import AsyncExitStack
 from typing import Any
@@ -17,6 +15,7 @@ from eventcrm.storage.dynamodb.schema import create_table
 from eventcrm.storage.dynamodb.session import Db, unreachable_as_unavailable
 from eventcrm.storage.dynamodb.uow import DynamoUnitOfWork
 from eventcrm.storage.ports import EventChangeListener
+from eventcrm.storage.watchers import EventWatchers
 
 
 class DynamoStorage:
@@ -26,7 +25,7 @@ class DynamoStorage:
         self._client: Any = None
         self._opening = asyncio.Lock()
         self.db = Db(self._get_client, table, scan_limit=scan_limit, lock_wait=lock_wait)
-        self._watchers: list[Callable[[], EventChangeListener | None]] = []
+        self._event_watchers = EventWatchers()
 
     async def _get_client(self) -> Any:
         if self._client is None:
@@ -45,23 +44,11 @@ class DynamoStorage:
         return self._client
 
     def unit_of_work(self, *, write: bool) -> DynamoUnitOfWork:
-        listeners = tuple(x for watcher in self._watchers if (x := watcher()) is not None)
-        if len(listeners) < len(self._watchers):  # an owner is gone: forget its method
-            self._watchers = [w for w in self._watchers if w() is not None]
-        return DynamoUnitOfWork(self.db, write=write, listeners=listeners)
+        return DynamoUnitOfWork(self.db, write=write, listeners=self._event_watchers.current())
 
     def watch_events(self, listener: EventChangeListener) -> Callable[[], None]:
         """Each commit reports the events its writes touched (session.event_changes)."""
-        # A method is held weakly: a cache dropped with its app stops listening.
-        watcher: Callable[[], EventChangeListener | None] = (
-            weakref.WeakMethod(listener) if inspect.ismethod(listener) else lambda: listener
-        )
-        self._watchers.append(watcher)
-
-        def stop() -> None:
-            self._watchers = [w for w in self._watchers if w is not watcher]
-
-        return stop
+        return self._event_watchers.add(listener)
 
     async def ping(self) -> None:
         await self.db.call("describe_table", TableName=self.table)

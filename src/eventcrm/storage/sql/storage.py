@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
-import weakref
 from collections.abc import Callable
 
 import sqlalchemy as sa
@@ -14,33 +12,21 @@ from eventcrm.storage.ports import EventChangeListener
 from eventcrm.storage.sql import changes
 from eventcrm.storage.sql.engine import unreachable_as_unavailable
 from eventcrm.storage.sql.uow import SqlUnitOfWork
+from eventcrm.storage.watchers import EventWatchers
 
 
 class SqlStorage:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
-        self._watchers: list[Callable[[], EventChangeListener | None]] = []
+        self._event_watchers = EventWatchers()
         changes.listen(engine.sync_engine)
         self._pool_size = _watch_pool(engine.sync_engine)
 
     def unit_of_work(self, *, write: bool) -> SqlUnitOfWork:
-        listeners = tuple(x for watcher in self._watchers if (x := watcher()) is not None)
-        if len(listeners) < len(self._watchers):  # an owner is gone: forget its method
-            self._watchers = [w for w in self._watchers if w() is not None]
-        return SqlUnitOfWork(self.engine, write=write, listeners=listeners)
+        return SqlUnitOfWork(self.engine, write=write, listeners=self._event_watchers.current())
 
     def watch_events(self, listener: EventChangeListener) -> Callable[[], None]:
-        # A method is held weakly: a cache dropped with its app (tests build many
-        # apps over one storage) stops listening instead of living on.
-        watcher: Callable[[], EventChangeListener | None] = (
-            weakref.WeakMethod(listener) if inspect.ismethod(listener) else lambda: listener
-        )
-        self._watchers.append(watcher)
-
-        def stop() -> None:
-            self._watchers = [w for w in self._watchers if w is not watcher]
-
-        return stop
+        return self._event_watchers.add(listener)
 
     async def ping(self) -> None:
         with unreachable_as_unavailable():
