@@ -7,7 +7,6 @@ import asyncio
 import re
 
 import httpx
-import pytest
 
 from eventcrm.storage.ports import Storage
 from tests.support.assertions import assert_refused
@@ -17,7 +16,6 @@ EVENTS = "/api/v1/events"
 SLUG = re.compile(r"[a-z0-9]+(-[a-z0-9]+)*")
 
 
-@pytest.mark.sql("DynamoDB checks a slug's guard only at commit (docs/dynamodb.md, Limits)")
 async def test_fifty_concurrent_creates_with_one_title_all_succeed_with_distinct_slugs(
     client: httpx.AsyncClient,
 ) -> None:

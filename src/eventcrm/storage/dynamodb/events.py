@@ -1,11 +1,13 @@
 """Events: one item each (its counters and, denormalised, its hosts), a slug guard
-item while it is live; the lock is a lease on the event item (session.py)."""
+item while it is live; the lock is a lease on the event item (session.py). A slug's
+guard is claimed at once (session.py), so a taken slug is refused before commit and
+the events service tries the next generated one."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import fields, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from eventcrm.events.domain import OPEN_FOR_REGISTRATION, CategoryRef, Event, EventStatus
@@ -17,7 +19,14 @@ from eventcrm.storage.dynamodb import keys
 from eventcrm.storage.dynamodb.codec import Item, dt
 from eventcrm.storage.dynamodb.listing import Fields, matches, page, sort_key
 from eventcrm.storage.dynamodb.schema import GSI1
-from eventcrm.storage.dynamodb.session import EXISTS, NOT_EXISTS, KeyCondition, Op, Session
+from eventcrm.storage.dynamodb.session import (
+    EXISTS,
+    NOT_EXISTS,
+    KeyCondition,
+    Op,
+    Session,
+    is_free_claim,
+)
 from eventcrm.storage.ports import KeysetPage
 
 _DATETIMES = frozenset({"start_at", "end_at", "created_at", "updated_at", "deleted_at"})
@@ -98,12 +107,7 @@ class DynamoEventRepository:
         if event.deleted_at is None:  # a slug is unique among live events only
             if await self.slug_taken(event.slug):
                 raise EventSlugTaken(event.slug)
-            self._s.put(
-                keys.slug_guard(event.slug),
-                {"owner": event.id},
-                conditions=[NOT_EXISTS],
-                error=EventSlugTaken(event.slug),
-            )
+            await self._claim_slug(event.slug, event.id)
         self._s.put(
             keys.event(event.id),
             _item(event),
@@ -119,7 +123,7 @@ class DynamoEventRepository:
 
     async def get_by_slug(self, slug: str) -> Event | None:
         guard = await self._s.get(keys.slug_guard(slug))
-        if guard is None:
+        if guard is None or is_free_claim(guard, datetime.now(UTC)):
             return None
         return await self.get(guard["owner"])
 
@@ -149,17 +153,18 @@ class DynamoEventRepository:
     async def _move_slug(self, old: str, new: str, event_id: str) -> None:
         if await self.slug_taken(new, except_id=event_id):
             raise EventSlugTaken(new)
+        await self._claim_slug(new, event_id)
         self._s.delete(keys.slug_guard(old))
-        self._s.put(
-            keys.slug_guard(new),
-            {"owner": event_id},
-            conditions=[NOT_EXISTS],
-            error=EventSlugTaken(new),
-        )
+
+    async def _claim_slug(self, slug: str, event_id: str) -> None:
+        await self._s.claim(keys.slug_guard(slug), event_id, error=EventSlugTaken(slug))
 
     async def slug_taken(self, slug: str, *, except_id: str | None = None) -> bool:
         guard = await self._s.get(keys.slug_guard(slug))
-        return guard is not None and guard["owner"] != except_id
+        # Another's pending claim holds until it runs out (its request may still commit).
+        if guard is None or is_free_claim(guard, datetime.now(UTC)):
+            return False
+        return bool(guard["owner"] != except_id)
 
     async def set_deleted(self, event_id: str, deleted_at: datetime | None) -> None:
         key = keys.event(event_id)
@@ -170,12 +175,7 @@ class DynamoEventRepository:
         if deleted_at is None and current.get("deleted_at"):
             if await self.slug_taken(slug, except_id=event_id):
                 raise EventSlugTaken(slug)
-            self._s.put(
-                keys.slug_guard(slug),
-                {"owner": event_id},
-                conditions=[NOT_EXISTS],
-                error=EventSlugTaken(slug),
-            )
+            await self._claim_slug(slug, event_id)
         elif deleted_at is not None and not current.get("deleted_at"):
             self._s.delete(keys.slug_guard(slug))
         self._s.update(key, sets={"deleted_at": dt(deleted_at) if deleted_at else None})

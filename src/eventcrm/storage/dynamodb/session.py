@@ -11,6 +11,11 @@ An event's lock is a lease on its item (``lockToken``, ``lockUntil``): taken
 with a conditional update, waited for with jittered retries, released by the
 commit transaction itself (which is conditional on still holding it) or
 explicitly on rollback; an expired lease is taken over.
+
+A guard that must be refused at once, not at commit (a generated slug, whose
+caller tries the next one) is *claimed*: written immediately, pending
+(``claimUntil``, a TTL), confirmed by the commit transaction (conditional on
+still being this claim) and deleted on rollback; an expired claim is free.
 """
 
 from __future__ import annotations
@@ -42,6 +47,9 @@ LOCK_TOKEN, LOCK_UNTIL = "lockToken", "lockUntil"
 MAX_TRANSACTION_ITEMS = 100
 #: How long a lease is held when its holder dies without releasing it.
 LEASE_SECONDS = 15.0
+CLAIM_UNTIL = "claimUntil"
+#: How long a pending claim holds when its unit of work dies without confirming it.
+CLAIM_SECONDS = 300.0
 _RETRIES = 8
 
 
@@ -85,6 +93,11 @@ EXISTS = Cond("attribute_exists({n0})", ("PK",))
 
 def equals(attr: str, v: Any) -> Cond:
     return Cond("{n0} = {v0}", (attr,), (v,))
+
+
+def is_free_claim(item: Item | None, now: datetime) -> bool:
+    """No item, or a pending claim whose unit of work died (it ran out)."""
+    return item is None or (CLAIM_UNTIL in item and item[CLAIM_UNTIL] < dt(now))
 
 
 @dataclass
@@ -448,6 +461,8 @@ class Session:
         self._leases: dict[Key, tuple[str, bool]] = {}
         #: This process's queue places held with them (given up when they are released).
         self._queued: dict[Key, AbstractAsyncContextManager[None]] = {}
+        #: Claims written and not confirmed yet: key -> (owner, claimUntil).
+        self._claims: dict[Key, tuple[str, str]] = {}
 
     # --- reads ---------------------------------------------------------------
     async def base(self, key: Key) -> Item | None:
@@ -572,6 +587,39 @@ class Session:
         self._read.pop(key, None)
         return True
 
+    async def claim(self, key: Key, owner: str, *, error: Exception) -> None:
+        """Write the guard ``key`` of ``owner`` at once, pending, unless another holds
+        it (then raise ``error``); the commit confirms it, a rollback deletes it."""
+        if key in self.pending:  # a guard this unit of work gives up: its own to take back
+            self.put(key, {"owner": owner}, conditions=[NOT_EXISTS], error=error)
+            return
+        now = datetime.now(UTC)
+        until = now + timedelta(seconds=CLAIM_SECONDS)
+        free = Cond("attribute_not_exists({n0}) OR {n1} < {v0}", ("PK", CLAIM_UNTIL), (dt(now),))
+        sets = {"owner": owner, CLAIM_UNTIL: dt(until), "ttl": epoch(until)}
+        if not await self.update_now(key, sets=sets, condition=free):
+            raise error
+        self._claims[key] = (owner, dt(until))
+        mine = [equals("owner", owner), equals(CLAIM_UNTIL, dt(until))]
+        # A put without the mark makes the guard permanent; it fails (``error``) when
+        # the claim ran out and another took it over.
+        self.put(key, {"owner": owner}, conditions=mine, error=error)
+
+    async def release_claims(self) -> None:
+        """Delete the claims this unit of work did not confirm."""
+        claims, self._claims = self._claims, {}
+        for key, (owner, until) in claims.items():
+            p = _Placeholders()
+            mine = (equals("owner", owner), equals(CLAIM_UNTIL, until))
+            request = {
+                "TableName": self.db.table,
+                "Key": key_of(*key),
+                "ConditionExpression": " AND ".join(p.render(c) for c in mine),
+            }
+            # Taken over after expiry, or unreachable: the claim runs out by itself.
+            with suppress(ClientError, Unavailable):
+                await self.db.call("delete_item", **p.expression(request))
+
     # --- leases --------------------------------------------------------------
     def holds(self, key: Key) -> bool:
         return key in self._leases
@@ -666,10 +714,11 @@ class Session:
             await place.__aexit__(None, None, None)
 
     async def release_leases(self) -> None:
-        """Give back every lease still held (after a rollback or a failed commit)."""
+        """Give back every lease and claim still held (after a rollback or a failed commit)."""
         leases, self._leases = self._leases, {}
         try:
             await self._release(leases)
+            await self.release_claims()
         finally:
             await self._leave_queues()
 
@@ -706,6 +755,7 @@ class Session:
             released = {k for k, o in chunk if LOCK_TOKEN in o.removes or o.kind == "delete"}
             self._leases = {k: v for k, v in self._leases.items() if k not in released}
         self._leases = {}
+        self._claims = {}
         await self._leave_queues()
         return changes
 
