@@ -14,9 +14,9 @@ import uuid
 from collections import Counter
 
 import httpx
+from tests.support.dynamodb import aws_environment_set, moto_server
 
 from bench.auth import admin_headers
-from bench.moto_server import moto_dynamodb
 from eventcrm.app import create_app
 from eventcrm.bootstrap import build_backend_storage, build_container, migrate
 from eventcrm.settings import Settings
@@ -82,7 +82,8 @@ async def rush(settings: Settings, people: int, capacity: int) -> None:
 def main() -> None:
     people = int(sys.argv[1]) if len(sys.argv) > 1 else 500
     capacity = int(sys.argv[2]) if len(sys.argv) > 2 else 100
-    with moto_dynamodb():
+    # The test suite's server: one request at a time, one table backup per transaction.
+    with moto_server() as endpoint, aws_environment_set(endpoint):
         settings = Settings(
             database_url=f"dynamodb://bench-{uuid.uuid4().hex[:8]}",
             secret_key="bench-secret-key-0123456789",
