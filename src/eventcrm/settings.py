@@ -33,6 +33,8 @@ class Settings(BaseSettings):
     database_url: str = "sqlite+aiosqlite:///./var/eventcrm.db"
     #: PostgreSQL only: the schema to use (sets ``search_path``); default ``public``.
     database_schema: str | None = Field(default=None, pattern=r"^[a-z_][a-z0-9_]{0,62}$")
+    #: PostgreSQL: the most connections one process opens (kept once opened; a
+    #: request that finds them all in use waits for one, up to 30 s, then 503).
     database_pool_size: int = Field(default=10, ge=1, le=200)
     #: DynamoDB: the most items one listing or count may read before it is refused
     #: (422 ``query_needs_sql_backend``); see docs/dynamodb.md.

@@ -3,6 +3,7 @@ TLS only when asked for."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -14,6 +15,7 @@ from eventcrm.errors import Unavailable
 from eventcrm.settings import Settings
 from eventcrm.storage.sql import engine as engine_module
 from eventcrm.storage.sql.engine import create_engine
+from eventcrm.storage.sql.uow import SqlUnitOfWork
 
 
 @pytest.fixture
@@ -115,3 +117,40 @@ async def test_tls_is_not_attempted_unless_the_url_or_pgsslmode_asks_for_it(
     assert (await _connect_params(url + "?ssl=require"))["ssl"] == "require"
     monkeypatch.setenv("PGSSLMODE", "verify-full")
     assert "ssl" not in await _connect_params(url)  # asyncpg reads PGSSLMODE itself
+
+
+async def test_the_pool_keeps_what_it_opens_and_never_opens_more(
+    postgres_settings: Settings,
+) -> None:
+    """No overflow: past pool_size a checkout waits for a connection instead of
+    opening one that is closed again on return (a server process per request)."""
+    engine = create_engine(
+        postgres_settings.database_url, schema=postgres_settings.database_schema, pool_size=2
+    )
+    opened: list[object] = []
+    sa.event.listen(engine.sync_engine, "connect", lambda conn, _record: opened.append(conn))
+
+    async def sleeper() -> int:
+        async with engine.connect() as conn:
+            result = await conn.execute(sa.text("SELECT pg_backend_pid(), pg_sleep(0.05)"))
+            return int(result.scalar_one())
+
+    try:
+        first = set(await asyncio.gather(*(sleeper() for _ in range(6))))
+        second = set(await asyncio.gather(*(sleeper() for _ in range(6))))
+    finally:
+        await engine.dispose()
+    assert len(opened) == 2
+    assert len(first) == 2
+    assert second == first  # the same two, kept
+
+
+async def test_a_read_unit_of_work_holds_no_connection_between_statements(
+    pg_engine: AsyncEngine,
+) -> None:
+    pool = pg_engine.sync_engine.pool
+    async with SqlUnitOfWork(pg_engine, write=False) as uow:
+        assert await uow.users.get("no-such-user") is None
+        assert pool.checkedout() == 0  # type: ignore[attr-defined]
+        assert await uow.api_keys.get("nokey") is None
+        assert pool.checkedout() == 0  # type: ignore[attr-defined]

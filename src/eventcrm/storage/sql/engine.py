@@ -56,8 +56,11 @@ def create_engine(
         connect_args["ssl"] = False
     engine = create_async_engine(
         url,
+        # At most pool_size connections, opened as needed and kept: an overflow
+        # connection is closed when it is returned, so a load just above the pool
+        # opened and closed a PostgreSQL connection (a server process) per request.
         pool_size=pool_size,
-        max_overflow=pool_size,
+        max_overflow=0,
         # No pre-ping on every checkout (a round trip per transaction): only
         # connections idle for a while are pinged (_ping_if_idle).
         pool_pre_ping=False,

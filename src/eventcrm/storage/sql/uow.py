@@ -1,5 +1,5 @@
 """The SQL unit of work: one connection, one transaction for a write; for a
-read, a connection taken at the first statement and no transaction at all."""
+read, a pooled connection per statement and no transaction at all."""
 
 from __future__ import annotations
 
@@ -38,39 +38,34 @@ log = structlog.get_logger(__name__)
 
 
 class _ReadConnection:
-    """What a read unit of work's repositories use as their connection: it
-    checks one out of the pool at the first statement (a request answered
-    from the cache never takes one) and runs each statement on its own, with
-    no BEGIN/COMMIT round trips around it. Repositories only ``execute``,
-    ``scalar`` and read ``dialect`` when reading."""
+    """What a read unit of work's repositories use as their connection: each
+    statement checks a connection out of the pool, runs on its own with no
+    BEGIN/COMMIT round trips around it, and gives the connection back as soon as
+    its rows are fetched (results are buffered). A request answered from the
+    cache never takes one, and a slow request — serializing, waiting on the
+    network — holds none: at 64 connections in flight a pool of 10 kept every
+    connection checked out until each request ended, and the overflow opened
+    and closed a PostgreSQL connection per request (docs/benchmarks.md). Reads
+    are as consistent as before: each statement already saw its own snapshot.
+    Repositories only ``execute``, ``scalar`` and read ``dialect`` when reading."""
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
         self.dialect = engine.dialect
-        self.conn: AsyncConnection | None = None
-
-    async def _connection(self) -> AsyncConnection:
-        if self.conn is None:
-            with unreachable_as_unavailable():
-                conn = await self._engine.connect()
-                try:
-                    options: dict[str, Any] = {READ_OPTION: True}
-                    if self.dialect.name == "postgresql":
-                        options["isolation_level"] = "AUTOCOMMIT"
-                    conn = await conn.execution_options(**options)
-                except BaseException:
-                    await conn.close()
-                    raise
-            self.conn = conn
-        return self.conn
+        options: dict[str, Any] = {READ_OPTION: True}
+        if self.dialect.name == "postgresql":
+            options["isolation_level"] = "AUTOCOMMIT"
+        self._options = options
 
     async def execute(self, *args: Any, **kwargs: Any) -> Any:
-        conn = await self._connection()
-        return await conn.execute(*args, **kwargs)
+        with unreachable_as_unavailable():
+            async with self._engine.connect() as conn:
+                conn = await conn.execution_options(**self._options)
+                return await conn.execute(*args, **kwargs)
 
     async def scalar(self, *args: Any, **kwargs: Any) -> Any:
-        conn = await self._connection()
-        return await conn.scalar(*args, **kwargs)
+        result = await self.execute(*args, **kwargs)
+        return result.scalar()
 
 
 class SqlUnitOfWork:
@@ -96,7 +91,6 @@ class SqlUnitOfWork:
         self._write = write
         self._listeners = listeners
         self._conn: AsyncConnection | None = None
-        self._reader: _ReadConnection | None = None
         self._changes = ChangeRecorder()
         self._after_commit: list[Callable[[], Awaitable[None]]] = []
 
@@ -114,8 +108,7 @@ class SqlUnitOfWork:
                     raise
             self._conn = conn
         else:
-            self._reader = _ReadConnection(self._engine)
-            conn = cast(AsyncConnection, self._reader)
+            conn = cast(AsyncConnection, _ReadConnection(self._engine))
         self.api_keys = SqlApiKeyRepository(conn)
         self.users = SqlUserRepository(conn)
         self.categories = SqlCategoryRepository(conn)
@@ -128,17 +121,13 @@ class SqlUnitOfWork:
         self.deliveries = SqlDeliveryRepository(conn)
         return self
 
-    @property
-    def _connection(self) -> AsyncConnection | None:
-        return self._conn if self._reader is None else self._reader.conn
-
     async def __aexit__(
         self,
         exc_type: type[BaseException] | None,
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        conn = self._connection
+        conn = self._conn
         try:
             if conn is not None and conn.in_transaction():
                 await conn.rollback()
@@ -168,7 +157,7 @@ class SqlUnitOfWork:
                 log.exception("after_commit_failed", callback=repr(callback))
 
     async def rollback(self) -> None:
-        conn = self._connection
+        conn = self._conn
         if conn is not None:
             await conn.rollback()
         self._changes.reset()
