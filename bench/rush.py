@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import math
 import re
 import sqlite3
@@ -424,6 +425,7 @@ class Options:
     waitlist: list[bool]
     embedded_worker: bool
     server_env: dict[str, str]
+    uncontended: int
 
 
 def print_run(run: Run, ratio: float | None) -> None:
@@ -504,7 +506,58 @@ async def bench_backend(backend: str, options: Options, workdir: Path) -> list[R
                     print_run(done["app"], ratio)
                     print_run(done["bare"], None)
                     runs.extend([done["app"], done["bare"]])
+            await uncontended(backend, options, database, server, client, session, user_ids)
     return runs
+
+
+async def uncontended(
+    backend: str,
+    options: Options,
+    database: Database,
+    server: Server,
+    client: httpx.AsyncClient,
+    session: aiohttp.ClientSession,
+    user_ids: list[str],
+) -> None:
+    """One registration at a time (nothing else in flight): the time the client waited,
+    and the server's own time from its access log (``duration_ms``: the app from the
+    first middleware to the last byte, without HTTP parsing); the bare baseline's one
+    transaction per attempt, one at a time, beside it."""
+    people = user_ids[: options.uncontended]
+    event_id = await create_event(client, seats=len(people), waitlist=False)
+    app = await rush(people, 1, http_attempt(session, event_id))
+    server_ms = sorted(server_durations(server, f"{API}/events/{event_id}/registrations"))
+    bare_event = await create_event(client, seats=len(people), waitlist=False)
+    if backend == "postgres":
+        bare = await asyncpg_baseline(database, bare_event, people, concurrency=1, connections=1)
+    else:
+        bare = await sqlite_baseline(database, bare_event, people, concurrency=1)
+    for name, attempts in (("eventcrm (client)", app), ("bare (client)", bare)):
+        if any(a.outcome != "registered" for a in attempts):
+            raise SystemExit(f"uncontended {name}: not every attempt registered")
+    print(f"{backend:8} uncontended, {len(people)} one at a time: median / p99 ms")
+    for name, values in (
+        ("eventcrm, server time", server_ms),
+        ("eventcrm, at the client", sorted(1000 * a.latency for a in app)),
+        (
+            f"bare {'asyncpg' if backend == 'postgres' else 'sqlite3'}",
+            sorted(1000 * a.latency for a in bare),
+        ),
+    ):
+        p99 = values[nearest_rank(0.99, len(values))]
+        print(f"{'':8} {name:30} {statistics.median(values):8.2f} {p99:8.2f}")
+
+
+def server_durations(server: Server, path: str) -> list[float]:
+    """``duration_ms`` of the server's access-log lines for POSTs to ``path``."""
+    found = []
+    for line in server.log.read_text().splitlines():
+        if not line.startswith("{"):
+            continue
+        entry = json.loads(line)
+        if entry.get("method") == "POST" and entry.get("path") == path and "duration_ms" in entry:
+            found.append(float(entry["duration_ms"]))
+    return found
 
 
 def _client(server: Server, concurrency: int) -> httpx.AsyncClient:
@@ -580,10 +633,14 @@ def main() -> None:
         metavar="KEY=VALUE",
         help="extra environment for eventcrm serve (repeatable)",
     )
+    parser.add_argument(
+        "--uncontended", type=int, default=100, help="registrations one at a time, at the end"
+    )
     parser.add_argument("--smoke", action="store_true", help="a tiny run: 5 seats, 20 attempts")
     args = parser.parse_args()
     if args.smoke:
         args.seats, args.attempts, args.concurrency, args.rounds = 5, 20, 5, 1
+        args.uncontended = 5
         args.connections = min(args.connections, 5)
     options = Options(
         seats=args.seats,
@@ -595,6 +652,7 @@ def main() -> None:
         waitlist={"on": [True], "off": [False], "both": [True, False]}[args.waitlist],
         embedded_worker=args.embedded_worker,
         server_env=parse_env(args.server_env),
+        uncontended=min(args.uncontended, args.attempts),
     )
     backends = ["postgres", "sqlite"] if args.backend == "both" else [args.backend]
     print(
