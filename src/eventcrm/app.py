@@ -20,11 +20,8 @@ from eventcrm.api.health import router as health_router
 from eventcrm.api.metrics import router as metrics_router
 from eventcrm.api.middleware import (
     CrossSiteWriteGuardMiddleware,
-    RateLimitHeadersMiddleware,
     RequestContextMiddleware,
     RequestLimitsMiddleware,
-    SecurityHeadersMiddleware,
-    TrailingSlashMiddleware,
 )
 from eventcrm.api.rate_limits import CallerBudget, ClientBudget
 from eventcrm.bootstrap import build_container, build_worker
@@ -112,7 +109,7 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
         "summary": "Contacts, events with capacity and waitlists, and email to segments.",
         "lifespan": lifespan,
         "generate_unique_id_function": openapi.operation_id,
-        # A trailing slash is removed before routing (TrailingSlashMiddleware): never a 307.
+        # A trailing slash is removed before routing (RequestContextMiddleware): never a 307.
         "redirect_slashes": False,
     }
     if settings.docs_enabled:
@@ -123,8 +120,10 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
     app.state.container = container
     app.state.api_prefix = prefix  # Location headers (api/paths.py)
     # The last added runs first: every answer, a refused body's too, carries a
-    # request id and the security headers; CORS answers preflights, and an
-    # oversized request is refused (413, 414), before the cross-site write guard.
+    # request id and the security headers (and a trailing slash is gone before
+    # routing); CORS answers preflights, and an oversized request is refused
+    # (413, 414) — its answer carrying the rate-limit headers once a budget was
+    # counted — before the cross-site write guard.
     app.add_middleware(
         CrossSiteWriteGuardMiddleware,
         allowed_origins=settings.allowed_origins,
@@ -136,7 +135,6 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
         max_url_bytes=settings.max_url_bytes,
         body_limits={},  # path prefix → bytes, for a route that must accept more
     )
-    app.add_middleware(RateLimitHeadersMiddleware)
     if settings.allowed_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -155,15 +153,12 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
             max_age=600,
         )
     app.add_middleware(
-        SecurityHeadersMiddleware,
+        RequestContextMiddleware,
         api_prefix=prefix,
         # FastAPIOffline serves the pages itself (app.docs_url stays None).
         docs_paths=("/docs", "/redoc") if settings.docs_enabled else (),
         trust_proxy=settings.trust_proxy_headers,
     )
-    # Runs right after the request id is set: the access log shows the path as sent.
-    app.add_middleware(TrailingSlashMiddleware)
-    app.add_middleware(RequestContextMiddleware)
     problems.install(app)
     idempotency.install(app)
     # Every route counts against its caller's budget: the key, or the client

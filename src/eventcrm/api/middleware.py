@@ -1,6 +1,9 @@
-"""Pure ASGI middleware: request id in and out with one JSON access-log line per
-request; a trailing slash ignored; the limits on URL and body size; rate-limit
-headers; the refusal of cross-site writes; security headers."""
+"""Pure ASGI middleware, in as few layers as the order allows (each layer and
+each ``send`` wrapper costs every request): the request context (request id
+in and out with one JSON access-log line per request, a trailing slash
+ignored, the security headers); the limits on URL and body size with the
+rate-limit headers; the refusal of cross-site writes. CORS, when configured,
+sits between the first and the second."""
 
 from __future__ import annotations
 
@@ -25,8 +28,29 @@ _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 
 class RequestContextMiddleware:
-    def __init__(self, app: ASGIApp) -> None:
+    """What every HTTP exchange gets, in one layer (each layer costs every request):
+
+    - a request id, taken from ``X-Request-ID`` when safe, else new, in the
+      response and in the JSON access-log line written when the request ends,
+      with the request's metrics;
+    - one trailing slash removed from the path before routing (the root ``/``
+      stays), so ``/users/`` is served as ``/users`` instead of a redirect a
+      POST would not follow (the access log shows the path as sent);
+    - the security headers (see ``SecurityHeaders``).
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        api_prefix: str,
+        docs_paths: tuple[str, ...] = (),
+        trust_proxy: bool = False,
+    ) -> None:
         self.app = app
+        self.security = SecurityHeaders(
+            api_prefix=api_prefix, docs_paths=docs_paths, trust_proxy=trust_proxy
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -37,6 +61,8 @@ class RequestContextMiddleware:
         )
         request_id = incoming if _SAFE_REQUEST_ID.match(incoming) else uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = request_id
+        sent_path: str = scope["path"]
+        inner = _without_trailing_slash(scope)  # shares scope["state"]
         status = 500
         started = time.perf_counter()
 
@@ -49,7 +75,7 @@ class RequestContextMiddleware:
 
         structlog.contextvars.bind_contextvars(request_id=request_id)
         try:
-            await self.app(scope, receive, send_with_id)
+            await self.security(self.app, inner, receive, send_with_id)
         finally:
             elapsed = time.perf_counter() - started
             # Set by the actor dependency once the caller is known (absent before that).
@@ -57,12 +83,12 @@ class RequestContextMiddleware:
             access_log(
                 actor=getattr(actor, "label", None),
                 method=scope["method"],
-                path=scope["path"],
+                path=sent_path,
                 status=status,
                 duration_ms=round(elapsed * 1000, 2),
             )
             # By route template (bounded label values): what matched, else "unmatched".
-            route = _route_template(scope)
+            route = _route_template(inner)
             method = scope["method"] if scope["method"] in _METHODS else "other"
             metrics.REQUESTS.labels(method=method, route=route, status=str(status)).inc()
             metrics.REQUEST_SECONDS.labels(method=method, route=route).observe(elapsed)
@@ -79,22 +105,15 @@ def _route_template(scope: Scope) -> str:
     return template if isinstance(template, str) else "unmatched"
 
 
-class TrailingSlashMiddleware:
-    """Serves ``/users/`` as ``/users``: one trailing slash is removed from the
-    path before routing (the root ``/`` stays), so a client that writes one
-    gets the same answer instead of a redirect its POST would not follow."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        path: str = scope.get("path", "")
-        if scope["type"] == "http" and len(path) > 1 and path.endswith("/"):
-            scope = dict(scope, path=path[:-1])
-            raw: bytes | None = scope.get("raw_path")
-            if raw is not None and raw.endswith(b"/"):
-                scope["raw_path"] = raw[:-1]
-        await self.app(scope, receive, send)
+def _without_trailing_slash(scope: Scope) -> Scope:
+    path: str = scope["path"]
+    if len(path) <= 1 or not path.endswith("/"):
+        return scope
+    trimmed = dict(scope, path=path[:-1])
+    raw: bytes | None = scope.get("raw_path")
+    if raw is not None and raw.endswith(b"/"):
+        trimmed["raw_path"] = raw[:-1]
+    return trimmed
 
 
 class BodyTooLarge(HTTPException):
@@ -107,7 +126,11 @@ class BodyTooLarge(HTTPException):
 
 class RequestLimitsMiddleware:
     """Refuses, before any of it is buffered, a URL longer than ``max_url_bytes``
-    (414) and a body longer than its path's limit (413).
+    (414) and a body longer than its path's limit (413); and reports the
+    request's budget in ``RateLimit-Limit``, ``RateLimit-Remaining`` and
+    ``RateLimit-Reset`` (draft-ietf-httpapi-ratelimit-headers): the tightest
+    budget the request counted against, which ``api/rate_limits.py`` leaves in
+    the request state.
 
     A declared ``Content-Length`` over the limit is refused without reading the
     body; a chunked or under-declared body is counted while the application
@@ -161,13 +184,23 @@ class RequestLimitsMiddleware:
                     raise BodyTooLarge(limit)
             return message
 
-        async def tracking_send(message: Message) -> None:
+        async def send_with_budget(message: Message) -> None:
             nonlocal started
-            started = started or message["type"] == "http.response.start"
+            if message["type"] == "http.response.start":
+                started = True
+                decision = scope.get("state", {}).get("rate_limit")
+                if decision is not None:
+                    message.setdefault("headers", []).extend(
+                        [
+                            (b"ratelimit-limit", str(decision.limit).encode()),
+                            (b"ratelimit-remaining", str(decision.remaining).encode()),
+                            (b"ratelimit-reset", str(decision.reset_after).encode()),
+                        ]
+                    )
             await send(message)
 
         try:
-            await self.app(scope, limited_receive, tracking_send)
+            await self.app(scope, limited_receive, send_with_budget)
         except BodyTooLarge as exc:  # raised past the app's own exception handlers
             if started:
                 raise
@@ -194,34 +227,6 @@ async def _refuse(
 
 def _header(scope: Scope, name: bytes) -> str:
     return next((v.decode("latin-1") for k, v in scope["headers"] if k == name), "")
-
-
-class RateLimitHeadersMiddleware:
-    """``RateLimit-Limit``, ``RateLimit-Remaining`` and ``RateLimit-Reset``
-    (draft-ietf-httpapi-ratelimit-headers) for the tightest budget the request
-    counted against (``api/rate_limits.py`` leaves it in the request state)."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        async def send_with_budget(message: Message) -> None:
-            decision = scope.get("state", {}).get("rate_limit")
-            if message["type"] == "http.response.start" and decision is not None:
-                message.setdefault("headers", []).extend(
-                    [
-                        (b"ratelimit-limit", str(decision.limit).encode()),
-                        (b"ratelimit-remaining", str(decision.remaining).encode()),
-                        (b"ratelimit-reset", str(decision.reset_after).encode()),
-                    ]
-                )
-            await send(message)
-
-        await self.app(scope, receive, send_with_budget)
 
 
 _UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -290,8 +295,8 @@ def _own_origin(scope: Scope) -> str:
     return f"{scope.get('scheme', 'http')}://{_header(scope, b'host')}"
 
 
-class SecurityHeadersMiddleware:
-    """Headers every response carries.
+class SecurityHeaders:
+    """Headers every response carries (applied by ``RequestContextMiddleware``).
 
     - ``X-Content-Type-Options: nosniff``, ``Referrer-Policy: no-referrer``.
     - ``Cache-Control: no-store`` on API responses (unless the route set one):
@@ -304,23 +309,13 @@ class SecurityHeadersMiddleware:
       ``X-Forwarded-Proto: https`` says so and ``trust_proxy`` is set.
     """
 
-    def __init__(
-        self,
-        app: ASGIApp,
-        *,
-        api_prefix: str,
-        docs_paths: tuple[str, ...],
-        trust_proxy: bool,
-    ) -> None:
-        self.app = app
+    def __init__(self, *, api_prefix: str, docs_paths: tuple[str, ...], trust_proxy: bool) -> None:
         self.api_prefix = api_prefix
         self.docs_paths = frozenset(docs_paths)
         self.trust_proxy = trust_proxy
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def __call__(self, app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> None:
+        """Run ``app`` with its answer's headers completed."""
         path: str = scope["path"]
         common = [
             (b"x-content-type-options", b"nosniff"),
@@ -329,7 +324,7 @@ class SecurityHeadersMiddleware:
         if self._over_tls(scope):
             common.append((b"strict-transport-security", b"max-age=31536000; includeSubDomains"))
         if path in self.docs_paths:
-            await self._docs_page(scope, receive, send, common)
+            await self._docs_page(app, scope, receive, send, common)
             return
         common.append((b"content-security-policy", _API_CSP))
         no_store = path.startswith(self.api_prefix + "/")
@@ -342,7 +337,7 @@ class SecurityHeadersMiddleware:
                 headers.extend(common)
             await send(message)
 
-        await self.app(scope, receive, send_with_headers)
+        await app(scope, receive, send_with_headers)
 
     def _over_tls(self, scope: Scope) -> bool:
         if scope.get("scheme") == "https":
@@ -351,7 +346,12 @@ class SecurityHeadersMiddleware:
         return self.trust_proxy and forwarded == "https"
 
     async def _docs_page(
-        self, scope: Scope, receive: Receive, send: Send, common: list[tuple[bytes, bytes]]
+        self,
+        app: ASGIApp,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        common: list[tuple[bytes, bytes]],
     ) -> None:
         # A small generated page: buffered so its policy can name its own scripts.
         start: Message | None = None
@@ -364,7 +364,7 @@ class SecurityHeadersMiddleware:
             elif message["type"] == "http.response.body":
                 body.extend(message.get("body", b""))
 
-        await self.app(scope, receive, buffer)
+        await app(scope, receive, buffer)
         assert start is not None
         headers = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"]
         headers += [

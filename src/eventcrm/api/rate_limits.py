@@ -6,7 +6,7 @@ The caller is the authenticated key (``request.state.actor``, left there by
 client address where there is none (health, unsubscribe links). A credential
 that does not authenticate spends its client address's budget
 (``spend_failed_credential``), so keys cannot be guessed at full speed. A spent budget is
-429 ``rate_limited`` with ``Retry-After``; ``RateLimitHeadersMiddleware``
+429 ``rate_limited`` with ``Retry-After``; ``RequestLimitsMiddleware``
 (api/middleware.py) reports the tightest budget this request touched in
 ``RateLimit-Limit``, ``RateLimit-Remaining`` and ``RateLimit-Reset`` on every
 response, refusals included.
