@@ -99,6 +99,7 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
                         await worker_task
             await container.registrations.close()  # batches in flight finish first
             await container.authenticator.close()
+            await container.request_budgets.close()
             await container.event_cache.close()
             await container.storage.close()
             metrics.forget_this_process()

@@ -87,6 +87,8 @@ def build_container(
                 "registrations": settings.rate_limit_registrations,
                 "email": settings.rate_limit_email,
             },
+            redis_url=settings.redis_url,
+            key_prefix=settings.rate_limit_key_prefix,
         ),
         recipient_quota=DailyRecipientQuota(counters, settings.organizer_daily_recipients),
         registrations=build_registration_batcher(settings, storage, clock),
