@@ -89,6 +89,18 @@ _HOSTS_OF_ONE = (
     .order_by(registrations.c.registered_at, registrations.c.user_id)
 )
 
+#: One seat, if the event is open and has one free (a registration outside a batch).
+_TAKE_OPEN_SEAT = (
+    events.update()
+    .where(
+        events.c.id == sa.bindparam("event_id"),
+        events.c.deleted_at.is_(None),
+        events.c.status.in_([s.value for s in OPEN_FOR_REGISTRATION]),
+        sa.or_(events.c.capacity.is_(None), events.c.registered_count < events.c.capacity),
+    )
+    .values(registered_count=events.c.registered_count + 1)
+)
+
 # A batch's seats and waitlist places, in one conditional UPDATE: the seats only
 # if that many are free (the CHECK constraint is the last line).
 _seats = sa.bindparam("seats", type_=sa.Integer())
@@ -240,16 +252,7 @@ class SqlEventRepository:
         return result.rowcount == 1
 
     async def take_open_seat(self, event_id: str) -> bool:
-        result = await self._conn.execute(
-            events.update()
-            .where(
-                events.c.id == event_id,
-                events.c.deleted_at.is_(None),
-                events.c.status.in_([s.value for s in OPEN_FOR_REGISTRATION]),
-                sa.or_(events.c.capacity.is_(None), events.c.registered_count < events.c.capacity),
-            )
-            .values(registered_count=events.c.registered_count + 1)
-        )
+        result = await self._conn.execute(_TAKE_OPEN_SEAT, {"event_id": event_id})
         return result.rowcount == 1
 
     async def take_seats_and_waitlist(

@@ -59,6 +59,18 @@ _WITH_POSITION = sa.case((_r.c.waitlist_seq.is_(None), None), else_=_POSITION).l
 # once: SQLAlchemy memoizes a statement's cache key, so running one neither
 # rebuilds it nor recomputes its key before the compiled form is found.
 
+#: One person and any registration they have for the event (a registration
+#: outside a batch: a host, or a request with an ``Idempotency-Key``).
+_USER_AND_REGISTRATION = (
+    sa.select(users.c.id.label("known_user"), _r, _WITH_POSITION)
+    .select_from(
+        users.outerjoin(
+            _r, sa.and_(_r.c.user_id == users.c.id, _r.c.event_id == sa.bindparam("event_id"))
+        )
+    )
+    .where(users.c.id == sa.bindparam("user_id"))
+)
+
 #: The people named and any registration they have for the event. Nobody found
 #: can be deleted before the transaction's INSERT (a foreign-key failure would
 #: abort the whole batch on PostgreSQL): KEY SHARE, which does not block the
@@ -151,14 +163,8 @@ class SqlRegistrationRepository:
     async def user_and_registration(
         self, event_id: str, user_id: str
     ) -> tuple[bool, Registration | None]:
-        query = (
-            sa.select(users.c.id.label("known_user"), _r, _WITH_POSITION)
-            .select_from(
-                users.outerjoin(_r, sa.and_(_r.c.user_id == users.c.id, _r.c.event_id == event_id))
-            )
-            .where(users.c.id == user_id)
-        )
-        row = (await self._conn.execute(query)).first()
+        params = {"event_id": event_id, "user_id": user_id}
+        row = (await self._conn.execute(_USER_AND_REGISTRATION, params)).first()
         if row is None:
             return False, None
         return True, _to_registration(row) if row._mapping["event_id"] is not None else None
