@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import fields
 from datetime import datetime
+from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -11,6 +12,10 @@ from pydantic.alias_generators import to_camel
 
 from eventcrm.events.domain import Event
 from eventcrm.users.domain import User
+
+#: The camelCase spelling of a field name (a few regular expressions each time
+#: otherwise; the names are a fixed set).
+_camel = cache(to_camel)
 
 #: What a template may print about a contact: every field but the bookkeeping.
 _CONTACT_FIELDS = tuple(
@@ -22,7 +27,7 @@ def user_variables(user: User) -> dict[str, Any]:
     """A contact's fields under both spellings (``user.first_name``, ``user.firstName``)."""
     values: dict[str, Any] = {}
     for name in _CONTACT_FIELDS:
-        values[name] = values[to_camel(name)] = getattr(user, name)
+        values[name] = values[_camel(name)] = getattr(user, name)
     values["full_name"] = values["fullName"] = f"{user.first_name} {user.last_name}"
     return values
 
@@ -64,4 +69,4 @@ def event_variables(event: Event) -> dict[str, Any]:
         "start_local": _local(event.start_at, event.timezone),
         "end_local": _local(event.end_at, event.timezone),
     }
-    return values | {to_camel(k): v for k, v in values.items()}
+    return values | {_camel(k): v for k, v in values.items()}

@@ -36,7 +36,14 @@ from eventcrm.campaigns.errors import CampaignIdTaken
 from eventcrm.kit.cursor import KeyValue
 from eventcrm.kit.sorting import SortKey
 from eventcrm.storage.ports import KeysetPage
-from eventcrm.storage.sql.query import FieldMap, compile_filter, keyset_rows, one_of, sort_columns
+from eventcrm.storage.sql.query import (
+    FieldMap,
+    compile_filter,
+    keyset_rows,
+    one_of,
+    one_of_param,
+    sort_columns,
+)
 from eventcrm.storage.sql.tables import campaigns, deliveries, email_templates, registrations, users
 from eventcrm.storage.sql.types import UTCDateTime
 from eventcrm.storage.sql.users import USER_FIELDS, row_to_user
@@ -47,6 +54,40 @@ from eventcrm.storage.sql.writes import write_or_raise
 _ACTIVE = sa.text("deliveries.status IN ('queued', 'sending')")
 _NEWEST_FIRST = (SortKey("created_at", descending=True),)
 _CAMPAIGN_KEYS = FieldMap(columns={"created_at": campaigns.c.created_at, "id": campaigns.c.id})
+
+
+# A transactional message (campaigns/outbox.py), built once: the stored
+# template named ``template_name`` as a whole (an html-less one stays
+# html-less) if there is one, else the message's own content (``own_*``), read
+# inside the INSERT.
+_t = email_templates
+_named = _t.c.name == sa.bindparam("template_name", type_=_t.c.name.type)
+_stored = sa.exists().where(_named)
+
+
+def _stored_or_own(name: str) -> ColumnElement[Any]:
+    own = sa.bindparam(f"own_{name}", type_=sa.Text())
+    return sa.case((_stored, sa.select(_t.c[name]).where(_named).scalar_subquery()), else_=own)
+
+
+_CONTENT = ("subject", "html", "text")
+_ADD_MESSAGE = campaigns.insert().values(
+    {
+        c.name: sa.bindparam(c.name, type_=c.type)
+        for c in campaigns.columns
+        if c.name != "template_id" and c.name not in _CONTENT
+    }
+    | {"template_id": sa.select(_t.c.id).where(_named).scalar_subquery()}
+    | {name: _stored_or_own(name) for name in _CONTENT}
+)
+
+# A message's count corrected, or the message dropped when nobody was left to tell.
+_SET_RECIPIENT_COUNT = (
+    campaigns.update()
+    .where(campaigns.c.id == sa.bindparam("campaign_id"))
+    .values(recipient_count=sa.bindparam("count", type_=sa.Integer()))
+)
+_DELETE = campaigns.delete().where(campaigns.c.id == sa.bindparam("campaign_id"))
 
 
 def _campaign_row(campaign: Campaign) -> dict[str, Any]:
@@ -77,23 +118,15 @@ class SqlCampaignRepository:
         )
 
     async def add_message(self, campaign: Campaign, *, template_name: str) -> None:
-        row: dict[str, Any] = _campaign_row(campaign)
-        t = email_templates
-        named = t.c.name == template_name
-        stored = sa.exists().where(named)
-        row["template_id"] = sa.select(t.c.id).where(named).scalar_subquery()
-        for name in ("subject", "html", "text"):
-            # The stored template as a whole (an html-less one stays html-less).
-            own = sa.literal(row[name], type_=sa.Text())
-            row[name] = sa.case(
-                (stored, sa.select(t.c[name]).where(named).scalar_subquery()), else_=own
-            )
-        await self._conn.execute(campaigns.insert().values(row))
+        params = _campaign_row(campaign)
+        del params["template_id"]
+        for name in _CONTENT:
+            params[f"own_{name}"] = params.pop(name)
+        params["template_name"] = template_name
+        await self._conn.execute(_ADD_MESSAGE, params)
 
     async def set_recipient_count(self, campaign_id: str, count: int) -> None:
-        await self._conn.execute(
-            campaigns.update().where(campaigns.c.id == campaign_id).values(recipient_count=count)
-        )
+        await self._conn.execute(_SET_RECIPIENT_COUNT, {"campaign_id": campaign_id, "count": count})
 
     async def get(self, campaign_id: str) -> Campaign | None:
         query = campaigns.select().where(campaigns.c.id == campaign_id)
@@ -108,7 +141,7 @@ class SqlCampaignRepository:
         )
 
     async def delete(self, campaign_id: str) -> bool:
-        result = await self._conn.execute(campaigns.delete().where(campaigns.c.id == campaign_id))
+        result = await self._conn.execute(_DELETE, {"campaign_id": campaign_id})
         return result.rowcount > 0
 
     async def list(
@@ -144,16 +177,105 @@ def _to_delivery(row: sa.Row[Any]) -> Delivery:
     return Delivery(**data)
 
 
+def _typed(bound: ColumnElement[Any], type_: sa.types.TypeEngine[Any], postgres: bool) -> Any:
+    # PostgreSQL cannot infer a parameter's type in a SELECT list; SQLite must
+    # not CAST (it would turn a date-time string into a number).
+    return sa.cast(bound, type_) if postgres else bound
+
+
+_FROZEN_COLUMNS = [
+    "campaign_id",
+    "user_id",
+    "email",
+    "status",
+    "attempts",
+    "next_attempt_at",
+    "last_error",
+    "created_at",
+    "updated_at",
+]
+
+
+def _freeze_statement(
+    *, postgres: bool, honour_opt_out: bool, source: sa.FromClause, where: ColumnElement[bool]
+) -> sa.Insert:
+    """One delivery per contact of ``source`` matching ``where``; the campaign, when
+    it is due and the time are given at execution (``campaign``, ``due``, ``stamp``)."""
+
+    def constant(value: Any, type_: sa.types.TypeEngine[Any]) -> Any:
+        return _typed(sa.literal(value, type_=type_), type_, postgres)
+
+    queued = constant(str(DeliveryStatus.QUEUED), sa.String(16))
+    skipped = constant(str(DeliveryStatus.SKIPPED), sa.String(16))
+    due = _typed(sa.bindparam("due", type_=UTCDateTime()), UTCDateTime(), postgres)
+    # Skipped at once: a contact without an email (any kind of message) and, for
+    # a campaign, one who opted out.
+    no_email = users.c.email == ""
+    if honour_opt_out:
+        opted_out = sa.or_(no_email, users.c.email_opt_out)
+        status: ColumnElement[Any] = sa.case((opted_out, skipped), else_=queued)
+        next_attempt: ColumnElement[Any] = sa.case((opted_out, sa.null()), else_=due)
+        error: ColumnElement[Any] = sa.case(
+            (no_email, constant("no_email", sa.String(1000))),
+            (opted_out, constant("unsubscribed", sa.String(1000))),
+            else_=sa.null(),
+        )
+    else:
+        status = sa.case((no_email, skipped), else_=queued)
+        next_attempt = sa.case((no_email, sa.null()), else_=due)
+        error = sa.case((no_email, constant("no_email", sa.String(1000))), else_=sa.null())
+    stamp = _typed(sa.bindparam("stamp", type_=UTCDateTime()), UTCDateTime(), postgres)
+    select = (
+        sa.select(
+            _typed(sa.bindparam("campaign", type_=sa.String(64)), sa.String(64), postgres),
+            users.c.id,
+            users.c.email,
+            status,
+            constant(0, sa.Integer()),
+            next_attempt,
+            error,
+            stamp,
+            stamp,
+        )
+        .select_from(source)
+        .where(where)
+    )
+    return deliveries.insert().from_select(_FROZEN_COLUMNS, select)
+
+
+_r = registrations
+#: Freezing people named by id (every transactional message about a
+#: registration) or an event's registrants, built once per database and kind
+#: (``freeze``'s key: PostgreSQL?, honour the opt-out?, registrants?).
+_FREEZE = {
+    (postgres, honour_opt_out, False): _freeze_statement(
+        postgres=postgres,
+        honour_opt_out=honour_opt_out,
+        source=users,
+        where=one_of_param(users.c.id, "user_ids"),
+    )
+    for postgres in (False, True)
+    for honour_opt_out in (False, True)
+} | {
+    (postgres, honour_opt_out, True): _freeze_statement(
+        postgres=postgres,
+        honour_opt_out=honour_opt_out,
+        source=users.join(_r, _r.c.user_id == users.c.id),
+        where=sa.and_(
+            _r.c.event_id == sa.bindparam("event_id"),
+            _r.c.status.in_(sa.bindparam("statuses", expanding=True)),
+            _r.c.role.in_(sa.bindparam("roles", expanding=True)),
+        ),
+    )
+    for postgres in (False, True)
+    for honour_opt_out in (False, True)
+}
+
+
 class SqlDeliveryRepository:
     def __init__(self, conn: AsyncConnection) -> None:
         self._conn = conn
         self._postgres = conn.dialect.name == "postgresql"
-
-    def _value(self, value: Any, type_: sa.types.TypeEngine[Any]) -> ColumnElement[Any]:
-        # PostgreSQL cannot infer a parameter's type in a SELECT list; SQLite must
-        # not CAST (it would turn a date-time string into a number).
-        bound = sa.literal(value, type_=type_)
-        return sa.cast(bound, type_) if self._postgres else bound
 
     async def freeze(
         self,
@@ -164,69 +286,23 @@ class SqlDeliveryRepository:
         due_at: datetime,
         now: datetime,
     ) -> int:
-        source: sa.FromClause = users
+        params: dict[str, Any] = {"campaign": campaign_id, "due": due_at, "stamp": now}
         if isinstance(recipients, UsersById):
-            where: ColumnElement[bool] = one_of(users.c.id, recipients.user_ids)
+            statement = _FREEZE[self._postgres, honour_opt_out, False]
+            params["user_ids"] = list(recipients.user_ids)
         elif isinstance(recipients, EventRegistrants):
-            r = registrations
-            source = users.join(r, r.c.user_id == users.c.id)
-            where = sa.and_(
-                r.c.event_id == recipients.event_id,
-                r.c.status.in_(recipients.statuses),
-                r.c.role.in_(recipients.roles),
-            )
+            statement = _FREEZE[self._postgres, honour_opt_out, True]
+            params["event_id"] = recipients.event_id
+            params["statuses"] = list(recipients.statuses)
+            params["roles"] = list(recipients.roles)
         else:
-            where = compile_filter(recipients.where, USER_FIELDS)
-        queued = self._value(str(DeliveryStatus.QUEUED), sa.String(16))
-        due = self._value(due_at, UTCDateTime())
-        # Skipped at once: a contact without an email (any kind of message) and, for
-        # a campaign, one who opted out.
-        no_email = users.c.email == ""
-        if honour_opt_out:
-            opted_out = sa.or_(no_email, users.c.email_opt_out)
-            status: ColumnElement[Any] = sa.case(
-                (opted_out, self._value(str(DeliveryStatus.SKIPPED), sa.String(16))),
-                else_=queued,
+            statement = _freeze_statement(
+                postgres=self._postgres,
+                honour_opt_out=honour_opt_out,
+                source=users,
+                where=compile_filter(recipients.where, USER_FIELDS),
             )
-            next_attempt: ColumnElement[Any] = sa.case((opted_out, sa.null()), else_=due)
-            error: ColumnElement[Any] = sa.case(
-                (no_email, self._value("no_email", sa.String(1000))),
-                (opted_out, self._value("unsubscribed", sa.String(1000))),
-                else_=sa.null(),
-            )
-        else:
-            skipped = self._value(str(DeliveryStatus.SKIPPED), sa.String(16))
-            status = sa.case((no_email, skipped), else_=queued)
-            next_attempt = sa.case((no_email, sa.null()), else_=due)
-            error = sa.case((no_email, self._value("no_email", sa.String(1000))), else_=sa.null())
-        stamp = self._value(now, UTCDateTime())
-        select = (
-            sa.select(
-                self._value(campaign_id, sa.String(64)),
-                users.c.id,
-                users.c.email,
-                status,
-                self._value(0, sa.Integer()),
-                next_attempt,
-                error,
-                stamp,
-                stamp,
-            )
-            .select_from(source)
-            .where(where)
-        )
-        columns = [
-            "campaign_id",
-            "user_id",
-            "email",
-            "status",
-            "attempts",
-            "next_attempt_at",
-            "last_error",
-            "created_at",
-            "updated_at",
-        ]
-        result = await self._conn.execute(deliveries.insert().from_select(columns, select))
+        result = await self._conn.execute(statement, params)
         return int(result.rowcount)
 
     async def counts(self, campaign_id: str) -> dict[DeliveryStatus, int]:

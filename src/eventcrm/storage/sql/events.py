@@ -72,6 +72,55 @@ _GET_BY_SLUG = _WITH_HOSTS.where(
     events.c.slug == sa.bindparam("slug"), events.c.deleted_at.is_(None)
 )
 
+# One event without its hosts, as read or locked (FOR UPDATE OF events:
+# PostgreSQL's row lock; SQLite ignores it, and its write transactions already
+# hold the database's single write lock; every registration batch starts with
+# the lock), and its hosts when they are wanted.
+_BY_ID_LIVE = _SELECT.where(events.c.id == sa.bindparam("event_id"), events.c.deleted_at.is_(None))
+_BY_ID_ANY = _SELECT.where(events.c.id == sa.bindparam("event_id"))
+_LOCK_LIVE = _BY_ID_LIVE.with_for_update(of=events)
+_LOCK_ANY = _BY_ID_ANY.with_for_update(of=events)
+_HOSTS_OF_ONE = (
+    sa.select(registrations.c.user_id)
+    .where(
+        registrations.c.event_id == sa.bindparam("event_id"),
+        registrations.c.role == Role.HOST.value,
+    )
+    .order_by(registrations.c.registered_at, registrations.c.user_id)
+)
+
+#: One seat, if the event is open and has one free (a registration outside a batch).
+_TAKE_OPEN_SEAT = (
+    events.update()
+    .where(
+        events.c.id == sa.bindparam("event_id"),
+        events.c.deleted_at.is_(None),
+        events.c.status.in_([s.value for s in OPEN_FOR_REGISTRATION]),
+        sa.or_(events.c.capacity.is_(None), events.c.registered_count < events.c.capacity),
+    )
+    .values(registered_count=events.c.registered_count + 1)
+)
+
+# A batch's seats and waitlist places, in one conditional UPDATE: the seats only
+# if that many are free (the CHECK constraint is the last line).
+_seats = sa.bindparam("seats", type_=sa.Integer())
+_waitlisted = sa.bindparam("waitlisted", type_=sa.Integer())
+_TAKE_SEATS_AND_WAITLIST = (
+    events.update()
+    .where(
+        events.c.id == sa.bindparam("event_id"),
+        sa.or_(
+            events.c.capacity.is_(None), events.c.registered_count + _seats <= events.c.capacity
+        ),
+    )
+    .values(
+        registered_count=events.c.registered_count + _seats,
+        waitlist_count=events.c.waitlist_count + _waitlisted,
+        waitlist_seq=events.c.waitlist_seq + _waitlisted,
+    )
+    .returning(events.c.waitlist_seq)
+)
+
 
 def _to_row(event: Event) -> dict[str, Any]:
     row: dict[str, Any] = {
@@ -113,14 +162,14 @@ class SqlEventRepository:
             hosts.setdefault(event_id, []).append(user_id)
         return {k: tuple(v) for k, v in hosts.items()}
 
-    async def _one(self, query: sa.Select[Any], *, with_hosts: bool = True) -> Event | None:
-        row = (await self._conn.execute(query)).first()
+    async def _one(self, query: sa.Select[Any], event_id: str, *, with_hosts: bool) -> Event | None:
+        row = (await self._conn.execute(query, {"event_id": event_id})).first()
         if row is None:
             return None
         if not with_hosts:
             return _to_event(row, ())
-        hosts = await self._hosts([row._mapping["id"]])
-        return _to_event(row, hosts.get(row._mapping["id"], ()))
+        hosts = await self._conn.execute(_HOSTS_OF_ONE, {"event_id": row._mapping["id"]})
+        return _to_event(row, tuple(hosts.scalars()))
 
     async def _one_with_hosts(self, query: sa.Select[Any], **params: str) -> Event | None:
         rows = (await self._conn.execute(query, params)).all()
@@ -145,10 +194,8 @@ class SqlEventRepository:
             return await self._one_with_hosts(
                 _GET_ANY if include_deleted else _GET_LIVE, event_id=event_id
             )
-        query = _SELECT.where(events.c.id == event_id)
-        if not include_deleted:
-            query = query.where(events.c.deleted_at.is_(None))
-        return await self._one(query, with_hosts=False)
+        query = _BY_ID_ANY if include_deleted else _BY_ID_LIVE
+        return await self._one(query, event_id, with_hosts=False)
 
     async def get_by_slug(self, slug: str) -> Event | None:
         return await self._one_with_hosts(_GET_BY_SLUG, slug=slug)
@@ -156,12 +203,8 @@ class SqlEventRepository:
     async def lock(
         self, event_id: str, *, include_deleted: bool = False, with_hosts: bool = True
     ) -> Event | None:
-        # FOR UPDATE OF events: PostgreSQL row lock; SQLite ignores it, and its
-        # write transactions already hold the database's single write lock.
-        query = _SELECT.where(events.c.id == event_id)
-        if not include_deleted:
-            query = query.where(events.c.deleted_at.is_(None))
-        return await self._one(query.with_for_update(of=events), with_hosts=with_hosts)
+        query = _LOCK_ANY if include_deleted else _LOCK_LIVE
+        return await self._one(query, event_id, with_hosts=with_hosts)
 
     async def replace(self, event: Event) -> None:
         row = _to_row(event)
@@ -209,36 +252,15 @@ class SqlEventRepository:
         return result.rowcount == 1
 
     async def take_open_seat(self, event_id: str) -> bool:
-        result = await self._conn.execute(
-            events.update()
-            .where(
-                events.c.id == event_id,
-                events.c.deleted_at.is_(None),
-                events.c.status.in_([s.value for s in OPEN_FOR_REGISTRATION]),
-                sa.or_(events.c.capacity.is_(None), events.c.registered_count < events.c.capacity),
-            )
-            .values(registered_count=events.c.registered_count + 1)
-        )
+        result = await self._conn.execute(_TAKE_OPEN_SEAT, {"event_id": event_id})
         return result.rowcount == 1
 
     async def take_seats_and_waitlist(
         self, event_id: str, *, seats: int, waitlisted: int
     ) -> int | None:
         result = await self._conn.execute(
-            events.update()
-            .where(
-                events.c.id == event_id,
-                sa.or_(
-                    events.c.capacity.is_(None),
-                    events.c.registered_count + seats <= events.c.capacity,
-                ),
-            )
-            .values(
-                registered_count=events.c.registered_count + seats,
-                waitlist_count=events.c.waitlist_count + waitlisted,
-                waitlist_seq=events.c.waitlist_seq + waitlisted,
-            )
-            .returning(events.c.waitlist_seq)
+            _TAKE_SEATS_AND_WAITLIST,
+            {"event_id": event_id, "seats": seats, "waitlisted": waitlisted},
         )
         last_seq = result.scalar_one_or_none()
         return None if last_seq is None else int(last_seq)

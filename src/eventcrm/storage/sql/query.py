@@ -181,6 +181,13 @@ def one_of(
     return _OneOf(expr, bound, fold)
 
 
+def one_of_param(column: ColumnElement[Any], name: str) -> ColumnElement[bool]:
+    """``column IN :name`` for a statement built once: the strings are given at
+    execution, as a list under ``name`` (as ``one_of`` binds them; an empty list
+    matches nothing)."""
+    return _OneOf(column, sa.bindparam(name, type_=_ValueList(integers=False)), False)
+
+
 def _escape_like(value: str) -> str:
     e = _LIKE_ESCAPE
     return value.replace(e, e + e).replace("%", e + "%").replace("_", e + "_")

@@ -20,7 +20,7 @@ from eventcrm.registrations.domain import (
 )
 from eventcrm.registrations.errors import AlreadyRegistered
 from eventcrm.storage.ports import KeysetPage
-from eventcrm.storage.sql.query import keyset_rows, one_of
+from eventcrm.storage.sql.query import keyset_rows, one_of, one_of_param
 from eventcrm.storage.sql.tables import events, registrations, users
 from eventcrm.users.errors import UserNotFound
 
@@ -53,6 +53,50 @@ _POSITION = (
 _WITH_POSITION = sa.case((_r.c.waitlist_seq.is_(None), None), else_=_POSITION).label(
     "waitlist_position"
 )
+
+
+# The statements of every registration batch (registrations/batch.py), built
+# once: SQLAlchemy memoizes a statement's cache key, so running one neither
+# rebuilds it nor recomputes its key before the compiled form is found.
+
+#: One person and any registration they have for the event (a registration
+#: outside a batch: a host, or a request with an ``Idempotency-Key``).
+_USER_AND_REGISTRATION = (
+    sa.select(users.c.id.label("known_user"), _r, _WITH_POSITION)
+    .select_from(
+        users.outerjoin(
+            _r, sa.and_(_r.c.user_id == users.c.id, _r.c.event_id == sa.bindparam("event_id"))
+        )
+    )
+    .where(users.c.id == sa.bindparam("user_id"))
+)
+
+#: The people named and any registration they have for the event. Nobody found
+#: can be deleted before the transaction's INSERT (a foreign-key failure would
+#: abort the whole batch on PostgreSQL): KEY SHARE, which does not block the
+#: counters' UPDATE. SQLite ignores it.
+_PEOPLE_AND_REGISTRATIONS = (
+    sa.select(users.c.id.label("known_user"), _r)
+    .select_from(
+        users.outerjoin(
+            _r, sa.and_(_r.c.user_id == users.c.id, _r.c.event_id == sa.bindparam("event_id"))
+        )
+    )
+    .where(one_of_param(users.c.id, "user_ids"))
+    .with_for_update(read=True, key_share=True, of=users)
+)
+
+# ON CONFLICT DO NOTHING instead of a savepoint: a registration that got there
+# first (the unique (event, user) key) leaves nothing inserted and the
+# transaction usable. Each dialect has its own construct; the rows are given at
+# execution (several at once: SQLAlchemy's "insertmanyvalues", one statement).
+_ADD_NEW = {
+    "postgresql": pg_insert(_r).on_conflict_do_nothing(),
+    "sqlite": sqlite_insert(_r).on_conflict_do_nothing(),
+}
+_ADD_NEW_RETURNING = {
+    dialect: insert.returning(_r.c.user_id) for dialect, insert in _ADD_NEW.items()
+}
 
 
 def _to_registration(row: sa.Row[Any]) -> Registration:
@@ -100,13 +144,10 @@ class SqlRegistrationRepository:
         await self._conn.execute(_r.insert().values(_to_row(registration)))
 
     async def add_new(self, registration: Registration) -> None:
-        # ON CONFLICT DO NOTHING instead of a savepoint: a registration that got
-        # there first (the unique (event, user) key) leaves nothing inserted and
-        # the transaction usable, so the answer can say what it found.
-        insert = (pg_insert if self._conn.dialect.name == "postgresql" else sqlite_insert)(_r)
-        statement = insert.values(_to_row(registration)).on_conflict_do_nothing()
+        # Nothing inserted (ON CONFLICT DO NOTHING): the answer says what it found.
+        statement = _ADD_NEW[self._conn.dialect.name]
         try:
-            result = await self._conn.execute(statement)
+            result = await self._conn.execute(statement, _to_row(registration))
         except sa.exc.IntegrityError as error:  # the only foreign key left: the user's
             raise UserNotFound(registration.user_id) from error
         if result.rowcount == 0:
@@ -122,14 +163,8 @@ class SqlRegistrationRepository:
     async def user_and_registration(
         self, event_id: str, user_id: str
     ) -> tuple[bool, Registration | None]:
-        query = (
-            sa.select(users.c.id.label("known_user"), _r, _WITH_POSITION)
-            .select_from(
-                users.outerjoin(_r, sa.and_(_r.c.user_id == users.c.id, _r.c.event_id == event_id))
-            )
-            .where(users.c.id == user_id)
-        )
-        row = (await self._conn.execute(query)).first()
+        params = {"event_id": event_id, "user_id": user_id}
+        row = (await self._conn.execute(_USER_AND_REGISTRATION, params)).first()
         if row is None:
             return False, None
         return True, _to_registration(row) if row._mapping["event_id"] is not None else None
@@ -137,19 +172,9 @@ class SqlRegistrationRepository:
     async def people_and_registrations(
         self, event_id: str, user_ids: Sequence[str]
     ) -> dict[str, Registration | None]:
-        query = (
-            sa.select(users.c.id.label("known_user"), _r)
-            .select_from(
-                users.outerjoin(_r, sa.and_(_r.c.user_id == users.c.id, _r.c.event_id == event_id))
-            )
-            .where(one_of(users.c.id, tuple(user_ids)))
-            # Nobody found here can be deleted before this transaction's INSERT
-            # (a foreign-key failure would abort the whole batch on PostgreSQL).
-            # KEY SHARE does not block the counters' UPDATE. SQLite ignores it.
-            .with_for_update(read=True, key_share=True, of=users)
-        )
+        params = {"event_id": event_id, "user_ids": list(user_ids)}
         found: dict[str, Registration | None] = {}
-        for row in (await self._conn.execute(query)).all():
+        for row in (await self._conn.execute(_PEOPLE_AND_REGISTRATIONS, params)).all():
             registered = row._mapping["event_id"] is not None
             found[row._mapping["known_user"]] = _to_registration(row) if registered else None
         return found
@@ -157,9 +182,7 @@ class SqlRegistrationRepository:
     async def add_new_many(self, registrations: Sequence[Registration]) -> set[str]:
         if not registrations:
             return set()
-        insert = (pg_insert if self._conn.dialect.name == "postgresql" else sqlite_insert)(_r)
-        statement = insert.on_conflict_do_nothing().returning(_r.c.user_id)
-        # One statement for the whole batch (SQLAlchemy's "insertmanyvalues").
+        statement = _ADD_NEW_RETURNING[self._conn.dialect.name]
         result = await self._conn.execute(statement, [_to_row(r) for r in registrations])
         return set(result.scalars())
 

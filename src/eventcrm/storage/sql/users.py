@@ -19,6 +19,7 @@ from eventcrm.storage.sql.query import (
     compile_filter,
     keyset_rows,
     one_of,
+    one_of_param,
     sort_columns,
 )
 from eventcrm.storage.sql.tables import events, registrations, users
@@ -89,6 +90,17 @@ USER_FIELDS = FieldMap(
         "checked_in_for": _has_registration(checked_in=True),
         "not_checked_in_for": _has_registration(checked_in=False),
     },
+)
+
+
+#: Built once (a registration batch runs it): the counters of the people named.
+_ADJUST_COUNTERS = (
+    users.update()
+    .where(one_of_param(users.c.id, "user_ids"))
+    .values(
+        events_hosted=users.c.events_hosted + sa.bindparam("hosted", type_=sa.Integer()),
+        events_attended=users.c.events_attended + sa.bindparam("attended", type_=sa.Integer()),
+    )
 )
 
 
@@ -176,12 +188,7 @@ class SqlUserRepository:
         if not user_ids or (hosted == 0 and attended == 0):
             return
         await self._conn.execute(
-            users.update()
-            .where(one_of(users.c.id, user_ids))
-            .values(
-                events_hosted=users.c.events_hosted + hosted,
-                events_attended=users.c.events_attended + attended,
-            )
+            _ADJUST_COUNTERS, {"user_ids": list(user_ids), "hosted": hosted, "attended": attended}
         )
 
     async def adjust_counters_for_event(self, event_id: str, *, sign: int) -> None:
