@@ -21,6 +21,7 @@ from eventcrm.storage.sql.query import (
     compile_filter,
     keyset_rows,
     one_of,
+    one_of_param,
     sort_columns,
 )
 from eventcrm.storage.sql.tables import categories, events, registrations
@@ -75,15 +76,15 @@ _GET_BY_SLUG = _WITH_HOSTS.where(
 # One event without its hosts, as read or locked (FOR UPDATE OF events:
 # PostgreSQL's row lock; SQLite ignores it, and its write transactions already
 # hold the database's single write lock; every registration batch starts with
-# the lock), and its hosts when they are wanted.
+# the lock); and the hosts of events (``_hosts``), when they are wanted.
 _BY_ID_LIVE = _SELECT.where(events.c.id == sa.bindparam("event_id"), events.c.deleted_at.is_(None))
 _BY_ID_ANY = _SELECT.where(events.c.id == sa.bindparam("event_id"))
 _LOCK_LIVE = _BY_ID_LIVE.with_for_update(of=events)
 _LOCK_ANY = _BY_ID_ANY.with_for_update(of=events)
-_HOSTS_OF_ONE = (
-    sa.select(registrations.c.user_id)
+_HOSTS = (
+    sa.select(registrations.c.event_id, registrations.c.user_id)
     .where(
-        registrations.c.event_id == sa.bindparam("event_id"),
+        one_of_param(registrations.c.event_id, "event_ids"),
         registrations.c.role == Role.HOST.value,
     )
     .order_by(registrations.c.registered_at, registrations.c.user_id)
@@ -149,16 +150,9 @@ class SqlEventRepository:
     async def _hosts(self, event_ids: Sequence[str]) -> dict[str, tuple[str, ...]]:
         if not event_ids:
             return {}
-        query = (
-            sa.select(registrations.c.event_id, registrations.c.user_id)
-            .where(
-                registrations.c.event_id.in_(event_ids),
-                registrations.c.role == Role.HOST.value,
-            )
-            .order_by(registrations.c.registered_at, registrations.c.user_id)
-        )
         hosts: dict[str, list[str]] = {}
-        for event_id, user_id in (await self._conn.execute(query)).all():
+        rows = await self._conn.execute(_HOSTS, {"event_ids": list(event_ids)})
+        for event_id, user_id in rows.all():
             hosts.setdefault(event_id, []).append(user_id)
         return {k: tuple(v) for k, v in hosts.items()}
 
@@ -168,8 +162,8 @@ class SqlEventRepository:
             return None
         if not with_hosts:
             return _to_event(row, ())
-        hosts = await self._conn.execute(_HOSTS_OF_ONE, {"event_id": row._mapping["id"]})
-        return _to_event(row, tuple(hosts.scalars()))
+        hosts = await self._hosts([event_id])
+        return _to_event(row, hosts.get(event_id, ()))
 
     async def _one_with_hosts(self, query: sa.Select[Any], **params: str) -> Event | None:
         rows = (await self._conn.execute(query, params)).all()

@@ -59,15 +59,15 @@ _WITH_POSITION = sa.case((_r.c.waitlist_seq.is_(None), None), else_=_POSITION).l
 # once: SQLAlchemy memoizes a statement's cache key, so running one neither
 # rebuilds it nor recomputes its key before the compiled form is found.
 
+#: People with any registration they have for the event.
+_WITH_REGISTRATION = users.outerjoin(
+    _r, sa.and_(_r.c.user_id == users.c.id, _r.c.event_id == sa.bindparam("event_id"))
+)
 #: One person and any registration they have for the event (a registration
 #: outside a batch: a host, or a request with an ``Idempotency-Key``).
 _USER_AND_REGISTRATION = (
     sa.select(users.c.id.label("known_user"), _r, _WITH_POSITION)
-    .select_from(
-        users.outerjoin(
-            _r, sa.and_(_r.c.user_id == users.c.id, _r.c.event_id == sa.bindparam("event_id"))
-        )
-    )
+    .select_from(_WITH_REGISTRATION)
     .where(users.c.id == sa.bindparam("user_id"))
 )
 
@@ -77,11 +77,7 @@ _USER_AND_REGISTRATION = (
 #: counters' UPDATE. SQLite ignores it.
 _PEOPLE_AND_REGISTRATIONS = (
     sa.select(users.c.id.label("known_user"), _r)
-    .select_from(
-        users.outerjoin(
-            _r, sa.and_(_r.c.user_id == users.c.id, _r.c.event_id == sa.bindparam("event_id"))
-        )
-    )
+    .select_from(_WITH_REGISTRATION)
     .where(one_of_param(users.c.id, "user_ids"))
     .with_for_update(read=True, key_share=True, of=users)
 )
